@@ -1,0 +1,87 @@
+# Switchboard's front door.  `make run` and `make test` do all the set-up on a
+# fresh Debian 12 machine: they apt-get the packages the project needs when
+# any is missing, configure with Meson, build, and run.
+#
+#   make run          build (release) and run what there is
+#   make test         sanitizer build (ASan+UBSan) and every test; non-zero on failure
+#   make fuzz         libFuzzer targets for FUZZ_SECONDS each (clang)
+#   make bench-parse  parser benchmark against libosip2
+
+BUILD      ?= build
+BUILD_SAN  ?= build-san
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := msg uri nameaddr via auth sdp
+
+# Debian packages: to build and test; to fuzz; to benchmark.
+PKGS_BUILD := meson ninja-build gcc pkg-config libcmocka-dev
+PKGS_FUZZ  := clang libclang-rt-14-dev
+PKGS_BENCH := libosip2-dev
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Install whatever in $(1) dpkg does not know as installed.
+define need_pkgs
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+endef
+
+.PHONY: all deps run test build fuzz bench-parse clean
+
+all: build
+
+deps:
+	$(call need_pkgs,$(PKGS_BUILD))
+
+$(BUILD)/build.ninja: | deps
+	meson setup $(BUILD) --buildtype=release -Db_ndebug=true
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Until the server exists, run the message inspector on a torture message.
+run: build
+	./$(BUILD)/sbparse tests/conformance/rfc4475/wsinv.dat
+
+$(BUILD_SAN)/build.ninja: | deps
+	meson setup $(BUILD_SAN) --buildtype=debug -Db_sanitize=address,undefined \
+	  -Db_lundef=false
+
+test: deps $(BUILD_SAN)/build.ninja
+	ninja -C $(BUILD_SAN)
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1 \
+	meson test -C $(BUILD_SAN) --print-errorlogs
+
+$(BUILD_FUZZ)/build.ninja:
+	$(call need_pkgs,$(PKGS_BUILD) $(PKGS_FUZZ))
+	CC=clang meson setup $(BUILD_FUZZ) --buildtype=debugoptimized -Dfuzz=true \
+	  -Db_sanitize=address,undefined -Db_lundef=false \
+	  -Dc_args=-fsanitize=fuzzer-no-link
+
+# Each target runs FUZZ_SECONDS on a scratch copy of its corpus; new inputs
+# land in build-fuzz/corpus/<target> (merge the useful ones by hand).
+fuzz: $(BUILD_FUZZ)/build.ninja
+	ninja -C $(BUILD_FUZZ)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD_FUZZ)/corpus/$$t; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS)s"; \
+	  ./$(BUILD_FUZZ)/tests/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	    -print_final_stats=1 $(BUILD_FUZZ)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+bench-parse:
+	$(call need_pkgs,$(PKGS_BUILD) $(PKGS_BENCH))
+	[ -f $(BUILD)-bench/build.ninja ] || meson setup $(BUILD)-bench --buildtype=release \
+	  -Db_ndebug=true -Dbench=true
+	ninja -C $(BUILD)-bench
+	./$(BUILD)-bench/bench/bench_parse
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) $(BUILD)-bench

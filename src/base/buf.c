@@ -1,0 +1,122 @@
+/* base/buf: a bounded, growable output buffer for printing messages.  The
+ * first failed append is remembered in b->err so a printer can append a run
+ * of pieces and check once at the end. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "switchboard/base.h"
+
+void sb_buf_init(struct sb_buf *b, size_t max)
+{
+	*b = (struct sb_buf){ .max = max ? max : SB_BUF_DEFAULT_MAX };
+}
+
+void sb_buf_init_fixed(struct sb_buf *b, char *mem, size_t cap)
+{
+	/* cap == max and a non-NULL p: grow() never reallocates it */
+	*b = (struct sb_buf){ .p = mem, .cap = cap, .max = cap };
+}
+
+static bool is_fixed(const struct sb_buf *b)
+{
+	return b->p && b->cap == b->max;
+}
+
+void sb_buf_free(struct sb_buf *b)
+{
+	if (!is_fixed(b))
+		free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->err = 0;
+}
+
+void sb_buf_reset(struct sb_buf *b)
+{
+	b->len = 0;
+	b->err = 0;
+}
+
+static int grow(struct sb_buf *b, size_t need)
+{
+	if (need <= b->cap)
+		return 0;
+	if (need > b->max || is_fixed(b))
+		return ENOSPC;
+	size_t cap = b->cap ? b->cap : 512;
+	while (cap < need)
+		cap *= 2;
+	if (cap > b->max)
+		cap = b->max;
+	char *p = realloc(b->p, cap);
+	if (!p)
+		return ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int sb_buf_append(struct sb_buf *b, const void *p, size_t l)
+{
+	if (b->err)
+		return b->err;
+	if (l > b->max - b->len) {
+		b->err = ENOSPC;
+		return b->err;
+	}
+	int err = grow(b, b->len + l);
+	if (err) {
+		b->err = err;
+		return err;
+	}
+	if (l)
+		memcpy(b->p + b->len, p, l);
+	b->len += l;
+	return 0;
+}
+
+int sb_buf_append_slice(struct sb_buf *b, struct sb_slice s)
+{
+	return sb_buf_append(b, s.p, s.l);
+}
+
+int sb_buf_append_cstr(struct sb_buf *b, const char *s)
+{
+	return sb_buf_append(b, s, strlen(s));
+}
+
+int sb_buf_printf(struct sb_buf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->err = b->err ? b->err : EINVAL;
+		return b->err;
+	}
+	if ((size_t)n < sizeof tmp)
+		return sb_buf_append(b, tmp, (size_t)n);
+	/* rare: long output, format again into the buffer itself */
+	if (b->err)
+		return b->err;
+	int err = grow(b, b->len + (size_t)n + 1);
+	if (err) {
+		b->err = err;
+		return err;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+struct sb_slice sb_buf_slice(const struct sb_buf *b)
+{
+	return (struct sb_slice){ b->p ? b->p : "", b->len };
+}
