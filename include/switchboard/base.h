@@ -51,6 +51,7 @@ struct sb_buf {
 	size_t cap;
 	size_t max; /* hard bound; 0 means SB_BUF_DEFAULT_MAX */
 	int err;    /* first error seen by an append; sticky */
+	bool fixed; /* caller-owned storage: never grown, never freed */
 };
 
 #define SB_BUF_DEFAULT_MAX (1u << 20)

@@ -131,13 +131,21 @@ bool sb_uri_equal(const struct sb_uri *a, const struct sb_uri *b);
 /* Decode %HH escapes once.  Returns 0, EBADMSG on a bad escape, ENOSPC. */
 int sb_uri_unescape(struct sb_slice in, char *out, size_t cap, size_t *outlen);
 
+/* Classify a whole host: hostname, IPv4address or IPv6reference (RFC 3261
+ * §25.1, RFC 5118); an IPv6 address needs its [].  SB_HOST_NONE if invalid. */
+enum sb_host_type sb_host_classify(struct sb_slice host);
+/* Parse a bare IPv6address (no []) into 16 bytes; tolerates the RFC 5118
+ * §4.10 "2001:db8:::192.0.2.1" form.  False when malformed. */
+bool sb_ipv6_parse(struct sb_slice s, uint8_t out[16]);
+
 /* Iterate ';'-separated parameters "name[=value]" with optional LWS around
  * ';' and '=' (header params); value.p is NULL for a flag parameter, and a
  * quoted-string value is returned with its quotes.  Returns false at the end;
  * *bad (if not NULL) is set on a malformed parameter (e.g. empty name). */
 bool sb_param_next(struct sb_slice *rest, struct sb_slice *name,
 		   struct sb_slice *value, bool *bad);
-/* Find a parameter by case-insensitive name: 0 or ENOENT. */
+/* Find a parameter by case-insensitive name: 0, ENOENT, or EBADMSG when a
+ * malformed parameter is met before it.  *value as from sb_param_next. */
 int sb_param_find(struct sb_slice params, const char *name, struct sb_slice *value);
 
 /* ---------------------------------------------------- name-addr, Contact */
@@ -148,7 +156,8 @@ struct sb_nameaddr {
 	struct sb_uri uri;
 	bool angle;                /* written as <...> */
 	bool star;                 /* Contact: * */
-	struct sb_slice params;    /* header params after the URI, raw */
+	struct sb_slice params;    /* header params: text after the first ';'
+	                              following the URI, raw; absent if none */
 	struct sb_slice tag;       /* From/To tag */
 	struct sb_slice q;         /* Contact q, raw */
 	struct sb_slice expires;   /* Contact expires, raw */
@@ -175,7 +184,7 @@ struct sb_via {
 	struct sb_slice host;          /* sent-by host; IPv6 keeps [] */
 	enum sb_host_type host_type;
 	uint16_t port;                 /* 0 when absent */
-	struct sb_slice params;
+	struct sb_slice params;        /* text after the first ';', raw */
 	struct sb_slice branch, received, maddr, ttl;
 	struct sb_slice rport;         /* p != NULL when present; l == 0 if no value */
 };
@@ -200,6 +209,8 @@ struct sb_sip_hdr {
  * the response owed; the framer turns framing ones into a closed connection. */
 enum sb_sip_defect {
 	SB_DEFECT_NONE = 0,
+	SB_DEFECT_BAD_REQUEST_LINE,  /* not "Method SP Request-URI SP SIP-Version" */
+	SB_DEFECT_NO_EMPTY_LINE,     /* datagram whose header section never ends */
 	SB_DEFECT_BAD_HEADER_LINE,   /* a field without ':' or a bad name */
 	SB_DEFECT_BAD_CLEN,          /* Content-Length not a decimal */
 	SB_DEFECT_MULTI_CLEN,        /* conflicting Content-Length values */
@@ -351,6 +362,21 @@ struct sb_auth_info {
 	struct sb_slice nextnonce, qop, rspauth, cnonce, nc;
 };
 int sb_auth_info_parse(struct sb_auth_info *ai, struct sb_slice value);
+
+/* A Digest challenge to print (RFC 7616 §3.3).  realm and nonce are required;
+ * opaque, algorithm and qop are left out when absent. */
+struct sb_auth_challenge {
+	struct sb_slice realm, nonce, opaque;
+	struct sb_slice algorithm;     /* a token, e.g. "SHA-256"; printed unquoted */
+	struct sb_slice qop;           /* e.g. "auth"; printed quoted */
+	bool stale;                    /* prints stale=true */
+};
+/* Append the header value (no name, no CRLF), e.g. `Digest realm="x",
+ * nonce="y", algorithm=SHA-256, qop="auth"`.  '"' and '\' in quoted values
+ * are escaped.  0; EINVAL when realm or nonce is absent, algorithm is not a
+ * token or a value holds a control character (no header injection); ENOSPC.
+ * On error out->len is restored. */
+int sb_auth_print_challenge(struct sb_buf *out, const struct sb_auth_challenge *c);
 
 /* ----------------------------------------------------- other typed values */
 

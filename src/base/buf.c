@@ -16,18 +16,12 @@ void sb_buf_init(struct sb_buf *b, size_t max)
 
 void sb_buf_init_fixed(struct sb_buf *b, char *mem, size_t cap)
 {
-	/* cap == max and a non-NULL p: grow() never reallocates it */
-	*b = (struct sb_buf){ .p = mem, .cap = cap, .max = cap };
-}
-
-static bool is_fixed(const struct sb_buf *b)
-{
-	return b->p && b->cap == b->max;
+	*b = (struct sb_buf){ .p = mem, .cap = cap, .max = cap, .fixed = true };
 }
 
 void sb_buf_free(struct sb_buf *b)
 {
-	if (!is_fixed(b))
+	if (!b->fixed)
 		free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
@@ -44,7 +38,7 @@ static int grow(struct sb_buf *b, size_t need)
 {
 	if (need <= b->cap)
 		return 0;
-	if (need > b->max || is_fixed(b))
+	if (need > b->max || b->fixed)
 		return ENOSPC;
 	size_t cap = b->cap ? b->cap : 512;
 	while (cap < need)

@@ -1,1 +1,214 @@
-/* placeholder: being written */
+/* sip/via: one Via value (RFC 3261 §20.42, §25.1 via-parm; RFC 3581 rport;
+ * RFC 5118 §4.5 IPv6 received) and the cached topmost Via of a message,
+ * which the transaction layer and the response path read on every message. */
+#include <errno.h>
+#include <string.h>
+
+#include "switchboard/sip.h"
+
+static inline bool is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* RFC 3261 §25.1: LWS = [*WSP CRLF] 1*WSP (a fold continues the line);
+ * SWS = [LWS]. */
+static size_t skip_lws(const char *p, size_t i, size_t n)
+{
+	for (;;) {
+		while (i < n && is_wsp(p[i]))
+			i++;
+		size_t j = i;
+		if (j < n && p[j] == '\r')
+			j++;
+		if (j < n && p[j] == '\n')
+			j++;
+		if (j == i || j >= n || !is_wsp(p[j]))
+			return i;
+		i = j;
+	}
+}
+
+static inline bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c);
+}
+
+/* RFC 3261 §25.1 token characters */
+static inline bool is_token(char c)
+{
+	if (is_alnum(c))
+		return true;
+	switch (c) {
+	case '-': case '.': case '!': case '%': case '*': case '_': case '+':
+	case '`': case '\'': case '~':
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The token starting at i into *t (empty when none); returns where it ends. */
+static size_t take_token(const char *p, size_t i, size_t n, struct sb_slice *t)
+{
+	size_t st = i;
+	while (i < n && is_token(p[i]))
+		i++;
+	*t = sb_slice_from(p + st, i - st);
+	return i;
+}
+
+/* 1*DIGIT within lo..hi, the whole slice. */
+static bool num_in(struct sb_slice s, unsigned lo, unsigned hi)
+{
+	unsigned v = 0;
+	if (s.l == 0)
+		return false;
+	for (size_t i = 0; i < s.l; i++) {
+		if (!is_digit(s.p[i]))
+			return false;
+		v = v * 10 + (unsigned)(s.p[i] - '0');
+		if (v > hi)
+			return false;
+	}
+	return v >= lo;
+}
+
+/* RFC 3261 §20.42 via-received = "received" EQUAL (IPv4address /
+ * IPv6address); RFC 5118 §4.5: accept the IPv6 address with or without []. */
+static bool received_ok(struct sb_slice r)
+{
+	enum sb_host_type t = sb_host_classify(r);
+	uint8_t b[16];
+	return t == SB_HOST_IPV4 || t == SB_HOST_IPV6 || sb_ipv6_parse(r, b);
+}
+
+int sb_via_parse(struct sb_via *v, struct sb_slice s)
+{
+	*v = (struct sb_via){ 0 };
+	if (!s.p)
+		return EBADMSG;
+	const char *p = s.p;
+	size_t n = s.l, i = skip_lws(p, 0, n);
+	while (n > i && (is_wsp(p[n - 1]) || p[n - 1] == '\r' || p[n - 1] == '\n'))
+		n--;
+
+	/* sent-protocol = protocol-name SLASH protocol-version SLASH transport,
+	 * SLASH = SWS "/" SWS: RFC 4475 §3.1.1.1 wsinv folds lines here */
+	struct sb_slice *part[3] = { &v->proto_name, &v->proto_version, &v->transport };
+	for (unsigned k = 0; k < 3; k++) {
+		if (k) {
+			i = skip_lws(p, i, n);
+			if (i == n || p[i] != '/')
+				return EBADMSG;
+			i = skip_lws(p, i + 1, n);
+		}
+		i = take_token(p, i, n, part[k]);
+		if (part[k]->l == 0)
+			return EBADMSG;
+	}
+
+	/* LWS sent-by; sent-by = host [ COLON port ] */
+	size_t hs = skip_lws(p, i, n);
+	if (hs == i || hs == n)
+		return EBADMSG;
+	i = hs;
+	if (p[i] == '[') {
+		const char *rb = memchr(p + i, ']', n - i);
+		if (!rb)
+			return EBADMSG;
+		i = (size_t)(rb - p) + 1;
+	} else {
+		/* hostname or IPv4: alphanum, '-' and '.' */
+		while (i < n && (is_alnum(p[i]) || p[i] == '-' || p[i] == '.'))
+			i++;
+	}
+	v->host = sb_slice_from(p + hs, i - hs);
+	v->host_type = sb_host_classify(v->host);
+	if (v->host_type == SB_HOST_NONE)
+		return EBADMSG;
+	size_t j = skip_lws(p, i, n);
+	if (j < n && p[j] == ':') {
+		j = skip_lws(p, j + 1, n);
+		size_t ds = j;
+		while (j < n && is_digit(p[j]))
+			j++;
+		if (!num_in(sb_slice_from(p + ds, j - ds), 1, 65535))
+			return EBADMSG;
+		unsigned port = 0;
+		for (size_t k = ds; k < j; k++)
+			port = port * 10 + (unsigned)(p[k] - '0');
+		v->port = (uint16_t)port;
+		i = j;
+	}
+
+	/* *( SEMI via-params ) */
+	i = skip_lws(p, i, n);
+	if (i == n)
+		return 0;
+	if (p[i] != ';')
+		return EBADMSG;
+	v->params = sb_slice_from(p + i + 1, n - i - 1);
+
+	struct sb_slice rest = v->params, name, val;
+	bool bad;
+	while (sb_param_next(&rest, &name, &val, &bad)) {
+		if (sb_slice_caseeq(name, SB_LIT("branch"))) {
+			if (!val.p)
+				return EBADMSG;
+			if (!v->branch.p)
+				v->branch = val;
+		} else if (sb_slice_caseeq(name, SB_LIT("received"))) {
+			if (!val.p || !received_ok(val))
+				return EBADMSG;
+			if (!v->received.p)
+				v->received = val;
+		} else if (sb_slice_caseeq(name, SB_LIT("rport"))) {
+			/* RFC 3581 §3: response-port = "rport" [EQUAL 1*DIGIT];
+			 * a bare rport is present with an empty value */
+			if (val.p && !num_in(val, 1, 65535))
+				return EBADMSG;
+			if (!v->rport.p)
+				v->rport = val.p ? val : sb_slice_from(name.p + name.l, 0);
+		} else if (sb_slice_caseeq(name, SB_LIT("maddr"))) {
+			if (!val.p || sb_host_classify(val) == SB_HOST_NONE)
+				return EBADMSG;
+			if (!v->maddr.p)
+				v->maddr = val;
+		} else if (sb_slice_caseeq(name, SB_LIT("ttl"))) {
+			/* ttl = 1*3DIGIT, 0 to 255 */
+			if (!val.p || val.l > 3 || !num_in(val, 0, 255))
+				return EBADMSG;
+			if (!v->ttl.p)
+				v->ttl = val;
+		}
+	}
+	/* RFC 4475 §3.1.2.1 badinv01: "192.0.2.15;;" */
+	return bad ? EBADMSG : 0;
+}
+
+int sb_sip_msg_via(struct sb_sip_msg *m, const struct sb_via **out)
+{
+	const struct sb_sip_hdr *h = sb_sip_hdr_first(m, SB_HDR_VIA);
+	if (!h)
+		return ENOENT;
+	if (!(m->parsed & SB_SIP_CACHE_VIA)) {
+		m->parsed |= SB_SIP_CACHE_VIA;
+		/* the topmost Via is the first value of the first Via field */
+		struct sb_slice rest = h->value, first;
+		int err = EBADMSG;
+		if (sb_sip_list_next(&rest, &first))
+			err = sb_via_parse(&m->via, first);
+		if (err)
+			m->bad |= SB_SIP_CACHE_VIA;
+	}
+	if (m->bad & SB_SIP_CACHE_VIA)
+		return EBADMSG;
+	*out = &m->via;
+	return 0;
+}

@@ -1,0 +1,124 @@
+/* Unit tests for the stream framer (sip/frame): several messages in one
+ * read, one message split across reads at every byte, CRLF keep-alives
+ * (RFC 5626 §3.5.1), "need more bytes" versus "malformed", and the bound. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "switchboard/sip.h"
+
+#define MSG1 "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nl: 5\r\n\r\nhello"
+#define MSG2 "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+static int frame(const char *s, size_t len, struct sb_sip_frame *f)
+{
+	return sb_sip_frame(s, len, SB_SIP_MAX_MSG_SIZE, f);
+}
+
+static void t_several_in_one_read(void **state)
+{
+	const char *s = MSG1 "\r\n\r\n" MSG2 "\r\n";
+	size_t len = strlen(s), off = 0;
+	struct sb_sip_frame f;
+	enum sb_sip_frame_kind want[] = { SB_FRAME_MESSAGE, SB_FRAME_PING, SB_FRAME_MESSAGE,
+					  SB_FRAME_PONG };
+	size_t want_len[] = { strlen(MSG1), 4, strlen(MSG2), 2 };
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(frame(s + off, len - off, &f), 0);
+		assert_int_equal(f.kind, want[i]);
+		assert_int_equal(f.len, want_len[i]);
+		off += f.len;
+	}
+	assert_int_equal(off, len);
+	assert_int_equal(frame(s + off, 0, &f), ENODATA);
+}
+
+static void t_split_at_every_byte(void **state)
+{
+	const char *s = MSG1;
+	size_t len = strlen(s);
+	struct sb_sip_frame f;
+	/* every proper prefix needs more bytes; heap copies so ASan sees overreads */
+	for (size_t cut = 1; cut < len; cut++) {
+		char *part = malloc(cut);
+		assert_non_null(part);
+		memcpy(part, s, cut);
+		if (frame(part, cut, &f) != ENODATA)
+			fail_msg("prefix of %zu bytes did not ask for more", cut);
+		free(part);
+	}
+	assert_int_equal(frame(s, len, &f), 0);
+	assert_int_equal(f.len, len);
+	/* and the framed bytes parse as a stream message */
+	static struct sb_sip_msg m;
+	assert_int_equal(sb_sip_parse(&m, s, f.len, SB_SIP_STREAM), 0);
+	assert_int_equal(m.body.l, 5);
+}
+
+static void t_keepalives(void **state)
+{
+	struct sb_sip_frame f;
+	assert_int_equal(frame("\r\n\r\n", 4, &f), 0);
+	assert_int_equal(f.kind, SB_FRAME_PING);
+	assert_int_equal(frame("\r\n", 2, &f), 0);
+	assert_int_equal(f.kind, SB_FRAME_PONG);
+	assert_int_equal(f.len, 2);
+	assert_int_equal(frame("\r", 1, &f), ENODATA);
+	assert_int_equal(frame("\n", 1, &f), 0);
+	assert_int_equal(f.kind, SB_FRAME_PONG);
+	assert_int_equal(f.len, 1);
+}
+
+static void t_malformed(void **state)
+{
+	struct sb_sip_frame f;
+	/* RFC 3261 §18.3: Content-Length is mandatory on a stream */
+	const char *s = "OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n";
+	assert_int_equal(frame(s, strlen(s), &f), EBADMSG);
+	s = "OPTIONS sip:a@b SIP/2.0\r\nContent-Length: five\r\n\r\n";
+	assert_int_equal(frame(s, strlen(s), &f), EBADMSG);
+	assert_int_equal(f.defect, SB_DEFECT_BAD_CLEN);
+	s = "OPTIONS sip:a@b SIP/2.0\r\nl: 1\r\nContent-Length: 2\r\n\r\nab";
+	assert_int_equal(frame(s, strlen(s), &f), EBADMSG);
+	/* a folded Content-Length is still read */
+	s = "OPTIONS sip:a@b SIP/2.0\r\nContent-Length:\r\n 2\r\n\r\nab";
+	assert_int_equal(frame(s, strlen(s), &f), 0);
+	assert_int_equal(f.len, strlen(s));
+}
+
+static void t_bound(void **state)
+{
+	struct sb_sip_frame f;
+	/* a Content-Length that would pass the bound: EMSGSIZE at once */
+	const char *s = "MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 4294967295\r\n\r\n";
+	assert_int_equal(frame(s, strlen(s), &f), EMSGSIZE);
+	assert_int_equal(f.defect, SB_DEFECT_TOO_LARGE);
+	assert_int_equal(sb_sip_frame(s, strlen(s), 100, &f), EMSGSIZE);
+	/* a header section that never ends and passes the bound */
+	size_t n = 300;
+	char *big = malloc(n);
+	assert_non_null(big);
+	memset(big, 'x', n);
+	memcpy(big, "OPTIONS sip:a@b SIP/2.0\r\nX: ", 28);
+	assert_int_equal(sb_sip_frame(big, n, 1000, &f), ENODATA);
+	assert_int_equal(sb_sip_frame(big, n, 200, &f), EMSGSIZE);
+	free(big);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_several_in_one_read),
+		cmocka_unit_test(t_split_at_every_byte),
+		cmocka_unit_test(t_keepalives),
+		cmocka_unit_test(t_malformed),
+		cmocka_unit_test(t_bound),
+	};
+	return cmocka_run_group_tests_name("frame", tests, NULL, NULL);
+}
