@@ -129,7 +129,7 @@ static void print_typed(struct sb_sip_msg *m)
 	struct sb_sdp sdp;
 	if (ct && sb_slice_caseeq(ct->value, SB_LIT("application/sdp")) &&
 	    sb_sdp_parse(&sdp, m->body) == 0)
-		printf("  %-14s %u media stream(s)\n", "sdp", sdp.nmedia);
+		printf("  %-14s %zu media stream(s)\n", "sdp", sdp.nmedia);
 }
 
 int main(int argc, char **argv)

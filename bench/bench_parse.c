@@ -1,15 +1,15 @@
 /* bench_parse: how fast Switchboard's SIP parser does what a proxy needs,
  * next to libosip2 in the same run, on the same bytes.
  *
- * The mix is the .sip files in bench/messages (one call as a desk phone and its proxy
- * see it: INVITE with SDP, 100/180/200, ACK, BYE, REGISTER with digest
- * credentials).  For each message both parsers parse, then touch the fields a
- * proxy reads on every message: top Via branch, From and To tags, Call-ID,
- * CSeq number and method, the Route set (the first value parsed), Max-Forwards
- * and the first Contact (parsed).  Switchboard parses lazily, so the touching
- * is part of what is timed; libosip2 parses every header eagerly and the
- * touching is cheap for it.  Either way the figure is "message in, proxy
- * fields out".
+ * The mix is the .sip files in bench/messages: one call as a desk phone and
+ * its proxy see it (INVITE with SDP, 100/180/200, ACK, BYE, REGISTER with
+ * digest credentials).  For each message both parsers parse, then touch the
+ * fields a proxy reads on every message: top Via branch, From and To tags,
+ * Call-ID, CSeq number and method, the Route set (the first value parsed),
+ * Max-Forwards and the first Contact (parsed).  Switchboard parses lazily, so
+ * the touching is part of what is timed; libosip2 parses every header eagerly
+ * and the touching is cheap for it.  Either way the figure is "message in,
+ * proxy fields out", one thread, CLOCK_MONOTONIC.
  *
  * Before timing, both parsers must agree on every touched field of every
  * message; a message either parser rejects, or a disagreement, exits non-zero
@@ -138,12 +138,17 @@ static uint32_t cnum(const char *s)
  * fields after the call returns). */
 static osip_message_t *osip_last;
 
-static int osip_touch(const struct message *msg, struct fields *f)
+static void osip_forget(void)
 {
 	if (osip_last) {
 		osip_message_free(osip_last);
 		osip_last = NULL;
 	}
+}
+
+static int osip_touch(const struct message *msg, struct fields *f)
+{
+	osip_forget();
 	osip_message_t *sip;
 	if (osip_message_init(&sip) != 0)
 		return ENOMEM;
@@ -223,7 +228,7 @@ static double run(const struct parser *ps, struct message *const *set, size_t n,
 		  uint64_t passes)
 {
 	uint64_t sum = 0;
-	struct fields f;
+	struct fields f = { 0 };
 	double t0 = now();
 	for (uint64_t i = 0; i < passes; i++) {
 		for (size_t j = 0; j < n; j++) {
@@ -440,7 +445,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "libosip2: parser_init failed\n");
 		return 1;
 	}
-	if (!verify(msgs, n)) {
+	bool agreed = verify(msgs, n);
+	osip_forget();
+	if (!agreed) {
 		fprintf(stderr, "bench_parse: a parser failed on the mix; no figures\n");
 		return 1;
 	}
@@ -460,6 +467,9 @@ int main(int argc, char **argv)
 		printf("%s: %.0f msgs/s over the mix (%llu passes, checksum %llu)\n",
 		       profile->name, (double)(passes * n) / t, (unsigned long long)passes,
 		       (unsigned long long)sink);
+		osip_forget();
+		for (size_t i = 0; i < n; i++)
+			free(msgs[i].buf);
 		return fails ? 1 : 0;
 	}
 	static struct bench_case cases[MAX_MESSAGES + 1];
@@ -474,11 +484,12 @@ int main(int argc, char **argv)
 					       .bytes = total_bytes,
 					       .round_budget = main_budget };
 	for (size_t i = 0; i < n; i++) {
+		size_t c = ncases++;
 		if (msgs[i].invite && !invite_case)
-			invite_case = ncases;
-		cases[ncases++] = (struct bench_case){
+			invite_case = c;
+		cases[c] = (struct bench_case){
 			.label = msgs[i].name, .set = &all[i], .n = 1, .bytes = msgs[i].len,
-			.round_budget = invite_case == ncases - 1 ? main_budget : other_budget
+			.round_budget = invite_case == c ? main_budget : other_budget
 		};
 	}
 	if (!invite_case) {
@@ -490,7 +501,7 @@ int main(int argc, char **argv)
 		struct bench_case *bc = &cases[c];
 		for (int p = 0; p < 2; p++) {
 			if (iterations) {
-				bc->passes[p] = bc->n == n ? iterations : iterations * n;
+				bc->passes[p] = c == 0 ? iterations : iterations * n;
 				run(&parsers[p], bc->set, bc->n, bc->passes[p]);
 			} else {
 				double rate = calibrate(&parsers[p], bc->set, bc->n, warm);
@@ -524,7 +535,7 @@ int main(int argc, char **argv)
 
 	printf("SIP parse + proxy fields, msgs/s (median of %u round%s, one thread)\n", rounds,
 	       rounds == 1 ? "" : "s");
-	printf("%-22s %6s %13s %8s %13s %8s %7s\n", "message", "bytes", "switchboard", "ns/msg",
+	printf("%-20s %6s %12s %7s %12s %7s %7s\n", "message", "bytes", "switchboard", "ns/msg",
 	       "libosip2", "ns/msg", "ratio");
 	for (size_t c = 0; c < ncases; c++) {
 		const struct bench_case *bc = &cases[c];
@@ -533,15 +544,14 @@ int main(int argc, char **argv)
 			snprintf(label, sizeof label, "mix (%zu messages)", n);
 		else
 			snprintf(label, sizeof label, "%s", bc->label);
-		printf("%-22s %6zu %13.0f %8.0f %13.0f %8.0f %6.1fx\n", label,
-		       bc->n == 1 ? bc->bytes : bc->bytes / bc->n, bc->median[0],
-		       1e9 / bc->median[0], bc->median[1], 1e9 / bc->median[1],
+		printf("%-20s %6zu %12.0f %7.0f %12.0f %7.0f %6.1fx\n", label, bc->bytes / bc->n,
+		       bc->median[0], 1e9 / bc->median[0], bc->median[1], 1e9 / bc->median[1],
 		       bc->median[0] / bc->median[1]);
-		if (c == 0)
-			printf("%-22s %6s %10.0f MB/s %15.0f MB/s\n", "  mix throughput", "",
-			       bc->median[0] * (double)bc->bytes / (double)n / 1e6, bc->median[1] *
-			       (double)bc->bytes / (double)n / 1e6);
 	}
+	printf("mix: %zu bytes in all (bytes above: the mean); %.0f MB/s switchboard, "
+	       "%.0f MB/s libosip2\n",
+	       total_bytes, cases[0].median[0] * (double)total_bytes / (double)n / 1e6,
+	       cases[0].median[1] * (double)total_bytes / (double)n / 1e6);
 	printf("checksum: %llu (fields agreed on all %zu messages)\n", (unsigned long long)sink,
 	       n);
 
@@ -558,8 +568,7 @@ int main(int argc, char **argv)
 #endif
 	printf("machine: %s, %s, %s, libosip2 %s\n", cpu, date, cc, BENCH_OSIP_VERSION);
 
-	if (osip_last)
-		osip_message_free(osip_last);
+	osip_forget();
 	for (size_t i = 0; i < n; i++)
 		free(msgs[i].buf);
 	const struct bench_case *inv = &cases[invite_case];

@@ -55,15 +55,24 @@ static bool is_text(struct sb_slice s)
 	return true;
 }
 
-/* proto = token *("/" token) (RFC 8866 §9) */
+/* proto = token *("/" token) (RFC 8866 §9; '/' is not a token-char) */
 static bool is_proto(struct sb_slice s)
 {
-	if (!is_token(s) || s.p[0] == '/' || s.p[s.l - 1] == '/')
+	if (!s.p || s.l == 0)
 		return false;
-	for (size_t i = 1; i < s.l; i++)
-		if (s.p[i] == '/' && s.p[i - 1] == '/')
+	size_t seg = 0; /* length of the current token */
+	for (size_t i = 0; i < s.l; i++) {
+		if (s.p[i] == '/') {
+			if (seg == 0)
+				return false;
+			seg = 0;
+		} else if (is_token_char((unsigned char)s.p[i])) {
+			seg++;
+		} else {
 			return false;
-	return true;
+		}
+	}
+	return seg > 0;
 }
 
 static bool is_digits(struct sb_slice s)
@@ -278,7 +287,7 @@ static bool parse_rtpmap(struct sb_slice v, struct sb_sdp_rtpmap *r)
 		return false;
 	struct sb_slice name, rest, clock, chans;
 	split_at(enc, '/', &name, &rest);
-	if (!parse_pt(pt, &r->pt) || !is_token(name) || sb_slice_chr(name, '/') >= 0)
+	if (!parse_pt(pt, &r->pt) || !is_token(name))
 		return false;
 	r->encoding = name;
 	r->clock = r->channels = 0;
@@ -801,7 +810,7 @@ static void pr_attrs(struct pr *p, const struct sb_sdp_attr *a, size_t n)
 
 static void pr_rtpmap(struct pr *p, const struct sb_sdp_rtpmap *r)
 {
-	if (r->pt > 127 || sb_slice_chr(r->encoding, '/') >= 0)
+	if (r->pt > 127)
 		pr_fail(p);
 	sb_buf_printf(p->out, "a=rtpmap:%u ", (unsigned)r->pt);
 	pr_slice(p, r->encoding, is_token);

@@ -148,7 +148,9 @@ int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
 
 	struct sb_slice rest = na->params, name, value;
 	bool bad;
+	unsigned count = 0;
 	while (sb_param_next(&rest, &name, &value, &bad)) {
+		count++;
 		struct sb_slice *f = NULL;
 		if (sb_slice_caseeq(name, SB_LIT("tag")))
 			f = &na->tag;          /* RFC 3261 §20.20, §20.39 */
@@ -163,8 +165,9 @@ int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
 		if (!f->p)
 			*f = value;
 	}
-	/* RFC 4475 §3.1.2.1 badinv01: "<sip:joe@example.org>;;;;" */
-	return bad ? EBADMSG : 0;
+	/* RFC 4475 §3.1.2.1 badinv01: "<sip:joe@example.org>;;;;"; a ';'
+	 * with nothing after it is as empty */
+	return bad || count == 0 ? EBADMSG : 0;
 }
 
 int sb_contact_q(const struct sb_nameaddr *na, unsigned *q1000)

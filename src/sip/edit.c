@@ -105,7 +105,7 @@ int sb_sip_edit_body(struct sb_sip_edits *ed, struct sb_slice body)
 enum ev_kind {
 	EV_RAW,  /* value as is (Request-URI) */
 	EV_LINE, /* "name: value\r\n"; nothing when name is absent (delete) */
-	EV_BODY, /* the empty line if the original had none, then value */
+	EV_BODY, /* value, in place of the original body */
 };
 
 /* Order of events at one offset: a pushed Via is the topmost field, inserts
@@ -116,6 +116,7 @@ enum ev_rank {
 	RANK_INSERT,
 	RANK_FIELD,
 	RANK_CLEN,
+	RANK_EOH,
 	RANK_BODY,
 };
 
@@ -128,7 +129,7 @@ struct ev {
 };
 
 /* Every edit is one event; a body edit adds one per Content-Length field (or
- * one appended).  More Content-Length fields than this is not a message we
+ * one appended), a missing empty line one more.  More Content-Length fields than this is not a message we
  * forward. */
 #define MAX_EVENTS (SB_SIP_MAX_EDITS + 8u)
 
@@ -269,6 +270,11 @@ static int build_events(struct evs *v, const struct sb_sip_msg *m, const struct 
 			return EINVAL;
 		}
 	}
+	/* RFC 3261 §7: the empty line ends the header section; a datagram that
+	 * had none (SB_DEFECT_NO_EMPTY_LINE) gets one, so what we print always
+	 * frames */
+	if (!err && m->body.p == hdr_end)
+		err = push(v, hdr_end, 0, SB_SLICE_NULL, SB_LIT("\r\n"), EV_RAW, RANK_EOH);
 	if (err || !body)
 		return err;
 
@@ -295,7 +301,6 @@ int sb_sip_print_edited(struct sb_buf *out, const struct sb_sip_msg *m,
 
 	size_t len0 = out->len;
 	const char *cur = m->raw.p, *end = m->raw.p + m->raw.l;
-	const char *hdr_end = m->headers.p + m->headers.l;
 	for (unsigned k = 0; k < v.n; k++) {
 		const struct ev *e = &v.e[k];
 		/* two events claiming the same original bytes: e.g. a delete and a
@@ -318,10 +323,6 @@ int sb_sip_print_edited(struct sb_buf *out, const struct sb_sip_msg *m,
 			sb_buf_append(out, "\r\n", 2);
 			break;
 		case EV_BODY:
-			/* RFC 3261 §7: the empty line ends the header section even
-			 * when the original (a datagram) had none */
-			if (m->body.p == hdr_end)
-				sb_buf_append(out, "\r\n", 2);
 			sb_buf_append(out, e->value.p, e->value.l);
 			break;
 		}

@@ -246,16 +246,33 @@ enum sb_host_type sb_host_classify(struct sb_slice h)
 
 /* ----------------------------------------------------------- parsing */
 
-/* Decode the escaped byte at *i and advance; a '%' without two hex digits
- * is taken literally (the parser has already refused those in SIP URIs). */
-static unsigned char esc_get(const char *p, size_t n, size_t *i)
+/* RFC 2396 §2.2 reserved = ";" / "/" / "?" / ":" / "@" / "&" / "=" / "+" /
+ * "$" / "," */
+static inline bool is_reserved(unsigned char c)
+{
+	switch (c) {
+	case ';': case '/': case '?': case ':': case '@': case '&': case '=':
+	case '+': case '$': case ',':
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Decode the byte at *i and advance.  RFC 3261 §19.1.4: characters other
+ * than the reserved ones are equivalent to their %HH form, so an escaped
+ * reserved character is returned as 0x100 | c, equal only to itself escaped.
+ * A '%' without two hex digits is taken literally (the parser has already
+ * refused those in SIP URIs). */
+static unsigned esc_get(const char *p, size_t n, size_t *i)
 {
 	unsigned char c = (unsigned char)p[*i];
 	if (c == '%' && n - *i >= 3) {
 		int hi = hexval(p[*i + 1]), lo = hexval(p[*i + 2]);
 		if (hi >= 0 && lo >= 0) {
+			unsigned char d = (unsigned char)(hi << 4 | lo);
 			*i += 3;
-			return (unsigned char)(hi << 4 | lo);
+			return is_reserved(d) ? 0x100u | d : d;
 		}
 	}
 	(*i)++;
@@ -271,10 +288,10 @@ static bool esc_eq(struct sb_slice a, struct sb_slice b, bool icase)
 	if (a.l == b.l && (a.l == 0 || memcmp(a.p, b.p, a.l) == 0))
 		return true;
 	while (i < a.l && j < b.l) {
-		unsigned char x = esc_get(a.p, a.l, &i), y = esc_get(b.p, b.l, &j);
+		unsigned x = esc_get(a.p, a.l, &i), y = esc_get(b.p, b.l, &j);
 		if (icase) {
-			x = lower(x);
-			y = lower(y);
+			x = x < 0x100 ? lower((unsigned char)x) : x;
+			y = y < 0x100 ? lower((unsigned char)y) : y;
 		}
 		if (x != y)
 			return false;

@@ -83,8 +83,9 @@ static bool is_supported(const struct sb_sip_validate_cfg *cfg, struct sb_slice 
 {
 	if (!cfg->supported)
 		return false;
+	/* option-tag = token (§19.2), and tokens are case-insensitive (§7.3.1) */
 	for (const char *const *s = cfg->supported; *s; s++)
-		if (sb_slice_eq(tag, sb_slice_cstr(*s)))
+		if (sb_slice_caseeq(tag, sb_slice_cstr(*s)))
 			return true;
 	return false;
 }

@@ -157,7 +157,9 @@ int sb_via_parse(struct sb_via *v, struct sb_slice s)
 
 	struct sb_slice rest = v->params, name, val;
 	bool bad;
+	unsigned count = 0;
 	while (sb_param_next(&rest, &name, &val, &bad)) {
+		count++;
 		if (sb_slice_caseeq(name, SB_LIT("branch"))) {
 			if (!val.p)
 				return EBADMSG;
@@ -188,8 +190,9 @@ int sb_via_parse(struct sb_via *v, struct sb_slice s)
 				v->ttl = val;
 		}
 	}
-	/* RFC 4475 §3.1.2.1 badinv01: "192.0.2.15;;" */
-	return bad ? EBADMSG : 0;
+	/* RFC 4475 §3.1.2.1 badinv01: "192.0.2.15;;"; a ';' with nothing
+	 * after it is as empty */
+	return bad || count == 0 ? EBADMSG : 0;
 }
 
 int sb_sip_msg_via(struct sb_sip_msg *m, const struct sb_via **out)

@@ -337,8 +337,9 @@ static void t_mpart01(void **state)
 	assert_int_equal(l->m.mid, SB_METHOD_MESSAGE);
 	assert_int_equal(l->m.body.l, 553);
 	assert_int_equal(l->m.raw.l, l->len);
-	assert_true(sb_slice_caseeq(sb_slice_from(sb_sip_hdr_first(&l->m, SB_HDR_CONTENT_TYPE)->value.p, 16),
-				    SB_LIT("multipart/signed")));
+	/* INDEX.md calls it multipart/signed; the bytes say multipart/mixed */
+	assert_slice(sb_sip_hdr_first(&l->m, SB_HDR_CONTENT_TYPE)->value,
+		     "multipart/mixed;boundary=7a9cbec02ceef655");
 	unload(l);
 }
 

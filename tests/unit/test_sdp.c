@@ -460,6 +460,17 @@ static void test_session_direction_inherited(void **state)
 	assert_int_equal(sb_sdp_media_dir(s, &s->media[0]), SB_SDP_DIR_INACTIVE);
 	assert_int_equal(sb_sdp_media_dir(s, &s->media[1]), SB_SDP_DIR_SENDRECV);
 	assert_slice(sb_sdp_media_conn(s, &s->media[0])->addr, "0.0.0.0");
+	/* no rtpmap lines: the static assignments of RFC 3551 §6 */
+	struct sb_sdp_rtpmap r;
+	assert_int_equal(sb_sdp_find_rtpmap(&s->media[1], 8, &r), 0);
+	assert_int_equal(r.pt, 8);
+	assert_slice(r.encoding, "PCMA");
+	assert_int_equal(r.clock, 8000);
+	assert_int_equal(r.channels, 0);
+	assert_int_equal(sb_sdp_find_rtpmap(&s->media[0], 0, &r), 0);
+	assert_slice(r.encoding, "PCMU");
+	assert_int_equal(r.clock, 8000);
+	assert_int_equal(sb_sdp_find_rtpmap(&s->media[0], 101, &r), ENOENT);
 	free(s);
 }
 
