@@ -105,6 +105,10 @@ const char *sb_sip_hdr_name(enum sb_sip_hdr_id id);
 
 /* --------------------------------------------------------- URI and params */
 
+/* Parameters, and headers, per URI: more fail the parse (400), which keeps
+ * the O(n*m) comparison of sb_uri_equal cheap. */
+#define SB_URI_MAX_PARAMS 64u
+
 enum sb_uri_scheme { SB_URI_OTHER = 0, SB_URI_SIP, SB_URI_SIPS, SB_URI_TEL };
 enum sb_host_type { SB_HOST_NONE = 0, SB_HOST_NAME, SB_HOST_IPV4, SB_HOST_IPV6 };
 
@@ -467,7 +471,12 @@ struct sb_sip_response_spec {
 	struct sb_slice body;
 };
 /* A response to req per RFC 3261 §8.2.6: Via fields, From, To (with a tag),
- * Call-ID and CSeq copied; Content-Length computed.  0, EBADMSG, ENOSPC. */
+ * Call-ID and CSeq copied; Content-Length computed.  Fields are printed with
+ * their long names; values are copied as written.  0; EBADMSG when req lacks
+ * Via, From, To, Call-ID or CSeq; EINVAL for a bad spec (code outside
+ * 100..699, CR/LF in reason, to_tag not a token, extra not ending in CRLF, a
+ * body without content_type) or a req that is a response; ENOSPC.  On error
+ * out->len is restored. */
 int sb_sip_print_response(struct sb_buf *out, const struct sb_sip_msg *req,
 			  const struct sb_sip_response_spec *spec);
 
@@ -482,6 +491,11 @@ struct sb_sip_request_spec {
 	struct sb_slice content_type;
 	struct sb_slice body;
 };
+/* A new request in the RFC 3261 §8.1.1 order (Request-Line, Via,
+ * Max-Forwards, To, From, Call-ID, CSeq, Contact, extra, Content-Type,
+ * Content-Length, body); CSeq is "cseq method".  0; EINVAL when a required
+ * piece is absent, the method is not a token, a single-line value holds CR or
+ * LF, or a body has no content_type; ENOSPC.  On error out->len is restored. */
 int sb_sip_print_request(struct sb_buf *out, const struct sb_sip_request_spec *spec);
 
 /* Edits to a received message, applied when it is printed again (Kamailio's
@@ -505,6 +519,8 @@ struct sb_sip_edits {
 	struct sb_sip_edit e[SB_SIP_MAX_EDITS];
 	unsigned n;
 };
+/* Recording returns 0, ENOSPC past SB_SIP_MAX_EDITS, or EINVAL for a value
+ * that is absent or holds CR/LF, or an insert name that is not a token. */
 void sb_sip_edits_init(struct sb_sip_edits *ed);
 int sb_sip_edit_delete(struct sb_sip_edits *ed, uint16_t hdr);
 int sb_sip_edit_replace(struct sb_sip_edits *ed, uint16_t hdr, struct sb_slice value);
@@ -514,7 +530,12 @@ int sb_sip_edit_ruri(struct sb_sip_edits *ed, struct sb_slice ruri);
 int sb_sip_edit_push_via(struct sb_sip_edits *ed, struct sb_slice via_value);
 int sb_sip_edit_pop_via(struct sb_sip_edits *ed);
 int sb_sip_edit_body(struct sb_sip_edits *ed, struct sb_slice body);
-/* Print m with the edits applied.  0, ENOSPC, EINVAL (conflicting edits). */
+/* Print m with the edits applied.  Replaced fields keep their name as
+ * written; a body edit rewrites Content-Length (or appends one).  0, ENOSPC,
+ * EINVAL (conflicting edits: two on one field, a pop of a Via field that is
+ * also edited, a body edit plus an edit of Content-Length, a repeated RURI,
+ * push, pop or body; or an edit m cannot take: field index past m->nhdrs,
+ * RURI of a response, pop without a Via).  On error out->len is restored. */
 int sb_sip_print_edited(struct sb_buf *out, const struct sb_sip_msg *m,
 			const struct sb_sip_edits *ed);
 

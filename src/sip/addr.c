@@ -7,6 +7,8 @@
 
 #include "switchboard/sip.h"
 
+#include "charclass.h"
+
 static inline bool is_wsp(char c)
 {
 	return c == ' ' || c == '\t';
@@ -38,16 +40,21 @@ static inline bool is_lws_byte(char c)
  * "+" / "`" / "'" / "~") */
 static inline bool is_token(char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '-': case '.': case '!': case '%': case '*': case '_': case '+':
-	case '`': case '\'': case '~':
-		return true;
-	default:
-		return false;
-	}
+	return sb_cc((unsigned char)c, SB_CC_TOKEN);
 }
+
+/* Case-insensitive match of a parameter name against a lowercase, letters
+ * only literal: c | 0x20 lowers a letter and maps no other byte onto one. */
+static inline bool name_is(struct sb_slice s, const char *lit, size_t l)
+{
+	if (s.l != l)
+		return false;
+	for (size_t i = 0; i < l; i++)
+		if (((unsigned char)s.p[i] | 0x20) != (unsigned char)lit[i])
+			return false;
+	return true;
+}
+#define NAME_IS(s, lit) name_is((s), "" lit, sizeof(lit) - 1)
 
 int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
 {
@@ -152,11 +159,11 @@ int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
 	while (sb_param_next(&rest, &name, &value, &bad)) {
 		count++;
 		struct sb_slice *f = NULL;
-		if (sb_slice_caseeq(name, SB_LIT("tag")))
+		if (NAME_IS(name, "tag"))
 			f = &na->tag;          /* RFC 3261 §20.20, §20.39 */
-		else if (sb_slice_caseeq(name, SB_LIT("q")))
+		else if (NAME_IS(name, "q"))
 			f = &na->q;            /* RFC 3261 §20.10 c-p-q */
-		else if (sb_slice_caseeq(name, SB_LIT("expires")))
+		else if (NAME_IS(name, "expires"))
 			f = &na->expires;      /* RFC 3261 §20.10 c-p-expires */
 		if (!f)
 			continue;

@@ -1,7 +1,7 @@
 /* sip/hdr_names: header field names <-> enum sb_sip_hdr_id, long and compact
  * forms (RFC 3261 §7.3.3 and §20; compact forms of RFC 3515 r, RFC 3892 b,
  * RFC 6665 o/u).  Field names are case-insensitive (RFC 3261 §7.3.1).
- * Lookup is on every header of every message: dispatch on the length and
+ * Lookup is on every header of every message: a switch on the length and the
  * first letter, then one case-insensitive compare. */
 #include <string.h>
 
@@ -15,8 +15,8 @@ struct name_entry {
 
 #define E(s, id) { s, sizeof(s) - 1, id }
 
-/* Long names, sorted by length; by_len[n]..by_len[n+1] are those of length n
- * (generated: keep the order when adding a name). */
+/* Canonical names: sb_sip_hdr_name() reads them; sb_sip_hdr_lookup() below is
+ * generated from them (keep the two in step; test_msg checks every name). */
 static const struct name_entry table[] = {
 	E("To", SB_HDR_TO),
 	E("Via", SB_HDR_VIA),
@@ -58,26 +58,25 @@ static const struct name_entry table[] = {
 	E("Authentication-Info", SB_HDR_AUTHENTICATION_INFO),
 };
 
-static const uint8_t by_len[] = {0, 0, 0, 1, 2, 5, 8, 11, 17, 19, 20, 21, 25, 29, 31, 32, 32, 34, 34, 36, 38};
-
-static inline unsigned char lower(unsigned char c)
+/* Case-insensitive compare of a header name against a lower-case literal of
+ * the same length, from the second byte on.  OR-ing 0x20 lower-cases ASCII
+ * letters and leaves '-' and digits alone; the caller has checked that the
+ * name is a token, so no other byte can fold onto a letter or '-'. */
+static inline bool rest_eq(const char *p, const char *lit, size_t n)
 {
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
-}
-
-static bool caseeq_n(const char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+	for (size_t i = 1; i < n; i++)
+		if ((char)(p[i] | 0x20) != lit[i])
 			return false;
 	return true;
 }
 
 enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 {
+	const char *p = name.p;
 	if (name.l == 1) {
-		/* compact forms (RFC 3261 §7.3.3) */
-		switch (lower((unsigned char)name.p[0])) {
+		/* compact forms (RFC 3261 §7.3.3; RFC 3515 r, RFC 3892 b,
+		 * RFC 6665 o and u) */
+		switch (p[0] | 0x20) {
 		case 'v': return SB_HDR_VIA;
 		case 'f': return SB_HDR_FROM;
 		case 't': return SB_HDR_TO;
@@ -95,13 +94,254 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 		default: return SB_HDR_OTHER;
 		}
 	}
-	if (name.l == 0 || name.l >= SB_ARRAY_LEN(by_len) - 1)
+	if (name.l < 2)
 		return SB_HDR_OTHER;
-	unsigned char c0 = lower((unsigned char)name.p[0]);
-	for (unsigned i = by_len[name.l]; i < by_len[name.l + 1]; i++) {
-		const struct name_entry *e = &table[i];
-		if (lower((unsigned char)e->name[0]) == c0 && caseeq_n(e->name, name.p, name.l))
-			return (enum sb_sip_hdr_id)e->id;
+	/* generated from table[]: length, then first letter, then the rest */
+	switch (name.l) {
+	case 2:
+		switch (p[0] | 0x20) {
+		case 't':
+			if (rest_eq(p, "to", 2))
+				return SB_HDR_TO;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 3:
+		switch (p[0] | 0x20) {
+		case 'v':
+			if (rest_eq(p, "via", 3))
+				return SB_HDR_VIA;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 4:
+		switch (p[0] | 0x20) {
+		case 'c':
+			if (rest_eq(p, "cseq", 4))
+				return SB_HDR_CSEQ;
+			break;
+		case 'd':
+			if (rest_eq(p, "date", 4))
+				return SB_HDR_DATE;
+			break;
+		case 'f':
+			if (rest_eq(p, "from", 4))
+				return SB_HDR_FROM;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 5:
+		switch (p[0] | 0x20) {
+		case 'a':
+			if (rest_eq(p, "allow", 5))
+				return SB_HDR_ALLOW;
+			break;
+		case 'e':
+			if (rest_eq(p, "event", 5))
+				return SB_HDR_EVENT;
+			break;
+		case 'r':
+			if (rest_eq(p, "route", 5))
+				return SB_HDR_ROUTE;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 6:
+		switch (p[0] | 0x20) {
+		case 'a':
+			if (rest_eq(p, "accept", 6))
+				return SB_HDR_ACCEPT;
+			break;
+		case 'r':
+			if (rest_eq(p, "reason", 6))
+				return SB_HDR_REASON;
+			break;
+		case 's':
+			if (rest_eq(p, "server", 6))
+				return SB_HDR_SERVER;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 7:
+		switch (p[0] | 0x20) {
+		case 'c':
+			if (rest_eq(p, "call-id", 7))
+				return SB_HDR_CALL_ID;
+			if (rest_eq(p, "contact", 7))
+				return SB_HDR_CONTACT;
+			break;
+		case 'e':
+			if (rest_eq(p, "expires", 7))
+				return SB_HDR_EXPIRES;
+			break;
+		case 'r':
+			if (rest_eq(p, "require", 7))
+				return SB_HDR_REQUIRE;
+			break;
+		case 's':
+			if (rest_eq(p, "subject", 7))
+				return SB_HDR_SUBJECT;
+			break;
+		case 'w':
+			if (rest_eq(p, "warning", 7))
+				return SB_HDR_WARNING;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 8:
+		switch (p[0] | 0x20) {
+		case 'r':
+			if (rest_eq(p, "refer-to", 8))
+				return SB_HDR_REFER_TO;
+			if (rest_eq(p, "replaces", 8))
+				return SB_HDR_REPLACES;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 9:
+		switch (p[0] | 0x20) {
+		case 's':
+			if (rest_eq(p, "supported", 9))
+				return SB_HDR_SUPPORTED;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 10:
+		switch (p[0] | 0x20) {
+		case 'u':
+			if (rest_eq(p, "user-agent", 10))
+				return SB_HDR_USER_AGENT;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 11:
+		switch (p[0] | 0x20) {
+		case 'm':
+			if (rest_eq(p, "min-expires", 11))
+				return SB_HDR_MIN_EXPIRES;
+			break;
+		case 'r':
+			if (rest_eq(p, "referred-by", 11))
+				return SB_HDR_REFERRED_BY;
+			if (rest_eq(p, "retry-after", 11))
+				return SB_HDR_RETRY_AFTER;
+			break;
+		case 'u':
+			if (rest_eq(p, "unsupported", 11))
+				return SB_HDR_UNSUPPORTED;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 12:
+		switch (p[0] | 0x20) {
+		case 'a':
+			if (rest_eq(p, "allow-events", 12))
+				return SB_HDR_ALLOW_EVENTS;
+			break;
+		case 'c':
+			if (rest_eq(p, "content-type", 12))
+				return SB_HDR_CONTENT_TYPE;
+			break;
+		case 'm':
+			if (rest_eq(p, "max-forwards", 12))
+				return SB_HDR_MAX_FORWARDS;
+			break;
+		case 'r':
+			if (rest_eq(p, "record-route", 12))
+				return SB_HDR_RECORD_ROUTE;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 13:
+		switch (p[0] | 0x20) {
+		case 'a':
+			if (rest_eq(p, "authorization", 13))
+				return SB_HDR_AUTHORIZATION;
+			break;
+		case 'p':
+			if (rest_eq(p, "proxy-require", 13))
+				return SB_HDR_PROXY_REQUIRE;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 14:
+		switch (p[0] | 0x20) {
+		case 'c':
+			if (rest_eq(p, "content-length", 14))
+				return SB_HDR_CONTENT_LENGTH;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 16:
+		switch (p[0] | 0x20) {
+		case 'c':
+			if (rest_eq(p, "content-encoding", 16))
+				return SB_HDR_CONTENT_ENCODING;
+			break;
+		case 'w':
+			if (rest_eq(p, "www-authenticate", 16))
+				return SB_HDR_WWW_AUTHENTICATE;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 18:
+		switch (p[0] | 0x20) {
+		case 'p':
+			if (rest_eq(p, "proxy-authenticate", 18))
+				return SB_HDR_PROXY_AUTHENTICATE;
+			break;
+		case 's':
+			if (rest_eq(p, "subscription-state", 18))
+				return SB_HDR_SUBSCRIPTION_STATE;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 19:
+		switch (p[0] | 0x20) {
+		case 'a':
+			if (rest_eq(p, "authentication-info", 19))
+				return SB_HDR_AUTHENTICATION_INFO;
+			break;
+		case 'p':
+			if (rest_eq(p, "proxy-authorization", 19))
+				return SB_HDR_PROXY_AUTHORIZATION;
+			break;
+		default:
+			break;
+		}
+		break;
+	default:
+		break;
 	}
 	return SB_HDR_OTHER;
 }

@@ -11,23 +11,11 @@
 
 #include "switchboard/sip.h"
 
+#include "charclass.h"
+
 static inline bool is_ws(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-/* RFC 3261 §25.1 token characters. */
-static bool is_token_char(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '-': case '.': case '!': case '%': case '*': case '_':
-	case '+': case '`': case '\'': case '~':
-		return true;
-	default:
-		return false;
-	}
 }
 
 static bool is_token(struct sb_slice s)
@@ -35,7 +23,7 @@ static bool is_token(struct sb_slice s)
 	if (s.l == 0)
 		return false;
 	for (size_t i = 0; i < s.l; i++)
-		if (!is_token_char((unsigned char)s.p[i]))
+		if (!sb_cc((unsigned char)s.p[i], SB_CC_TOKEN))
 			return false;
 	return true;
 }
@@ -141,30 +129,26 @@ static unsigned count_values(struct sb_slice v)
 	return n;
 }
 
-static void add_header(struct sb_sip_msg *m, struct sb_slice line, const char *colon,
-		       const char *value_end)
+/* Record one field.  name is a token (the caller scanned it); value_start
+ * is just past the ':' and value_end at the field's final line end. */
+static void add_header(struct sb_sip_msg *m, struct sb_slice line, struct sb_slice name,
+		       const char *value_start, const char *value_end)
 {
 	if (m->nhdrs >= SB_SIP_MAX_HEADERS) {
 		note(m, SB_DEFECT_TOO_MANY_HEADERS);
 		return;
 	}
-	struct sb_slice name = sb_slice_from(line.p, (size_t)(colon - line.p));
-	while (name.l && is_ws(name.p[name.l - 1])) /* "Via  :" (RFC 4475 longreq) */
-		name.l--;
-	if (!is_token(name)) {
-		note(m, SB_DEFECT_BAD_HEADER_LINE);
-		return;
-	}
-	const char *v = colon + 1;
-	struct sb_slice value = sb_slice_trim(sb_slice_from(v, (size_t)(value_end - v)));
-	if (!value.p || value.l == 0)
-		value = sb_slice_from(value_end, 0);
+	const char *v = value_start, *ve = value_end;
+	while (v < ve && sb_cc((unsigned char)*v, SB_CC_LWS))
+		v++;
+	while (ve > v && sb_cc((unsigned char)ve[-1], SB_CC_LWS))
+		ve--;
 
 	uint16_t idx = m->nhdrs++;
 	struct sb_sip_hdr *h = &m->hdrs[idx];
 	enum sb_sip_hdr_id id = sb_sip_hdr_lookup(name);
 	h->name = name;
-	h->value = value;
+	h->value = sb_slice_from(v, (size_t)(ve - v));
 	h->line = line;
 	h->id = (uint16_t)id;
 	h->next = SB_SIP_NO_HDR;
@@ -175,11 +159,11 @@ static void add_header(struct sb_sip_msg *m, struct sb_slice line, const char *c
 	m->last[id] = idx;
 
 	if (id == SB_HDR_VIA) {
-		m->nvia += count_values(value);
+		m->nvia += count_values(h->value);
 	} else if (id == SB_HDR_CONTENT_LENGTH) {
 		uint32_t cl;
 		/* RFC 4475 ncl (-999) and "five": never a signed or guessed size */
-		if (sb_slice_to_u32(value, &cl) != 0) {
+		if (sb_slice_to_u32(h->value, &cl) != 0) {
 			note(m, SB_DEFECT_BAD_CLEN);
 		} else if (m->has_content_length && cl != m->content_length) {
 			note(m, SB_DEFECT_MULTI_CLEN); /* RFC 4475 mcl01 */
@@ -238,8 +222,17 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 			ended = true;
 			break;
 		}
+		/* field-name = token, then optional WS and ':' (RFC 3261 §7.3.1;
+		 * "Via  :" in RFC 4475 longreq) */
+		const char *line = p, *q = p;
+		while (q < end && sb_cc((unsigned char)*q, SB_CC_TOKEN))
+			q++;
+		struct sb_slice name = sb_slice_from(line, (size_t)(q - line));
+		while (q < end && is_ws(*q))
+			q++;
+		bool named = name.l > 0 && q < end && *q == ':';
 		/* a field runs to an LF not followed by SP/HT (folding, §7.3.1) */
-		const char *line = p, *colon = NULL, *fe;
+		const char *fe;
 		for (;;) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			if (!nl) {
@@ -247,19 +240,17 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 					return ENODATA;
 				nl = end;
 			}
-			if (!colon)
-				colon = memchr(p, ':', (size_t)(nl - p));
 			p = nl < end ? nl + 1 : end;
 			if (p >= end || !is_ws(*p)) {
 				fe = nl;
 				break;
 			}
 		}
-		struct sb_slice whole = sb_slice_from(line, (size_t)(p - line));
-		if (!colon)
-			note(m, SB_DEFECT_BAD_HEADER_LINE); /* "Foobar roobar" */
-		else
-			add_header(m, whole, colon, fe);
+		if (!named || q >= fe) {
+			note(m, SB_DEFECT_BAD_HEADER_LINE); /* "Foobar roobar", "Bad Name: x" */
+			continue;
+		}
+		add_header(m, sb_slice_from(line, (size_t)(p - line)), name, q + 1, fe);
 	}
 	if (!ended) {
 		if (kind == SB_SIP_STREAM)
@@ -308,6 +299,13 @@ bool sb_sip_list_next(struct sb_slice *rest, struct sb_slice *value)
 {
 	if (!rest->p)
 		return false;
+	/* fast path: most fields hold one value and no comma at all */
+	if (!rest->l || !memchr(rest->p, ',', rest->l)) {
+		struct sb_slice one = sb_slice_trim(*rest);
+		*value = one.l ? one : sb_slice_from(rest->p, 0);
+		*rest = SB_SLICE_NULL;
+		return true;
+	}
 	const char *p = rest->p, *end = rest->p + rest->l;
 	bool quoted = false, angle = false;
 	for (; p < end; p++) {

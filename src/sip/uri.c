@@ -7,6 +7,8 @@
 
 #include "switchboard/sip.h"
 
+#include "charclass.h"
+
 /* ------------------------------------------------------- character classes */
 
 /* RFC 3261 §25.1 character sets, one bit per set.  unreserved (alphanum and
@@ -21,7 +23,7 @@ enum {
 
 static inline bool is_alpha(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+	return sb_cc((unsigned char)c, SB_CC_ALPHA);
 }
 
 static inline bool is_digit(char c)
@@ -31,7 +33,7 @@ static inline bool is_digit(char c)
 
 static inline bool is_alnum(char c)
 {
-	return is_alpha(c) || is_digit(c);
+	return sb_cc((unsigned char)c, SB_CC_ALPHA | SB_CC_DIGIT);
 }
 
 static inline int hexval(char c)
@@ -196,28 +198,36 @@ done:
 	return true;
 }
 
-/* RFC 3261 §25.1 hostname = *( domainlabel "." ) toplabel [ "." ];
+/* One pass over a host that is not an IPv6 reference.
+ * RFC 3261 §25.1 hostname = *( domainlabel "." ) toplabel [ "." ];
  * domainlabel = alphanum / alphanum *( alphanum / "-" ) alphanum;
- * toplabel starts with ALPHA. */
-static bool hostname_ok(const char *p, size_t n)
+ * toplabel starts with ALPHA.  A run of digits and dots can only be an
+ * IPv4address, since no toplabel starts with a digit. */
+static enum sb_host_type name_or_ipv4(const char *p, size_t n)
 {
-	size_t i = 0, label = 0;
+	size_t i = 0;
 	char first = 0;
+	bool digits_dots = true;
 	while (i < n) {
 		size_t st = i;
-		while (i < n && (is_alnum(p[i]) || p[i] == '-'))
+		while (i < n && (is_alnum(p[i]) || p[i] == '-')) {
+			digits_dots = digits_dots && is_digit(p[i]);
 			i++;
+		}
 		if (i == st || p[st] == '-' || p[i - 1] == '-')
-			return false;
-		label++;
+			return SB_HOST_NONE;
 		first = p[st];
 		if (i < n) {
 			if (p[i] != '.')
-				return false;
+				return SB_HOST_NONE;
 			i++;
 		}
 	}
-	return label > 0 && is_alpha(first);
+	if (digits_dots) {
+		uint8_t b[4];
+		return ipv4_parse(p, n, b) ? SB_HOST_IPV4 : SB_HOST_NONE;
+	}
+	return is_alpha(first) ? SB_HOST_NAME : SB_HOST_NONE;
 }
 
 enum sb_host_type sb_host_classify(struct sb_slice h)
@@ -232,16 +242,7 @@ enum sb_host_type sb_host_classify(struct sb_slice h)
 			return SB_HOST_NONE;
 		return SB_HOST_IPV6;
 	}
-	bool dotted = true;
-	for (size_t i = 0; i < h.l && dotted; i++)
-		dotted = is_digit(h.p[i]) || h.p[i] == '.';
-	if (dotted) {
-		/* all digits and dots: an IPv4 address or nothing (a toplabel
-		 * cannot start with a digit) */
-		uint8_t b[4];
-		return ipv4_parse(h.p, h.l, b) ? SB_HOST_IPV4 : SB_HOST_NONE;
-	}
-	return hostname_ok(h.p, h.l) ? SB_HOST_NAME : SB_HOST_NONE;
+	return name_or_ipv4(h.p, h.l);
 }
 
 /* ----------------------------------------------------------- parsing */
@@ -287,6 +288,9 @@ static bool esc_eq(struct sb_slice a, struct sb_slice b, bool icase)
 	size_t i = 0, j = 0;
 	if (a.l == b.l && (a.l == 0 || memcmp(a.p, b.p, a.l) == 0))
 		return true;
+	/* the common case: nothing escaped on either side */
+	if (!memchr(a.p, '%', a.l) && !memchr(b.p, '%', b.l))
+		return icase ? sb_slice_caseeq(a, b) : false;
 	while (i < a.l && j < b.l) {
 		unsigned x = esc_get(a.p, a.l, &i), y = esc_get(b.p, b.l, &j);
 		if (icase) {
@@ -323,9 +327,13 @@ static enum uri_known known_param(struct sb_slice name)
 	default:
 		return K_NONE;
 	}
-	for (unsigned k = 0; k < K_NONE; k++)
-		if (name.l >= known[k].l && esc_eq(name, sb_slice_from(known[k].s, known[k].l), true))
+	bool escaped = memchr(name.p, '%', name.l) != NULL;
+	for (unsigned k = 0; k < K_NONE; k++) {
+		struct sb_slice kn = sb_slice_from(known[k].s, known[k].l);
+		if (escaped ? esc_eq(name, kn, true)
+			    : name.l == kn.l && sb_slice_caseeq(name, kn))
 			return (enum uri_known)k;
+	}
 	return K_NONE;
 }
 
@@ -347,8 +355,10 @@ static struct sb_slice *known_field(struct sb_uri *u, enum uri_known k)
 static size_t parse_params(struct sb_uri *u, const char *p, size_t i, size_t n, bool note)
 {
 	size_t ps = i;
-	for (;;) {
+	for (unsigned count = 1;; count++) {
 		size_t ns = i;
+		if (count > SB_URI_MAX_PARAMS)
+			return (size_t)-1;
 		i = scan_class(p, i, n, C_PARAM);
 		if (i == (size_t)-1 || i == ns)
 			return (size_t)-1; /* bad escape or empty name (";;") */
@@ -386,8 +396,10 @@ static size_t parse_params(struct sb_uri *u, const char *p, size_t i, size_t n, 
 static int parse_headers(struct sb_uri *u, const char *p, size_t i, size_t n)
 {
 	size_t hs = i;
-	for (;;) {
+	for (unsigned count = 1;; count++) {
 		size_t ns = i;
+		if (count > SB_URI_MAX_PARAMS)
+			return EBADMSG;
 		i = scan_class(p, i, n, C_HNV);
 		if (i == (size_t)-1 || i == ns || i == n || p[i] != '=')
 			return EBADMSG;
@@ -522,12 +534,15 @@ int sb_uri_parse(struct sb_uri *u, struct sb_slice s)
 	if (i == n || p[i] != ':')
 		return EBADMSG;
 	u->scheme_s = sb_slice_from(p, i);
-	if (sb_slice_caseeq(u->scheme_s, SB_LIT("sip")))
-		u->scheme = SB_URI_SIP;
-	else if (sb_slice_caseeq(u->scheme_s, SB_LIT("sips")))
-		u->scheme = SB_URI_SIPS;
-	else if (sb_slice_caseeq(u->scheme_s, SB_LIT("tel")))
-		u->scheme = SB_URI_TEL;
+	if (i == 3 || i == 4) {
+		unsigned char a = lower((unsigned char)p[0]), b = lower((unsigned char)p[1]),
+			      c = lower((unsigned char)p[2]);
+		if (a == 's' && b == 'i' && c == 'p')
+			u->scheme = i == 3 ? SB_URI_SIP
+			      : lower((unsigned char)p[3]) == 's' ? SB_URI_SIPS : SB_URI_OTHER;
+		else if (i == 3 && a == 't' && b == 'e' && c == 'l')
+			u->scheme = SB_URI_TEL;
+	}
 	i++;
 
 	int err;
@@ -585,16 +600,28 @@ static bool param_lookup(struct sb_slice list, struct sb_slice name, struct sb_s
 	return false;
 }
 
+/* Is n (a name inside list) a repeat of an earlier name in list? */
+static bool param_repeated(struct sb_slice list, struct sb_slice n)
+{
+	struct sb_slice unused;
+	return param_lookup(sb_slice_from(list.p, (size_t)(n.p - list.p)), n, &unused);
+}
+
 /* RFC 3261 §19.1.4: a parameter other than the five above is compared only
  * when both URIs carry it.  With all_required (tel: RFC 3966 §4), a name
- * found in only one of them makes the URIs differ. */
+ * found in only one of them makes the URIs differ.  A repeated name counts
+ * once, with its first value, as for the sb_uri fields, so every URI equals
+ * itself. */
 static bool params_eq(struct sb_slice a, struct sb_slice b, bool all_required)
 {
 	struct sb_slice n, v, w;
 	struct sb_slice rest = a;
 	while (sb_param_next(&rest, &n, &v, NULL)) {
-		if (!all_required && known_param(n) != K_NONE && known_param(n) != K_LR)
+		enum uri_known k = all_required ? K_NONE : known_param(n);
+		if (k != K_NONE && k != K_LR)
 			continue; /* compared through the sb_uri fields */
+		if (param_repeated(a, n))
+			continue;
 		if (!param_lookup(b, n, &w)) {
 			if (all_required)
 				return false;
@@ -705,10 +732,12 @@ bool sb_uri_equal(const struct sb_uri *a, const struct sb_uri *b)
 	    !opt_eq(a->method, b->method, true) || !opt_eq(a->maddr, b->maddr, true) ||
 	    !opt_eq(a->transport, b->transport, true))
 		return false;
-	if (!params_eq(a->params, b->params, false))
+	/* byte-identical lists (the common case) are equal without a walk */
+	if (!sb_slice_eq(a->params, b->params) && !params_eq(a->params, b->params, false))
 		return false;
 	/* every header must be present in both and match */
-	return headers_sub(a->headers, b->headers) && headers_sub(b->headers, a->headers);
+	return sb_slice_eq(a->headers, b->headers) ||
+	       (headers_sub(a->headers, b->headers) && headers_sub(b->headers, a->headers));
 }
 
 int sb_uri_unescape(struct sb_slice in, char *out, size_t cap, size_t *outlen)

@@ -6,6 +6,8 @@
 
 #include "switchboard/sip.h"
 
+#include "charclass.h"
+
 static inline bool is_wsp(char c)
 {
 	return c == ' ' || c == '\t';
@@ -36,21 +38,14 @@ static inline bool is_digit(char c)
 
 static inline bool is_alnum(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c);
+	return sb_cc((unsigned char)c, SB_CC_ALPHA | SB_CC_DIGIT);
 }
 
-/* RFC 3261 §25.1 token characters */
+/* RFC 3261 §25.1 token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" /
+ * "+" / "`" / "'" / "~") */
 static inline bool is_token(char c)
 {
-	if (is_alnum(c))
-		return true;
-	switch (c) {
-	case '-': case '.': case '!': case '%': case '*': case '_': case '+':
-	case '`': case '\'': case '~':
-		return true;
-	default:
-		return false;
-	}
+	return sb_cc((unsigned char)c, SB_CC_TOKEN);
 }
 
 /* The token starting at i into *t (empty when none); returns where it ends. */
@@ -87,6 +82,19 @@ static bool received_ok(struct sb_slice r)
 	uint8_t b[16];
 	return t == SB_HOST_IPV4 || t == SB_HOST_IPV6 || sb_ipv6_parse(r, b);
 }
+
+/* Case-insensitive match of a parameter name against a lowercase, letters
+ * only literal: c | 0x20 lowers a letter and maps no other byte onto one. */
+static inline bool name_is(struct sb_slice s, const char *lit, size_t l)
+{
+	if (s.l != l)
+		return false;
+	for (size_t i = 0; i < l; i++)
+		if (((unsigned char)s.p[i] | 0x20) != (unsigned char)lit[i])
+			return false;
+	return true;
+}
+#define NAME_IS(s, lit) name_is((s), "" lit, sizeof(lit) - 1)
 
 int sb_via_parse(struct sb_via *v, struct sb_slice s)
 {
@@ -160,29 +168,29 @@ int sb_via_parse(struct sb_via *v, struct sb_slice s)
 	unsigned count = 0;
 	while (sb_param_next(&rest, &name, &val, &bad)) {
 		count++;
-		if (sb_slice_caseeq(name, SB_LIT("branch"))) {
+		if (NAME_IS(name, "branch")) {
 			if (!val.p)
 				return EBADMSG;
 			if (!v->branch.p)
 				v->branch = val;
-		} else if (sb_slice_caseeq(name, SB_LIT("received"))) {
+		} else if (NAME_IS(name, "received")) {
 			if (!val.p || !received_ok(val))
 				return EBADMSG;
 			if (!v->received.p)
 				v->received = val;
-		} else if (sb_slice_caseeq(name, SB_LIT("rport"))) {
+		} else if (NAME_IS(name, "rport")) {
 			/* RFC 3581 §3: response-port = "rport" [EQUAL 1*DIGIT];
 			 * a bare rport is present with an empty value */
 			if (val.p && !num_in(val, 1, 65535))
 				return EBADMSG;
 			if (!v->rport.p)
 				v->rport = val.p ? val : sb_slice_from(name.p + name.l, 0);
-		} else if (sb_slice_caseeq(name, SB_LIT("maddr"))) {
+		} else if (NAME_IS(name, "maddr")) {
 			if (!val.p || sb_host_classify(val) == SB_HOST_NONE)
 				return EBADMSG;
 			if (!v->maddr.p)
 				v->maddr = val;
-		} else if (sb_slice_caseeq(name, SB_LIT("ttl"))) {
+		} else if (NAME_IS(name, "ttl")) {
 			/* ttl = 1*3DIGIT, 0 to 255 */
 			if (!val.p || val.l > 3 || !num_in(val, 0, 255))
 				return EBADMSG;

@@ -935,6 +935,43 @@ static void test_edit_body(void **state)
 #undef NEWSDP
 }
 
+/* A datagram whose header section never ended (SB_DEFECT_NO_EMPTY_LINE)
+ * gets its empty line when printed, after any field appended at the end, so
+ * the output always frames. */
+static void test_edit_no_empty_line(void **state)
+{
+	struct fx *f = *state;
+	static const char text[] = "MESSAGE sip:b@h SIP/2.0\r\n"
+				   "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+				   "To: <sip:b@h>\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: m1\r\n"
+				   "CSeq: 1 MESSAGE\r\n";
+	f->in = dup_exact(text, strlen(text));
+	assert_int_equal(sb_sip_parse(&f->m, f->in, strlen(text), SB_SIP_DATAGRAM), 0);
+	assert_int_equal(f->m.defect, SB_DEFECT_NO_EMPTY_LINE);
+	struct sb_sip_edits ed;
+	sb_sip_edits_init(&ed);
+	assert_int_equal(sb_sip_print_edited(&f->b, &f->m, &ed), 0);
+	check_out(&f->b, "MESSAGE sip:b@h SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+			 "To: <sip:b@h>\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: m1\r\n"
+			 "CSeq: 1 MESSAGE\r\n"
+			 "\r\n");
+
+	sb_buf_reset(&f->b);
+	assert_int_equal(sb_sip_edit_body(&ed, SB_LIT("hi")), 0);
+	assert_int_equal(sb_sip_edit_insert(&ed, f->m.nhdrs, SB_LIT("Content-Type"), SB_LIT("text/plain")), 0);
+	assert_int_equal(sb_sip_print_edited(&f->b, &f->m, &ed), 0);
+	check_out(&f->b, "MESSAGE sip:b@h SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+			 "To: <sip:b@h>\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: m1\r\n"
+			 "CSeq: 1 MESSAGE\r\n"
+			 "Content-Type: text/plain\r\n"
+			 "Content-Length: 2\r\n"
+			 "\r\n"
+			 "hi");
+	check_slice(parse_out(f)->body, "hi");
+}
+
 /* Two edits of one field, or two of a one-per-message kind: EINVAL, and the
  * buffer is left as it was. */
 static void test_edit_conflicts(void **state)
@@ -1098,6 +1135,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_edit_pop_via_single, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_delete_replace_insert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edit_no_empty_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_conflicts, setup, teardown),
 		cmocka_unit_test(test_edit_recording_bounds),
 		cmocka_unit_test_setup_teardown(test_edit_enospc, setup, teardown),

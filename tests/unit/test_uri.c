@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -396,6 +397,18 @@ static void test_bound(void **state)
 	assert_int_equal(sb_uri_parse(&u, exact_n(buf, sizeof buf - 1)), 0);
 	assert_int_equal(u.host.l, SB_SIP_MAX_URI_LEN - 4);
 
+	/* SB_URI_MAX_PARAMS parameters, and headers, fit; one more does not */
+	char many[16 + 4 * (SB_URI_MAX_PARAMS + 1)];
+	for (unsigned hdrs = 0; hdrs < 2; hdrs++) {
+		size_t l = (size_t)snprintf(many, sizeof many, "sip:h.com");
+		for (unsigned k = 0; k < SB_URI_MAX_PARAMS; k++)
+			l += (size_t)snprintf(many + l, sizeof many - l, hdrs ? "%cp=" : "%cp",
+					      hdrs ? (k ? '&' : '?') : ';');
+		assert_int_equal(sb_uri_parse(&u, exact_n(many, l)), 0);
+		l += (size_t)snprintf(many + l, sizeof many - l, hdrs ? "&p=" : ";p");
+		assert_int_equal(sb_uri_parse(&u, exact_n(many, l)), EBADMSG);
+	}
+
 	assert_int_equal(sb_uri_parse(&u, SB_SLICE_NULL), EBADMSG);
 	assert_int_equal(sb_uri_parse(&u, exact("")), EBADMSG);
 }
@@ -530,6 +543,13 @@ static void test_equal_components(void **state)
 	assert_false(ueq("sip:b.com;lr", "sip:b.com;lr=on"));
 	assert_true(ueq("sip:b.com;foo=Bar", "sip:b.com;FOO=bar"));
 	assert_true(ueq("sip:b.com;n%61me=v%61lue", "sip:b.com;name=value"));
+	/* a repeated name counts once, with its first value (found by the
+	 * fuzzer: such a URI did not equal itself) */
+	assert_true(ueq("sip:b.com;x=1;x=2", "sip:b.com;x=1;x=2"));
+	assert_true(ueq("sip:b.com;x=1;x=2", "sip:b.com;x=1"));
+	assert_false(ueq("sip:b.com;x=2;x=1", "sip:b.com;x=1"));
+	assert_true(ueq("tel:+1;ext=1;ext=2", "tel:+1;ext=1;ext=2"));
+	assert_true(ueq("sip:b.com?a=1&a=2", "sip:b.com?a=2&a=1"));
 	/* headers: all must match, in any order */
 	assert_false(ueq("sip:b.com?a=1", "sip:b.com?a=1&b=2"));
 	assert_false(ueq("sip:b.com?a=1&a=2", "sip:b.com?a=1&b=2"));
