@@ -19,7 +19,10 @@ struct sb_slice {
 /* Slice of a string literal, e.g. SB_LIT("INVITE"). */
 #define SB_LIT(s) ((struct sb_slice){ "" s, sizeof(s) - 1 })
 
-struct sb_slice sb_slice_from(const char *p, size_t l);
+static inline struct sb_slice sb_slice_from(const char *p, size_t l)
+{
+	return (struct sb_slice){ p, l };
+}
 struct sb_slice sb_slice_cstr(const char *s);
 static inline bool sb_slice_present(struct sb_slice s) { return s.p != NULL; }
 
@@ -64,6 +67,10 @@ void sb_buf_reset(struct sb_buf *b);
 int sb_buf_append(struct sb_buf *b, const void *p, size_t l);
 int sb_buf_append_slice(struct sb_buf *b, struct sb_slice s);
 int sb_buf_append_cstr(struct sb_buf *b, const char *s);
+/* Unsigned decimal, no leading zeros, without printf (printers on the hot
+ * path use these). */
+int sb_buf_append_u32(struct sb_buf *b, uint32_t v);
+int sb_buf_append_u64(struct sb_buf *b, uint64_t v);
 int sb_buf_printf(struct sb_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 struct sb_slice sb_buf_slice(const struct sb_buf *b);

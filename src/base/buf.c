@@ -82,6 +82,22 @@ int sb_buf_append_cstr(struct sb_buf *b, const char *s)
 	return sb_buf_append(b, s, strlen(s));
 }
 
+int sb_buf_append_u64(struct sb_buf *b, uint64_t v)
+{
+	char tmp[20]; /* UINT64_MAX has 20 digits */
+	size_t i = sizeof tmp;
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return sb_buf_append(b, tmp + i, sizeof tmp - i);
+}
+
+int sb_buf_append_u32(struct sb_buf *b, uint32_t v)
+{
+	return sb_buf_append_u64(b, v);
+}
+
 int sb_buf_printf(struct sb_buf *b, const char *fmt, ...)
 {
 	char tmp[256];

@@ -6,11 +6,6 @@
 
 #include "switchboard/base.h"
 
-struct sb_slice sb_slice_from(const char *p, size_t l)
-{
-	return (struct sb_slice){ p, l };
-}
-
 struct sb_slice sb_slice_cstr(const char *s)
 {
 	return (struct sb_slice){ s, s ? strlen(s) : 0 };

@@ -4,7 +4,6 @@
  * never reads outside the body slice.  The printer checks every field it
  * writes, so whatever it prints parses again. */
 #include <errno.h>
-#include <inttypes.h>
 #include <string.h>
 
 #include "switchboard/sdp.h"
@@ -720,7 +719,14 @@ static void pr_slice(struct pr *p, struct sb_slice s, bool (*check)(struct sb_sl
 
 static void pr_u64(struct pr *p, uint64_t v)
 {
-	sb_buf_printf(p->out, "%" PRIu64, v);
+	sb_buf_append_u64(p->out, v);
+}
+
+static void pr_ptime(struct pr *p, uint32_t ms)
+{
+	pr_raw(p, "a=ptime:");
+	pr_u64(p, ms);
+	pr_raw(p, "\r\n");
 }
 
 /* A "<type>=<text>" line; absent slices print nothing. */
@@ -812,12 +818,18 @@ static void pr_rtpmap(struct pr *p, const struct sb_sdp_rtpmap *r)
 {
 	if (r->pt > 127)
 		pr_fail(p);
-	sb_buf_printf(p->out, "a=rtpmap:%u ", (unsigned)r->pt);
+	pr_raw(p, "a=rtpmap:");
+	pr_u64(p, r->pt);
+	pr_raw(p, " ");
 	pr_slice(p, r->encoding, is_token);
-	if (r->clock || r->channels)
-		sb_buf_printf(p->out, "/%" PRIu32, r->clock);
-	if (r->channels)
-		sb_buf_printf(p->out, "/%" PRIu32, r->channels);
+	if (r->clock || r->channels) {
+		pr_raw(p, "/");
+		pr_u64(p, r->clock);
+	}
+	if (r->channels) {
+		pr_raw(p, "/");
+		pr_u64(p, r->channels);
+	}
 	pr_raw(p, "\r\n");
 }
 
@@ -826,7 +838,9 @@ static void pr_fmtp(struct pr *p, const struct sb_sdp_fmtp *f)
 	/* params must not start with SP: the parser skips those */
 	if (f->pt > 127 || !f->params.l || f->params.p[0] == ' ')
 		pr_fail(p);
-	sb_buf_printf(p->out, "a=fmtp:%u ", (unsigned)f->pt);
+	pr_raw(p, "a=fmtp:");
+	pr_u64(p, f->pt);
+	pr_raw(p, " ");
 	pr_slice(p, f->params, is_text);
 	pr_raw(p, "\r\n");
 }
@@ -840,9 +854,12 @@ static void pr_media(struct pr *p, const struct sb_sdp_media *m)
 	}
 	pr_raw(p, "m=");
 	pr_slice(p, m->type, is_token);
-	sb_buf_printf(p->out, " %u", (unsigned)m->port);
-	if (m->port_count)
-		sb_buf_printf(p->out, "/%" PRIu32, m->port_count);
+	pr_raw(p, " ");
+	pr_u64(p, m->port);
+	if (m->port_count) {
+		pr_raw(p, "/");
+		pr_u64(p, m->port_count);
+	}
 	pr_raw(p, " ");
 	pr_slice(p, m->proto, is_proto);
 	for (size_t i = 0; i < m->nfmt; i++) {
@@ -870,9 +887,10 @@ static void pr_media(struct pr *p, const struct sb_sdp_media *m)
 		if (!used[j])
 			pr_fmtp(p, &m->fmtp[j]);
 	if (m->ptime)
-		sb_buf_printf(p->out, "a=ptime:%" PRIu32 "\r\n", m->ptime);
+		pr_ptime(p, m->ptime);
 	if (m->has_rtcp) {
-		sb_buf_printf(p->out, "a=rtcp:%u", (unsigned)m->rtcp_port);
+		pr_raw(p, "a=rtcp:");
+		pr_u64(p, m->rtcp_port);
 		if (m->rtcp_conn.addr.p) {
 			pr_raw(p, " ");
 			pr_conn_fields(p, m->rtcp_conn.nettype, m->rtcp_conn.addrtype,
@@ -928,7 +946,11 @@ int sb_sdp_print(struct sb_buf *out, const struct sb_sdp *s)
 	/* RFC 8866 §5.9, §5.10: each t= followed by its r= lines */
 	for (size_t i = 0; i < s->ntime; i++) {
 		const struct sb_sdp_time *t = &s->times[i];
-		sb_buf_printf(out, "t=%" PRIu64 " %" PRIu64 "\r\n", t->start, t->stop);
+		pr_raw(&p, "t=");
+		pr_u64(&p, t->start);
+		pr_raw(&p, " ");
+		pr_u64(&p, t->stop);
+		pr_raw(&p, "\r\n");
 		if (t->nrepeat > SB_SDP_MAX_REPEATS) {
 			pr_fail(&p);
 			break;
@@ -958,7 +980,11 @@ int sb_sdp_print_offer(struct sb_buf *out, const struct sb_sdp_offer_spec *spec)
 
 	pr_raw(&p, "v=0\r\no=");
 	pr_slice(&p, spec->user.p ? spec->user : SB_LIT("-"), is_nonws);
-	sb_buf_printf(out, " %" PRIu64 " %" PRIu64 " ", spec->sess_id, spec->sess_version);
+	pr_raw(&p, " ");
+	pr_u64(&p, spec->sess_id);
+	pr_raw(&p, " ");
+	pr_u64(&p, spec->sess_version);
+	pr_raw(&p, " ");
 	pr_conn_fields(&p, SB_LIT("IN"), addrtype, spec->addr, SB_SLICE_NULL);
 	pr_raw(&p, "\r\ns=");
 	pr_slice(&p, spec->session_name.p ? spec->session_name : SB_LIT("-"), is_text);
@@ -966,9 +992,13 @@ int sb_sdp_print_offer(struct sb_buf *out, const struct sb_sdp_offer_spec *spec)
 	pr_conn_fields(&p, SB_LIT("IN"), addrtype, spec->addr, SB_SLICE_NULL);
 	/* RFC 3264 §5: t= of an offer/answer session is "0 0" */
 	pr_raw(&p, "\r\nt=0 0\r\n");
-	sb_buf_printf(out, "m=audio %u RTP/AVP", (unsigned)spec->port);
-	for (size_t i = 0; i < spec->ncodecs; i++)
-		sb_buf_printf(out, " %u", (unsigned)spec->codecs[i].pt);
+	pr_raw(&p, "m=audio ");
+	pr_u64(&p, spec->port);
+	pr_raw(&p, " RTP/AVP");
+	for (size_t i = 0; i < spec->ncodecs; i++) {
+		pr_raw(&p, " ");
+		pr_u64(&p, spec->codecs[i].pt);
+	}
 	pr_raw(&p, "\r\n");
 	for (size_t i = 0; i < spec->ncodecs; i++) {
 		const struct sb_sdp_codec *c = &spec->codecs[i];
@@ -983,7 +1013,7 @@ int sb_sdp_print_offer(struct sb_buf *out, const struct sb_sdp_offer_spec *spec)
 			pr_fmtp(&p, &(struct sb_sdp_fmtp){ .pt = c->pt, .params = c->fmtp });
 	}
 	if (spec->ptime)
-		sb_buf_printf(out, "a=ptime:%" PRIu32 "\r\n", spec->ptime);
+		pr_ptime(&p, spec->ptime);
 	pr_dir(&p, spec->dir);
 	return pr_end(&p, start);
 }

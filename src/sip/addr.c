@@ -9,62 +9,13 @@
 
 #include "charclass.h"
 
-static inline bool is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* RFC 3261 §25.1: LWS = [*WSP CRLF] 1*WSP (a fold continues the line). */
-static size_t skip_lws(const char *p, size_t i, size_t n)
-{
-	for (;;) {
-		while (i < n && is_wsp(p[i]))
-			i++;
-		size_t j = i;
-		if (j < n && p[j] == '\r')
-			j++;
-		if (j < n && p[j] == '\n')
-			j++;
-		if (j == i || j >= n || !is_wsp(p[j]))
-			return i;
-		i = j;
-	}
-}
-
-static inline bool is_lws_byte(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* RFC 3261 §25.1 token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" /
- * "+" / "`" / "'" / "~") */
-static inline bool is_token(char c)
-{
-	return sb_cc((unsigned char)c, SB_CC_TOKEN);
-}
-
-/* Case-insensitive match of a parameter name against a lowercase, letters
- * only literal: c | 0x20 lowers a letter and maps no other byte onto one. */
-static inline bool name_is(struct sb_slice s, const char *lit, size_t l)
-{
-	if (s.l != l)
-		return false;
-	for (size_t i = 0; i < l; i++)
-		if (((unsigned char)s.p[i] | 0x20) != (unsigned char)lit[i])
-			return false;
-	return true;
-}
-#define NAME_IS(s, lit) name_is((s), "" lit, sizeof(lit) - 1)
-
 int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
 {
 	*na = (struct sb_nameaddr){ 0 };
 	if (!s.p)
 		return EBADMSG;
 	const char *p = s.p;
-	size_t n = s.l, i = skip_lws(p, 0, n);
-	while (n > i && is_lws_byte(p[n - 1]))
-		n--;
+	size_t i, n = sb_lws_bounds(p, s.l, &i);
 	if (i == n)
 		return EBADMSG;
 
@@ -77,19 +28,15 @@ int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
 	/* RFC 3261 §25.1 name-addr = [ display-name ] LAQUOT addr-spec RAQUOT
 	 * display-name = *(token LWS) / quoted-string */
 	if (p[i] == '"') {
-		size_t ds = i++;
-		for (;;) {
-			/* RFC 4475 §3.1.2.6 quotbal: an unterminated quote is
-			 * malformed; never read past the value looking for it */
-			if (i >= n)
-				return EBADMSG;
-			if (p[i] == '\\')
-				i += 2; /* quoted-pair */
-			else if (p[i++] == '"')
-				break;
-		}
-		na->display = sb_slice_from(p + ds, i - ds);
-		i = skip_lws(p, i, n);
+		/* RFC 4475 §3.1.2.6 quotbal: an unterminated quote is malformed;
+		 * never read past the value looking for it */
+		struct sb_slice inner;
+		const char *qe = sb_scan_quoted(p + i, p + n, &inner);
+		if (!qe)
+			return EBADMSG;
+		na->display = sb_slice_from(p + i, (size_t)(qe - (p + i))); /* with its quotes */
+		i = (size_t)(qe - p);
+		i = sb_skip_lws(p, i, n);
 		if (i == n || p[i] != '<')
 			return EBADMSG;
 	} else if (p[i] != '<') {
@@ -99,9 +46,9 @@ int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
 		 * an addr-spec. */
 		size_t j = i, de = i;
 		for (;;) {
-			while (j < n && is_token(p[j]))
+			while (j < n && sb_is_tchar(p[j]))
 				de = ++j;
-			size_t k = skip_lws(p, j, n);
+			size_t k = sb_skip_lws(p, j, n);
 			if (k == j)
 				break;
 			j = k;
@@ -135,7 +82,7 @@ int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
 		 * §3.3.12 cparam01); a URI holding ',' '?' or ';' must be in <>
 		 * (RFC 4475 §3.1.2.13 regbadct: "?Route=" outside <>). */
 		size_t us = i;
-		while (i < n && p[i] != ';' && !is_lws_byte(p[i])) {
+		while (i < n && p[i] != ';' && !sb_is_lws(p[i])) {
 			if (p[i] == '?' || p[i] == ',')
 				return EBADMSG;
 			i++;
@@ -146,7 +93,7 @@ int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
 	}
 
 	/* *( SEMI generic-param ) */
-	i = skip_lws(p, i, n);
+	i = sb_skip_lws(p, i, n);
 	if (i == n)
 		return 0;
 	if (p[i] != ';')
@@ -159,11 +106,11 @@ int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
 	while (sb_param_next(&rest, &name, &value, &bad)) {
 		count++;
 		struct sb_slice *f = NULL;
-		if (NAME_IS(name, "tag"))
+		if (SB_NAME_IS(name, "tag"))
 			f = &na->tag;          /* RFC 3261 §20.20, §20.39 */
-		else if (NAME_IS(name, "q"))
+		else if (SB_NAME_IS(name, "q"))
 			f = &na->q;            /* RFC 3261 §20.10 c-p-q */
-		else if (NAME_IS(name, "expires"))
+		else if (SB_NAME_IS(name, "expires"))
 			f = &na->expires;      /* RFC 3261 §20.10 c-p-expires */
 		if (!f)
 			continue;

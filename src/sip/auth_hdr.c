@@ -17,83 +17,7 @@
 
 #include "switchboard/sip.h"
 
-/* RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" /
- * "+" / "`" / "'" / "~") */
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '-': case '.': case '!': case '%': case '*':
-	case '_': case '+': case '`': case '\'': case '~':
-		return true;
-	default:
-		return false;
-	}
-}
-
-static bool is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Skip SWS: spaces, tabs, and line ends that fold (RFC 3261 §7.3.1: a CRLF
- * followed by SP or HT is one SP).  A line end not followed by WSP is not
- * LWS and is left for the caller to reject. */
-static const char *skip_sws(const char *p, const char *end)
-{
-	while (p < end) {
-		if (is_wsp(*p)) {
-			p++;
-		} else if (*p == '\r' && end - p >= 3 && p[1] == '\n' && is_wsp(p[2])) {
-			p += 3;
-		} else if (*p == '\n' && end - p >= 2 && is_wsp(p[1])) {
-			p += 2; /* bare LF fold: liberal */
-		} else {
-			break;
-		}
-	}
-	return p;
-}
-
-/* p points at '"'.  RFC 3261 §25.1: quoted-string = DQUOTE *(qdtext /
- * quoted-pair) DQUOTE; quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F);
- * qdtext = LWS / %x21 / %x23-5B / %x5D-7E / UTF8-NONASCII.  *inner gets the
- * bytes between the quotes; returns the byte after the closing quote, or
- * NULL when the string is unterminated or holds a bare control character. */
-static const char *scan_quoted(const char *p, const char *end, struct sb_slice *inner)
-{
-	const char *start = ++p;
-	while (p < end) {
-		unsigned char c = (unsigned char)*p;
-		if (c == '"') {
-			*inner = (struct sb_slice){ start, (size_t)(p - start) };
-			return p + 1;
-		}
-		if (c == '\\') {
-			if (end - p < 2 || p[1] == '\r' || p[1] == '\n')
-				return NULL;
-			p += 2;
-		} else if (c == '\r' || c == '\n') {
-			const char *q = skip_sws(p, end);
-			if (q == p)
-				return NULL; /* a line end that does not fold */
-			p = q;
-		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			return NULL;
-		} else {
-			p++;
-		}
-	}
-	return NULL;
-}
-
-static const char *scan_token(const char *p, const char *end)
-{
-	while (p < end && is_tchar((unsigned char)*p))
-		p++;
-	return p;
-}
+#include "charclass.h"
 
 /* Cursor over a comma-separated auth-param list. */
 struct ap_cursor {
@@ -110,34 +34,34 @@ static int ap_next(struct ap_cursor *c, struct sb_slice *name, struct sb_slice *
 	if (p == end)
 		return ENOENT;
 	const char *n = p;
-	p = scan_token(p, end);
+	p = sb_scan_token(p, end);
 	if (p == n)
 		return EBADMSG;
 	*name = (struct sb_slice){ n, (size_t)(p - n) };
 	/* EQUAL = SWS "=" SWS */
-	p = skip_sws(p, end);
+	p = sb_skip_sws(p, end);
 	if (p == end || *p != '=')
 		return EBADMSG;
-	p = skip_sws(p + 1, end);
+	p = sb_skip_sws(p + 1, end);
 	if (p == end)
 		return EBADMSG;
 	if (*p == '"') {
-		p = scan_quoted(p, end, value);
+		p = sb_scan_quoted(p, end, value);
 		if (!p)
 			return EBADMSG;
 	} else {
 		const char *v = p;
-		p = scan_token(p, end);
+		p = sb_scan_token(p, end);
 		if (p == v)
 			return EBADMSG;
 		*value = (struct sb_slice){ v, (size_t)(p - v) };
 	}
 	/* COMMA = SWS "," SWS, or the end */
-	p = skip_sws(p, end);
+	p = sb_skip_sws(p, end);
 	if (p < end) {
 		if (*p != ',')
 			return EBADMSG;
-		p = skip_sws(p + 1, end);
+		p = sb_skip_sws(p + 1, end);
 		if (p == end)
 			return EBADMSG; /* trailing comma */
 	}
@@ -214,23 +138,12 @@ static int parse_list(void *obj, const struct field_name *tab, size_t n,
  * reader past the value: quoted strings close and no bare control bytes. */
 static int check_opaque_params(const char *p, const char *end)
 {
+	struct sb_slice inner;
 	while (p < end) {
-		unsigned char c = (unsigned char)*p;
-		if (c == '"') {
-			struct sb_slice inner;
-			p = scan_quoted(p, end, &inner);
-			if (!p)
-				return EBADMSG;
-		} else if (c == '\r' || c == '\n') {
-			const char *q = skip_sws(p, end);
-			if (q == p)
-				return EBADMSG;
-			p = q;
-		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+		/* outside quotes a backslash is an ordinary byte */
+		p = *p == '"' ? sb_scan_quoted(p, end, &inner) : sb_text_step(p, end);
+		if (!p)
 			return EBADMSG;
-		} else {
-			p++;
-		}
 	}
 	return 0;
 }
@@ -245,7 +158,7 @@ int sb_auth_parse(struct sb_auth *a, struct sb_slice value)
 
 	/* auth-scheme = token */
 	const char *s = p;
-	p = scan_token(p, end);
+	p = sb_scan_token(p, end);
 	if (p == s)
 		return EBADMSG;
 	a->scheme = (struct sb_slice){ s, (size_t)(p - s) };
@@ -253,7 +166,7 @@ int sb_auth_parse(struct sb_auth *a, struct sb_slice value)
 	a->digest = sb_slice_caseeq_cstr(a->scheme, "Digest");
 
 	/* the scheme and its params are separated by LWS */
-	const char *q = skip_sws(p, end);
+	const char *q = sb_skip_sws(p, end);
 	if (q == p && p < end)
 		return EBADMSG;
 	p = q;
@@ -289,16 +202,6 @@ static bool printable(struct sb_slice s)
 	return true;
 }
 
-static bool is_token(struct sb_slice s)
-{
-	if (!s.p || s.l == 0)
-		return false;
-	for (size_t i = 0; i < s.l; i++)
-		if (!is_tchar((unsigned char)s.p[i]))
-			return false;
-	return true;
-}
-
 /* Append name="value", escaping '"' and '\' as quoted-pairs. */
 static void put_quoted(struct sb_buf *out, const char *name, struct sb_slice v)
 {
@@ -325,7 +228,7 @@ int sb_auth_print_challenge(struct sb_buf *out, const struct sb_auth_challenge *
 	    (c->opaque.p && !printable(c->opaque)))
 		return EINVAL;
 	/* RFC 7616 §3.3: algorithm is a token, never quoted. */
-	if (c->algorithm.p && !is_token(c->algorithm))
+	if (c->algorithm.p && !sb_is_token(c->algorithm))
 		return EINVAL;
 	/* qop-options = "qop" EQUAL DQUOTE qop-value *("," qop-value) DQUOTE */
 	if (c->qop.p && (c->qop.l == 0 || !printable(c->qop)))

@@ -1,26 +1,181 @@
 /* sip/charclass: one table of RFC 3261 §25.1 character classes, so the
- * scanners test a byte with one load instead of a chain of comparisons.
- * Private to src/sip/. */
+ * scanners test a byte with one load instead of a chain of comparisons, and
+ * the small scanners the sip parsers share (LWS, token, quoted-string,
+ * hostport, parameter names).  Private to src/sip/. */
 #ifndef SB_SIP_CHARCLASS_H
 #define SB_SIP_CHARCLASS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "switchboard/sip.h"
+
 enum {
-	SB_CC_TOKEN = 1u << 0, /* token: alphanum / "-" "." "!" "%" "*" "_" "+" "`" "'" "~" */
+	SB_CC_TOKEN = 1u << 0,  /* token: alphanum / "-" "." "!" "%" "*" "_" "+" "`" "'" "~" */
 	SB_CC_DIGIT = 1u << 1,
 	SB_CC_ALPHA = 1u << 2,
 	SB_CC_HEX = 1u << 3,
-	SB_CC_WS = 1u << 4,    /* SP, HTAB */
-	SB_CC_LWS = 1u << 5,   /* SP, HTAB, CR, LF */
+	SB_CC_WS = 1u << 4,     /* SP, HTAB */
+	SB_CC_LWS = 1u << 5,    /* SP, HTAB, CR, LF */
+	SB_CC_ALNUM = 1u << 6,
+	SB_CC_HOST = 1u << 7,   /* a hostname label byte: alphanum / "-" */
+	SB_CC_PARAM = 1u << 8,  /* a parameter name or unquoted value byte: visible
+	                           ASCII but ; = , " < > (token, paramchar, [v6]) */
 };
 
-extern const uint8_t sb_sip_cc[256];
+extern const uint16_t sb_sip_cc[256];
 
 static inline bool sb_cc(unsigned char c, unsigned cls)
 {
 	return (sb_sip_cc[c] & cls) != 0;
 }
+
+static inline bool sb_is_digit(char c)
+{
+	return sb_cc((unsigned char)c, SB_CC_DIGIT);
+}
+
+static inline bool sb_is_alpha(char c)
+{
+	return sb_cc((unsigned char)c, SB_CC_ALPHA);
+}
+
+static inline bool sb_is_alnum(char c)
+{
+	return sb_cc((unsigned char)c, SB_CC_ALNUM);
+}
+
+static inline bool sb_is_tchar(char c)
+{
+	return sb_cc((unsigned char)c, SB_CC_TOKEN);
+}
+
+/* RFC 3261 §25.1 token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" /
+ * "+" / "`" / "'" / "~"): a whole slice, non-empty. */
+static inline bool sb_is_token(struct sb_slice s)
+{
+	if (s.l == 0)
+		return false;
+	for (size_t i = 0; i < s.l; i++)
+		if (!sb_is_tchar(s.p[i]))
+			return false;
+	return true;
+}
+
+static inline bool sb_is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* SP, HTAB, CR or LF: a byte of LWS. */
+static inline bool sb_is_lws(char c)
+{
+	return sb_cc((unsigned char)c, SB_CC_LWS);
+}
+
+/* The end of the run of token bytes starting at p. */
+static inline const char *sb_scan_token(const char *p, const char *end)
+{
+	while (p < end && sb_is_tchar(*p))
+		p++;
+	return p;
+}
+
+/* Case-insensitive match of a parameter name against a lowercase, letters
+ * only literal: c | 0x20 lowers a letter and maps no other byte onto one.
+ * SB_NAME_IS(name, "branch") measures the literal at compile time. */
+static inline bool sb_name_is(struct sb_slice s, const char *lit, size_t l)
+{
+	if (s.l != l)
+		return false;
+	for (size_t i = 0; i < l; i++)
+		if (((unsigned char)s.p[i] | 0x20) != (unsigned char)lit[i])
+			return false;
+	return true;
+}
+#define SB_NAME_IS(s, lit) sb_name_is((s), "" lit, sizeof(lit) - 1)
+
+size_t sb_skip_lws_slow(const char *p, size_t i, size_t n);
+
+/* RFC 3261 §25.1: LWS = [*WSP CRLF] 1*WSP, SWS = [LWS]: skip whitespace
+ * and folded line ends (CRLF or a bare LF, then SP/HT) from p[i], at most to
+ * p[n]; a line end that does not fold is left for the caller to reject.
+ * One load when there is nothing to skip, the common case. */
+static inline size_t sb_skip_lws(const char *p, size_t i, size_t n)
+{
+	if (i >= n || !sb_cc((unsigned char)p[i], SB_CC_LWS))
+		return i;
+	return sb_skip_lws_slow(p, i, n);
+}
+
+/* The same over a [p, end) range. */
+static inline const char *sb_skip_sws(const char *p, const char *end)
+{
+	return p + sb_skip_lws(p, 0, (size_t)(end - p));
+}
+
+/* The bounds of a header value without the LWS around it: *i past the
+ * leading LWS (folds only, as sb_skip_lws), the end returned before the
+ * trailing SP, HTAB, CR and LF. */
+static inline size_t sb_lws_bounds(const char *p, size_t n, size_t *i)
+{
+	*i = sb_skip_lws(p, 0, n);
+	while (n > *i && sb_is_lws(p[n - 1]))
+		n--;
+	return n;
+}
+
+/* One step, from p < end, through text that RFC 3261 §25.1 allows in a
+ * quoted-string or comment (qdtext, ctext: LWS, visible bytes, UTF8-NONASCII):
+ * a line end only as part of a fold, which is stepped over whole, and no
+ * control byte but HTAB.  Returns where the next step starts, or NULL. */
+static inline const char *sb_text_step(const char *p, const char *end)
+{
+	unsigned char c = (unsigned char)*p;
+	if (c == '\r' || c == '\n') {
+		const char *q = sb_skip_sws(p, end);
+		return q == p ? NULL : q; /* NULL: a line end that does not fold */
+	}
+	if ((c < 0x20 && c != '\t') || c == 0x7f)
+		return NULL;
+	return p + 1;
+}
+
+/* The same where "\" starts a quoted-pair: RFC 3261 §25.1 quoted-pair =
+ * "\" (%x00-09 / %x0B-0C / %x0E-7F), taken here as any byte but CR and LF. */
+static inline const char *sb_qtext_step(const char *p, const char *end)
+{
+	if (*p == '\\')
+		return end - p < 2 || p[1] == '\r' || p[1] == '\n' ? NULL : p + 2;
+	return sb_text_step(p, end);
+}
+
+/* p points at '"'.  RFC 3261 §25.1:
+ *   quoted-string = SWS DQUOTE *(qdtext / quoted-pair ) DQUOTE  (SWS: the caller's)
+ *   qdtext        = LWS / %x21 / %x23-5B / %x5D-7E / UTF8-NONASCII
+ *   quoted-pair   = "\" (%x00-09 / %x0B-0C / %x0E-7F)
+ * so inside the quotes: any visible byte or SP/HTAB, bytes >= 0x80, line
+ * ends only when they fold (CRLF or a bare LF, then SP/HT), and a backslash
+ * escaping any byte but CR and LF.  *inner gets the bytes between the quotes,
+ * still escaped; returns the byte after the closing quote, or NULL when the
+ * string does not close or holds a bare control byte (NUL, DEL, CR or LF
+ * that does not fold...), which could otherwise end a header early in the
+ * hands of whoever reads the value next. */
+const char *sb_scan_quoted(const char *p, const char *end, struct sb_slice *inner);
+
+/* Returned by the index scanners below for malformed input. */
+#define SB_SCAN_BAD ((size_t)-1)
+
+/* RFC 3261 §25.1 hostport = host [ ":" port ] from p[i], at most to p[n].
+ * host is an IPv6reference (to the first ']'; sb_host_classify checks it) or
+ * a run of alphanum, '-' and '.' (hostname or IPv4address); port = 1*DIGIT,
+ * 1 to 65535 (a zero port addresses nothing).  With lws, LWS may stand on
+ * either side of the colon (Via sent-by, where COLON = SWS ":" SWS).  Fills
+ * *host and *type, and *port when a port is given (untouched otherwise);
+ * returns where the hostport ends (before any LWS after the host when there
+ * is no port), or SB_SCAN_BAD. */
+size_t sb_scan_hostport(const char *p, size_t i, size_t n, bool lws, struct sb_slice *host,
+			enum sb_host_type *type, uint16_t *port);
 
 #endif

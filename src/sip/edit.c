@@ -15,35 +15,17 @@
 
 #include "switchboard/sip.h"
 
+#include "charclass.h"
+
 void sb_sip_edits_init(struct sb_sip_edits *ed)
 {
 	ed->n = 0;
-}
-
-static bool is_lws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 /* A new value goes on one line: a CR or LF in it would inject a field. */
 static bool one_line(struct sb_slice s)
 {
 	return !s.l || (!memchr(s.p, '\r', s.l) && !memchr(s.p, '\n', s.l));
-}
-
-/* RFC 3261 §25.1: a field name is a token. */
-static bool is_token(struct sb_slice s)
-{
-	if (!s.p || !s.l)
-		return false;
-	for (size_t i = 0; i < s.l; i++) {
-		unsigned char c = (unsigned char)s.p[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-			continue;
-		if (!memchr("-.!%*_+`'~", c, 10))
-			return false;
-	}
-	return true;
 }
 
 static int add(struct sb_sip_edits *ed, enum sb_sip_edit_op op, uint16_t hdr,
@@ -72,7 +54,7 @@ int sb_sip_edit_replace(struct sb_sip_edits *ed, uint16_t hdr, struct sb_slice v
 int sb_sip_edit_insert(struct sb_sip_edits *ed, uint16_t before, struct sb_slice name,
 		       struct sb_slice value)
 {
-	if (before > SB_SIP_MAX_HEADERS || !is_token(name) || !value.p || !one_line(value))
+	if (before > SB_SIP_MAX_HEADERS || !sb_is_token(name) || !value.p || !one_line(value))
 		return EINVAL;
 	return add(ed, SB_EDIT_INSERT, before, name, value);
 }
@@ -178,7 +160,7 @@ static int pop_via(struct evs *v, const struct sb_sip_msg *m)
 	sb_sip_list_next(&rest, &top);
 	/* what follows the first comma, without the LWS (maybe folded) and
 	 * empty elements in front of the next value */
-	while (rest.p && rest.l && (is_lws(rest.p[0]) || rest.p[0] == ',')) {
+	while (rest.p && rest.l && (sb_is_lws(rest.p[0]) || rest.p[0] == ',')) {
 		rest.p++;
 		rest.l--;
 	}
@@ -278,19 +260,18 @@ static int build_events(struct evs *v, const struct sb_sip_msg *m, const struct 
 	if (err || !body)
 		return err;
 
-	size_t n = body->value.l, i = numcap;
-	do {
-		numbuf[--i] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n && i);
-	return content_length(v, m, sb_slice_from(numbuf + i, numcap - i), hdr_end);
+	struct sb_buf num;
+	sb_buf_init_fixed(&num, numbuf, numcap);
+	if (sb_buf_append_u64(&num, body->value.l))
+		return EINVAL;
+	return content_length(v, m, sb_buf_slice(&num), hdr_end);
 }
 
 int sb_sip_print_edited(struct sb_buf *out, const struct sb_sip_msg *m,
 			const struct sb_sip_edits *ed)
 {
 	struct evs v;
-	char num[20];
+	char num[20]; /* the new Content-Length: UINT64_MAX has 20 digits */
 	v.n = 0;
 	int err = build_events(&v, m, ed, num, sizeof num);
 	if (err)

@@ -6,33 +6,19 @@
  * sb_sip_values_next), makes one pass, copies nothing, and answers 0 or
  * EBADMSG.  Quoted values come back without their quotes, still escaped. */
 #include <errno.h>
-#include <limits.h>
 
 #include "switchboard/sip.h"
 
-/* ------------------------------------------------------------- lexing */
+#include "charclass.h"
 
-/* RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" /
- * "+" / "`" / "'" / "~") */
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '-': case '.': case '!': case '%': case '*':
-	case '_': case '+': case '`': case '\'': case '~':
-		return true;
-	default:
-		return false;
-	}
-}
+/* ------------------------------------------------------------- lexing */
 
 /* RFC 3261 §25.1: word = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" /
  * "+" / "`" / "'" / "~" / "(" / ")" / "<" / ">" / ":" / "\" / DQUOTE / "/" /
  * "[" / "]" / "?" / "{" / "}" ), the alphabet of a Call-ID. */
 static bool is_wordchar(unsigned char c)
 {
-	if (is_tchar(c))
+	if (sb_is_tchar(c))
 		return true;
 	switch (c) {
 	case '(': case ')': case '<': case '>': case ':': case '\\': case '"':
@@ -43,75 +29,11 @@ static bool is_wordchar(unsigned char c)
 	}
 }
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Skip SWS; a CRLF followed by SP or HT is one SP (RFC 3261 §7.3.1). */
-static const char *skip_sws(const char *p, const char *end)
-{
-	while (p < end) {
-		if (is_wsp(*p))
-			p++;
-		else if (*p == '\r' && end - p >= 3 && p[1] == '\n' && is_wsp(p[2]))
-			p += 3;
-		else if (*p == '\n' && end - p >= 2 && is_wsp(p[1]))
-			p += 2; /* bare LF fold: liberal */
-		else
-			break;
-	}
-	return p;
-}
-
-static const char *scan_token(const char *p, const char *end)
-{
-	while (p < end && is_tchar((unsigned char)*p))
-		p++;
-	return p;
-}
-
 static const char *scan_digits(const char *p, const char *end)
 {
-	while (p < end && is_digit(*p))
+	while (p < end && sb_is_digit(*p))
 		p++;
 	return p;
-}
-
-/* p at '"'.  RFC 3261 §25.1 quoted-string; *inner gets the bytes between the
- * quotes.  Returns the byte after the closing quote, or NULL when the string
- * does not close or holds a bare control byte. */
-static const char *scan_quoted(const char *p, const char *end, struct sb_slice *inner)
-{
-	const char *start = ++p;
-	while (p < end) {
-		unsigned char c = (unsigned char)*p;
-		if (c == '"') {
-			*inner = (struct sb_slice){ start, (size_t)(p - start) };
-			return p + 1;
-		}
-		if (c == '\\') {
-			/* quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F) */
-			if (end - p < 2 || p[1] == '\r' || p[1] == '\n')
-				return NULL;
-			p += 2;
-		} else if (c == '\r' || c == '\n') {
-			const char *q = skip_sws(p, end);
-			if (q == p)
-				return NULL;
-			p = q;
-		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			return NULL;
-		} else {
-			p++;
-		}
-	}
-	return NULL;
 }
 
 /* p at '['.  RFC 3261 §25.1 IPv6reference = "[" IPv6address "]": the
@@ -119,7 +41,7 @@ static const char *scan_quoted(const char *p, const char *end, struct sb_slice *
 static const char *scan_v6ref(const char *p, const char *end)
 {
 	const char *s = ++p;
-	while (p < end && (is_digit(*p) || (*p >= 'a' && *p <= 'f') ||
+	while (p < end && (sb_is_digit(*p) || (*p >= 'a' && *p <= 'f') ||
 			   (*p >= 'A' && *p <= 'F') || *p == ':' || *p == '.'))
 		p++;
 	if (p == s || p == end || *p != ']')
@@ -153,20 +75,20 @@ static int param_next(const char **c, const char *end, struct param *pr)
 		return ENOENT;
 	if (*p != ';')
 		return EBADMSG;
-	p = skip_sws(p + 1, end);
+	p = sb_skip_sws(p + 1, end);
 	const char *n = p;
-	p = scan_token(p, end);
+	p = sb_scan_token(p, end);
 	if (p == n)
 		return EBADMSG;
 	*pr = (struct param){ .name = { n, (size_t)(p - n) } };
-	p = skip_sws(p, end);
+	p = sb_skip_sws(p, end);
 	if (p < end && *p == '=') {
-		p = skip_sws(p + 1, end);
+		p = sb_skip_sws(p + 1, end);
 		if (p == end)
 			return EBADMSG;
 		const char *v = p;
 		if (*p == '"') {
-			p = scan_quoted(p, end, &pr->value);
+			p = sb_scan_quoted(p, end, &pr->value);
 			if (!p)
 				return EBADMSG;
 			pr->quoted = true;
@@ -176,13 +98,13 @@ static int param_next(const char **c, const char *end, struct param *pr)
 				if (!p)
 					return EBADMSG;
 			} else {
-				p = scan_token(p, end);
+				p = sb_scan_token(p, end);
 			}
 			if (p == v)
 				return EBADMSG;
 			pr->value = (struct sb_slice){ v, (size_t)(p - v) };
 		}
-		p = skip_sws(p, end);
+		p = sb_skip_sws(p, end);
 	}
 	*c = p;
 	return 0;
@@ -221,6 +143,23 @@ static bool trimmed(struct sb_slice value, const char **p, const char **end)
 	return true;
 }
 
+/* The common head "token *(SEMI param)": value trimmed, its leading token in
+ * *tok, *p after the SWS that follows it (at ';' or the end when well
+ * formed; param_next checks).  False when there is no token. */
+static bool lead_token(struct sb_slice value, const char **p, const char **end,
+		       struct sb_slice *tok)
+{
+	if (!trimmed(value, p, end))
+		return false;
+	const char *s = *p;
+	const char *e = sb_scan_token(s, *end);
+	if (e == s)
+		return false;
+	*tok = (struct sb_slice){ s, (size_t)(e - s) };
+	*p = sb_skip_sws(e, *end);
+	return true;
+}
+
 /* ----------------------------------------------------------- Replaces */
 
 /* RFC 3891 §6.1:
@@ -248,7 +187,7 @@ int sb_replaces_parse(struct sb_replaces *r, struct sb_slice value)
 			return EBADMSG;
 	}
 	r->call_id = (struct sb_slice){ s, (size_t)(p - s) };
-	p = skip_sws(p, end);
+	p = sb_skip_sws(p, end);
 
 	struct param pr;
 	int err;
@@ -290,7 +229,7 @@ int sb_event_parse(struct sb_event *e, struct sb_slice value)
 	const char *s = p;
 	for (;;) {
 		const char *seg = p;
-		while (p < end && *p != '.' && is_tchar((unsigned char)*p))
+		while (p < end && *p != '.' && sb_is_tchar((unsigned char)*p))
 			p++;
 		if (p == seg)
 			return EBADMSG; /* empty package or template: "a..b", ".a", "a." */
@@ -301,9 +240,9 @@ int sb_event_parse(struct sb_event *e, struct sb_slice value)
 		break;
 	}
 	e->type = (struct sb_slice){ s, (size_t)(p - s) };
-	p = skip_sws(p, end);
+	p = sb_skip_sws(p, end);
 	if (p < end && *p == ';') {
-		const char *ps = skip_sws(p + 1, end);
+		const char *ps = sb_skip_sws(p + 1, end);
 		e->params = (struct sb_slice){ ps, (size_t)(end - ps) };
 	}
 
@@ -332,14 +271,8 @@ int sb_substate_parse(struct sb_substate *st, struct sb_slice value)
 {
 	*st = (struct sb_substate){ 0 };
 	const char *p, *end;
-	if (!trimmed(value, &p, &end))
+	if (!lead_token(value, &p, &end, &st->state))
 		return EBADMSG;
-	const char *s = p;
-	p = scan_token(p, end);
-	if (p == s)
-		return EBADMSG;
-	st->state = (struct sb_slice){ s, (size_t)(p - s) };
-	p = skip_sws(p, end);
 
 	struct param pr;
 	int err;
@@ -370,25 +303,17 @@ int sb_reason_parse(struct sb_reason *r, struct sb_slice value)
 {
 	*r = (struct sb_reason){ 0 };
 	const char *p, *end;
-	if (!trimmed(value, &p, &end))
+	if (!lead_token(value, &p, &end, &r->protocol))
 		return EBADMSG;
-	const char *s = p;
-	p = scan_token(p, end);
-	if (p == s)
-		return EBADMSG;
-	r->protocol = (struct sb_slice){ s, (size_t)(p - s) };
-	p = skip_sws(p, end);
 
 	struct param pr;
 	int err;
 	while ((err = param_next(&p, end, &pr)) == 0) {
 		if (name_is(&pr, "cause")) {
-			uint64_t v;
-			if (r->has_cause || !pr.value.p || pr.quoted ||
-			    sb_slice_to_u64(pr.value, UINT_MAX, &v) != 0)
+			uint32_t v;
+			if (take_u32(&pr, &r->has_cause, &v))
 				return EBADMSG;
-			r->cause = (unsigned)v;
-			r->has_cause = true;
+			r->cause = v;
 		} else if (name_is(&pr, "text")) {
 			if (r->text.p || !pr.value.p)
 				return EBADMSG;
@@ -420,19 +345,10 @@ static const char *scan_comment(const char *p, const char *end, struct sb_slice 
 				return p + 1;
 			}
 			p++;
-		} else if (c == '\\') {
-			if (end - p < 2 || p[1] == '\r' || p[1] == '\n')
-				return NULL;
-			p += 2;
-		} else if (c == '\r' || c == '\n') {
-			const char *q = skip_sws(p, end);
-			if (q == p)
-				return NULL;
-			p = q;
-		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			return NULL;
 		} else {
-			p++;
+			p = sb_qtext_step(p, end); /* ctext or quoted-pair */
+			if (!p)
+				return NULL;
 		}
 	}
 	return NULL;
@@ -456,12 +372,12 @@ int sb_retry_after_parse(struct sb_retry_after *r, struct sb_slice value)
 	 * malformed, not clamped. */
 	if (to_u32((struct sb_slice){ s, (size_t)(p - s) }, &r->delta))
 		return EBADMSG;
-	p = skip_sws(p, end);
+	p = sb_skip_sws(p, end);
 	if (p < end && *p == '(') {
 		p = scan_comment(p, end, &r->comment);
 		if (!p)
 			return EBADMSG;
-		p = skip_sws(p, end);
+		p = sb_skip_sws(p, end);
 	}
 
 	struct param pr;
@@ -496,7 +412,7 @@ int sb_warning_parse(struct sb_warning *w, struct sb_slice value)
 	if (p - s != 3)
 		return EBADMSG;
 	w->code = (unsigned)((s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0'));
-	const char *q = skip_sws(p, end);
+	const char *q = sb_skip_sws(p, end);
 	if (q == p)
 		return EBADMSG;
 	p = q;
@@ -509,7 +425,7 @@ int sb_warning_parse(struct sb_warning *w, struct sb_slice value)
 		if (!p)
 			return EBADMSG;
 	} else {
-		p = scan_token(p, end);
+		p = sb_scan_token(p, end);
 		if (p == s)
 			return EBADMSG;
 	}
@@ -522,13 +438,13 @@ int sb_warning_parse(struct sb_warning *w, struct sb_slice value)
 			return EBADMSG;
 	}
 	w->agent = (struct sb_slice){ s, (size_t)(p - s) };
-	q = skip_sws(p, end);
+	q = sb_skip_sws(p, end);
 	if (q == p || q == end || *q != '"')
 		return EBADMSG;
-	p = scan_quoted(q, end, &w->text);
+	p = sb_scan_quoted(q, end, &w->text);
 	if (!p)
 		return EBADMSG;
-	p = skip_sws(p, end);
+	p = sb_skip_sws(p, end);
 	return p == end ? 0 : EBADMSG;
 }
 

@@ -10,10 +10,7 @@
 
 #include "switchboard/sip.h"
 
-static bool is_ws(char c)
-{
-	return c == ' ' || c == '\t';
-}
+#include "charclass.h"
 
 /* Find the Content-Length in a complete header section hdrs[0..len).
  * Returns 0 with *cl, ENOENT when absent, EBADMSG when malformed or given
@@ -25,14 +22,14 @@ static int find_content_length(const char *hdrs, size_t len, uint32_t *cl)
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
-		if (!is_ws(*p)) {
+		if (!sb_is_wsp(*p)) {
 			const char *colon = memchr(p, ':', (size_t)(le - p));
 			if (colon) {
 				struct sb_slice name = sb_slice_trim(sb_slice_from(p, (size_t)(colon - p)));
 				if (sb_sip_hdr_lookup(name) == SB_HDR_CONTENT_LENGTH) {
 					/* the value may be folded onto following lines */
 					const char *ve = le;
-					while (ve + 1 < end && is_ws(ve[1])) {
+					while (ve + 1 < end && sb_is_wsp(ve[1])) {
 						const char *n2 = memchr(ve + 1, '\n', (size_t)(end - ve - 1));
 						ve = n2 ? n2 : end;
 					}

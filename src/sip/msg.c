@@ -13,21 +13,6 @@
 
 #include "charclass.h"
 
-static inline bool is_ws(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static bool is_token(struct sb_slice s)
-{
-	if (s.l == 0)
-		return false;
-	for (size_t i = 0; i < s.l; i++)
-		if (!sb_cc((unsigned char)s.p[i], SB_CC_TOKEN))
-			return false;
-	return true;
-}
-
 static void note(struct sb_sip_msg *m, enum sb_sip_defect d)
 {
 	if (m->defect == SB_DEFECT_NONE)
@@ -96,7 +81,7 @@ static int parse_request_line(struct sb_sip_msg *m, struct sb_slice line)
 	if (!sp1 || sp1 == line.p)
 		return EBADMSG;
 	m->method = sb_slice_from(line.p, (size_t)(sp1 - line.p));
-	if (!is_token(m->method) || m->method.l > SB_SIP_MAX_METHOD_LEN)
+	if (!sb_is_token(m->method) || m->method.l > SB_SIP_MAX_METHOD_LEN)
 		return EBADMSG;
 	m->mid = sb_sip_method_from(m->method);
 	m->is_request = true;
@@ -228,7 +213,7 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 		while (q < end && sb_cc((unsigned char)*q, SB_CC_TOKEN))
 			q++;
 		struct sb_slice name = sb_slice_from(line, (size_t)(q - line));
-		while (q < end && is_ws(*q))
+		while (q < end && sb_is_wsp(*q))
 			q++;
 		bool named = name.l > 0 && q < end && *q == ':';
 		/* a field runs to an LF not followed by SP/HT (folding, §7.3.1) */
@@ -241,7 +226,7 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 				nl = end;
 			}
 			p = nl < end ? nl + 1 : end;
-			if (p >= end || !is_ws(*p)) {
+			if (p >= end || !sb_is_wsp(*p)) {
 				fe = nl;
 				break;
 			}
@@ -409,9 +394,9 @@ int sb_sip_msg_cseq(struct sb_sip_msg *m, const struct sb_cseq **out)
 				i++;
 			struct sb_slice num = sb_slice_from(v.p, i);
 			struct sb_slice meth = sb_slice_trim(sb_slice_from(v.p + i, v.l - i));
-			if (i == v.l || (!is_ws(v.p[i]) && v.p[i] != '\r' && v.p[i] != '\n'))
+			if (i == v.l || !sb_is_lws(v.p[i]))
 				err = EBADMSG;
-			else if (sb_slice_to_u32(num, &m->cseq.num) != 0 || !is_token(meth))
+			else if (sb_slice_to_u32(num, &m->cseq.num) != 0 || !sb_is_token(meth))
 				err = EBADMSG;
 			else {
 				m->cseq.method = meth;

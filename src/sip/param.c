@@ -4,32 +4,10 @@
  * '=' (RFC 3261 §25.1: SEMI = SWS ";" SWS, EQUAL = SWS "=" SWS).  Values are
  * returned as written: escapes kept, quoted strings with their quotes. */
 #include <errno.h>
-#include <string.h>
 
 #include "switchboard/sip.h"
 
-static inline bool is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* RFC 3261 §25.1: LWS = [*WSP CRLF] 1*WSP.  A line end only counts when the
- * next line starts with whitespace (a fold); anything else stops the skip. */
-static size_t skip_lws(const char *p, size_t i, size_t n)
-{
-	for (;;) {
-		while (i < n && is_wsp(p[i]))
-			i++;
-		size_t j = i;
-		if (j < n && p[j] == '\r')
-			j++;
-		if (j < n && p[j] == '\n')
-			j++;
-		if (j == i || j >= n || !is_wsp(p[j]))
-			return i;
-		i = j;
-	}
-}
+#include "charclass.h"
 
 /* Bytes of a parameter name or unquoted value: visible ASCII except the
  * separators that end one.  This covers token (header params), paramchar
@@ -37,15 +15,7 @@ static size_t skip_lws(const char *p, size_t i, size_t n)
  * reference (RFC 5118 §4.5 received=[2001:db8::9:255]). */
 static inline bool is_pbyte(char ch)
 {
-	unsigned char c = (unsigned char)ch;
-	if (c <= 0x20 || c >= 0x7f)
-		return false;
-	switch (c) {
-	case ';': case '=': case ',': case '"': case '<': case '>':
-		return false;
-	default:
-		return true;
-	}
+	return sb_cc((unsigned char)ch, SB_CC_PARAM);
 }
 
 bool sb_param_next(struct sb_slice *rest, struct sb_slice *name, struct sb_slice *value,
@@ -60,7 +30,7 @@ bool sb_param_next(struct sb_slice *rest, struct sb_slice *name, struct sb_slice
 	*value = SB_SLICE_NULL;
 	if (!p)
 		return false;
-	i = skip_lws(p, 0, n);
+	i = sb_skip_lws(p, 0, n);
 	if (i == n) {
 		rest->p = p + n;
 		rest->l = 0;
@@ -69,7 +39,7 @@ bool sb_param_next(struct sb_slice *rest, struct sb_slice *name, struct sb_slice
 	/* the separator before this parameter; the first one is optional so a
 	 * list may be given with or without its leading ';' */
 	if (p[i] == ';')
-		i = skip_lws(p, i + 1, n);
+		i = sb_skip_lws(p, i + 1, n);
 
 	size_t ns = i;
 	while (i < n && is_pbyte(p[i]))
@@ -78,21 +48,17 @@ bool sb_param_next(struct sb_slice *rest, struct sb_slice *name, struct sb_slice
 		goto malformed; /* ";;", a trailing ';' or a stray byte (RFC 4475 badinv01) */
 	*name = sb_slice_from(p + ns, i - ns);
 
-	j = skip_lws(p, i, n);
+	j = sb_skip_lws(p, i, n);
 	if (j < n && p[j] == '=') {
-		j = skip_lws(p, j + 1, n);
+		j = sb_skip_lws(p, j + 1, n);
 		size_t vs = j;
 		if (j < n && p[j] == '"') {
-			/* RFC 3261 §25.1 quoted-string: quoted-pair = "\" any byte */
-			j++;
-			for (;;) {
-				if (j >= n)
-					goto malformed; /* unterminated */
-				if (p[j] == '\\')
-					j += 2;
-				else if (p[j++] == '"')
-					break;
-			}
+			/* RFC 3261 §25.1 quoted-string; the value keeps its quotes */
+			struct sb_slice inner;
+			const char *qe = sb_scan_quoted(p + j, p + n, &inner);
+			if (!qe)
+				goto malformed; /* unterminated, or a bare control byte */
+			j = (size_t)(qe - p);
 		} else {
 			while (j < n && is_pbyte(p[j]))
 				j++;
@@ -104,7 +70,7 @@ bool sb_param_next(struct sb_slice *rest, struct sb_slice *name, struct sb_slice
 	}
 
 	/* what follows a parameter is LWS, then ';' or the end */
-	j = skip_lws(p, i, n);
+	j = sb_skip_lws(p, i, n);
 	if (j < n && p[j] != ';')
 		goto malformed;
 	rest->p = p + j;

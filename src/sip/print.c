@@ -10,6 +10,8 @@
 
 #include "switchboard/sip.h"
 
+#include "charclass.h"
+
 const char *sb_sip_reason_phrase(unsigned code)
 {
 	switch (code) {
@@ -97,18 +99,6 @@ const char *sb_sip_reason_phrase(unsigned code)
 /* Literal pieces: sizeof, not strlen. */
 #define PUT(b, lit) sb_buf_append((b), "" lit, sizeof(lit) - 1)
 
-/* Decimal without printf (hot path).  Errors stay sticky in b->err. */
-static void put_uint(struct sb_buf *b, uint64_t v)
-{
-	char tmp[20];
-	size_t i = sizeof tmp;
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	sb_buf_append(b, tmp + i, sizeof tmp - i);
-}
-
 /* "Name: value\r\n"; the name is a literal including ": ". */
 static void put_field(struct sb_buf *b, const char *name_colon, size_t nl, struct sb_slice value)
 {
@@ -133,34 +123,28 @@ static bool lines_end(struct sb_slice s)
 	return !s.l || s.p[s.l - 1] == '\n';
 }
 
-/* RFC 3261 §25.1 token characters: for the To tag and the method. */
-static bool is_token(struct sb_slice s)
+/* The end both printers share: the caller's extra header lines, then
+ * Content-Type when there is a body, Content-Length always (RFC 3261 §20.14:
+ * a stream transport needs it, and we do not know the transport here), the
+ * empty line, the body.  Then the verdict on the whole message: on any error
+ * the buffer goes back to len0, as if nothing had been printed. */
+static int put_tail(struct sb_buf *b, size_t len0, struct sb_slice extra,
+		    struct sb_slice content_type, struct sb_slice body)
 {
-	if (!s.p || !s.l)
-		return false;
-	for (size_t i = 0; i < s.l; i++) {
-		unsigned char c = (unsigned char)s.p[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-			continue;
-		if (!memchr("-.!%*_+`'~", c, 10))
-			return false;
-	}
-	return true;
-}
-
-/* Body trailer shared by both printers: Content-Type when there is a body,
- * Content-Length always (RFC 3261 §20.14: a stream transport needs it, and
- * we do not know the transport here), the empty line, the body. */
-static void put_body(struct sb_buf *b, struct sb_slice content_type, struct sb_slice body)
-{
+	sb_buf_append(b, extra.p, extra.l);
 	if (content_type.p)
 		FIELD(b, "Content-Type: ", content_type);
 	else
 		body.l = 0;
 	PUT(b, "Content-Length: ");
-	put_uint(b, body.l);
+	sb_buf_append_u64(b, body.l);
 	PUT(b, "\r\n\r\n");
 	sb_buf_append(b, body.p, body.l);
+	if (b->err) {
+		b->len = len0;
+		return b->err;
+	}
+	return 0;
 }
 
 /* Whether the To value carries a tag.  The parse cache is used when the
@@ -183,7 +167,7 @@ int sb_sip_print_response(struct sb_buf *out, const struct sb_sip_msg *req,
 {
 	if (!req->is_request || spec->code < 100 || spec->code > 699)
 		return EINVAL;
-	if (!one_line(spec->reason) || (spec->to_tag.p && !is_token(spec->to_tag)) ||
+	if (!one_line(spec->reason) || (spec->to_tag.p && !sb_is_token(spec->to_tag)) ||
 	    (spec->body.l && !spec->content_type.p) || !one_line(spec->content_type) ||
 	    !lines_end(spec->extra))
 		return EINVAL;
@@ -202,7 +186,7 @@ int sb_sip_print_response(struct sb_buf *out, const struct sb_sip_msg *req,
 
 	/* RFC 3261 §7.2: Status-Line = SIP-Version SP Status-Code SP Reason-Phrase */
 	PUT(out, "SIP/2.0 ");
-	put_uint(out, spec->code);
+	sb_buf_append_u32(out, spec->code);
 	PUT(out, " ");
 	if (spec->reason.p)
 		sb_buf_append_slice(out, spec->reason);
@@ -230,19 +214,12 @@ int sb_sip_print_response(struct sb_buf *out, const struct sb_sip_msg *req,
 	/* RFC 3261 §8.2.6.2: Call-ID and CSeq equal the request's */
 	FIELD(out, "Call-ID: ", call_id->value);
 	FIELD(out, "CSeq: ", cseq->value);
-	sb_buf_append(out, spec->extra.p, spec->extra.l);
-	put_body(out, spec->content_type, spec->body);
-
-	if (out->err) {
-		out->len = len0;
-		return out->err;
-	}
-	return 0;
+	return put_tail(out, len0, spec->extra, spec->content_type, spec->body);
 }
 
 int sb_sip_print_request(struct sb_buf *out, const struct sb_sip_request_spec *spec)
 {
-	if (!is_token(spec->method) || !spec->ruri.l || !spec->via.l || !spec->from.l ||
+	if (!sb_is_token(spec->method) || !spec->ruri.l || !spec->via.l || !spec->from.l ||
 	    !spec->to.l || !spec->call_id.l)
 		return EINVAL;
 	if (memchr(spec->ruri.p, ' ', spec->ruri.l) || !one_line(spec->ruri) ||
@@ -264,25 +241,18 @@ int sb_sip_print_request(struct sb_buf *out, const struct sb_sip_request_spec *s
 	 * From, Call-ID, CSeq, Contact, then the rest */
 	FIELD(out, "Via: ", spec->via);
 	PUT(out, "Max-Forwards: ");
-	put_uint(out, spec->max_forwards);
+	sb_buf_append_u32(out, spec->max_forwards);
 	PUT(out, "\r\n");
 	FIELD(out, "To: ", spec->to);
 	FIELD(out, "From: ", spec->from);
 	FIELD(out, "Call-ID: ", spec->call_id);
 	/* RFC 3261 §8.1.1.5: CSeq carries the request's own method */
 	PUT(out, "CSeq: ");
-	put_uint(out, spec->cseq);
+	sb_buf_append_u32(out, spec->cseq);
 	PUT(out, " ");
 	sb_buf_append_slice(out, spec->method);
 	PUT(out, "\r\n");
 	if (spec->contact.p)
 		FIELD(out, "Contact: ", spec->contact);
-	sb_buf_append(out, spec->extra.p, spec->extra.l);
-	put_body(out, spec->content_type, spec->body);
-
-	if (out->err) {
-		out->len = len0;
-		return out->err;
-	}
-	return 0;
+	return put_tail(out, len0, spec->extra, spec->content_type, spec->body);
 }

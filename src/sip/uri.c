@@ -21,21 +21,6 @@ enum {
 	C_ALL = 0xfu,
 };
 
-static inline bool is_alpha(char c)
-{
-	return sb_cc((unsigned char)c, SB_CC_ALPHA);
-}
-
-static inline bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static inline bool is_alnum(char c)
-{
-	return sb_cc((unsigned char)c, SB_CC_ALPHA | SB_CC_DIGIT);
-}
-
 static inline int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -54,7 +39,7 @@ static inline unsigned char lower(unsigned char c)
 
 static unsigned uri_class(char c)
 {
-	if (is_alnum(c))
+	if (sb_is_alnum(c))
 		return C_ALL;
 	switch (c) {
 	/* RFC 3261 §25.1 mark */
@@ -112,7 +97,7 @@ static bool ipv4_parse(const char *p, size_t n, uint8_t out[4])
 				return false;
 			i++;
 		}
-		while (i < n && is_digit(p[i]) && d < 4) {
+		while (i < n && sb_is_digit(p[i]) && d < 4) {
 			v = v * 10 + (unsigned)(p[i++] - '0');
 			d++;
 		}
@@ -205,29 +190,30 @@ done:
  * IPv4address, since no toplabel starts with a digit. */
 static enum sb_host_type name_or_ipv4(const char *p, size_t n)
 {
+	/* hostname = *( domainlabel "." ) toplabel [ "." ]; a label starts and
+	 * ends with alphanum.  One pass: "all" keeps the classes every byte
+	 * shares, so all & DIGIT means digits and dots only (an IPv4 candidate). */
 	size_t i = 0;
-	char first = 0;
-	bool digits_dots = true;
+	unsigned char first = 0;
+	unsigned all = SB_CC_DIGIT;
 	while (i < n) {
 		size_t st = i;
-		while (i < n && (is_alnum(p[i]) || p[i] == '-')) {
-			digits_dots = digits_dots && is_digit(p[i]);
-			i++;
-		}
+		while (i < n && sb_cc((unsigned char)p[i], SB_CC_HOST))
+			all &= sb_sip_cc[(unsigned char)p[i++]];
 		if (i == st || p[st] == '-' || p[i - 1] == '-')
 			return SB_HOST_NONE;
-		first = p[st];
+		first = (unsigned char)p[st];
 		if (i < n) {
 			if (p[i] != '.')
 				return SB_HOST_NONE;
 			i++;
 		}
 	}
-	if (digits_dots) {
+	if (all & SB_CC_DIGIT) {
 		uint8_t b[4];
 		return ipv4_parse(p, n, b) ? SB_HOST_IPV4 : SB_HOST_NONE;
 	}
-	return is_alpha(first) ? SB_HOST_NAME : SB_HOST_NONE;
+	return sb_cc(first, SB_CC_ALPHA) ? SB_HOST_NAME : SB_HOST_NONE;
 }
 
 enum sb_host_type sb_host_classify(struct sb_slice h)
@@ -445,34 +431,11 @@ static int parse_sip(struct sb_uri *u, const char *p, size_t i, size_t n)
 	}
 
 	/* hostport = host [ ":" port ] */
-	size_t hs = i;
-	if (i < n && p[i] == '[') {
-		const char *rb = memchr(p + i, ']', n - i);
-		if (!rb)
-			return EBADMSG;
-		i = (size_t)(rb - p) + 1;
-	} else {
-		while (i < n && (is_alnum(p[i]) || p[i] == '-' || p[i] == '.'))
-			i++;
-	}
-	u->host = sb_slice_from(p + hs, i - hs);
 	/* RFC 5118 §4.2 ipv6-bad: "sip:2001:db8::10" reads as host "2001" and
-	 * a port that is not a number, so it fails below. */
-	u->host_type = sb_host_classify(u->host);
-	if (u->host_type == SB_HOST_NONE)
+	 * a port that is not a number, so it fails. */
+	i = sb_scan_hostport(p, i, n, false, &u->host, &u->host_type, &u->port);
+	if (i == SB_SCAN_BAD)
 		return EBADMSG;
-	if (i < n && p[i] == ':') {
-		unsigned port = 0;
-		size_t ds = ++i;
-		while (i < n && is_digit(p[i])) {
-			port = port * 10 + (unsigned)(p[i++] - '0');
-			if (port > 65535)
-				return EBADMSG;
-		}
-		if (i == ds || port == 0)
-			return EBADMSG;
-		u->port = (uint16_t)port;
-	}
 	if (i < n && p[i] == ';') {
 		i = parse_params(u, p, i + 1, n, true);
 		if (i == (size_t)-1)
@@ -500,7 +463,7 @@ static int parse_tel(struct sb_uri *u, const char *p, size_t i, size_t n)
 		i++;
 	for (; i < n; i++) {
 		char c = p[i];
-		if (is_digit(c) || (!global && (hexval(c) >= 0 || c == '*' || c == '#')))
+		if (sb_is_digit(c) || (!global && (hexval(c) >= 0 || c == '*' || c == '#')))
 			digits = true;
 		else if (!is_visual_sep(c))
 			break;
@@ -527,9 +490,9 @@ int sb_uri_parse(struct sb_uri *u, struct sb_slice s)
 
 	/* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ),
 	 * case-insensitive */
-	if (!is_alpha(p[0]))
+	if (!sb_is_alpha(p[0]))
 		return EBADMSG;
-	for (i = 1; i < n && (is_alnum(p[i]) || p[i] == '+' || p[i] == '-' || p[i] == '.'); i++)
+	for (i = 1; i < n && (sb_is_alnum(p[i]) || p[i] == '+' || p[i] == '-' || p[i] == '.'); i++)
 		;
 	if (i == n || p[i] != ':')
 		return EBADMSG;
@@ -639,38 +602,40 @@ static bool params_eq(struct sb_slice a, struct sb_slice b, bool all_required)
 	return true;
 }
 
+/* The header of a URI's headers list ("hname=hvalue", split at '&') that
+ * starts at *i: its name and value (an empty value when it has no '=').
+ * Moves *i past it and its '&'; false at the end of the list. */
+static bool header_next(struct sb_slice list, size_t *i, struct sb_slice *name,
+			struct sb_slice *value)
+{
+	if (!list.p || *i >= list.l)
+		return false;
+	size_t st = *i, e = st;
+	while (e < list.l && list.p[e] != '&')
+		e++;
+	struct sb_slice h = sb_slice_from(list.p + st, e - st);
+	long eq = sb_slice_chr(h, '=');
+	*name = sb_slice_from(h.p, eq < 0 ? h.l : (size_t)eq);
+	*value = eq < 0 ? sb_slice_from(h.p + h.l, 0)
+			: sb_slice_from(h.p + eq + 1, h.l - (size_t)eq - 1);
+	*i = e + 1;
+	return true;
+}
+
 /* Is every header of a also in b with the same value? */
 static bool headers_sub(struct sb_slice a, struct sb_slice b)
 {
 	size_t i = 0;
-	while (a.p && i < a.l) {
-		size_t st = i;
-		while (i < a.l && a.p[i] != '&')
-			i++;
-		struct sb_slice h = sb_slice_from(a.p + st, i - st);
-		long eq = sb_slice_chr(h, '=');
-		struct sb_slice hn = sb_slice_from(h.p, eq < 0 ? h.l : (size_t)eq);
-		struct sb_slice hv = eq < 0 ? sb_slice_from(h.p + h.l, 0)
-					    : sb_slice_from(h.p + eq + 1, h.l - (size_t)eq - 1);
+	struct sb_slice hn, hv, gn, gv;
+	while (header_next(a, &i, &hn, &hv)) {
 		bool found = false;
 		size_t j = 0;
-		while (!found && b.p && j < b.l) {
-			size_t bs = j;
-			while (j < b.l && b.p[j] != '&')
-				j++;
-			struct sb_slice g = sb_slice_from(b.p + bs, j - bs);
-			long ge = sb_slice_chr(g, '=');
-			struct sb_slice gn = sb_slice_from(g.p, ge < 0 ? g.l : (size_t)ge);
-			struct sb_slice gv = ge < 0 ? sb_slice_from(g.p + g.l, 0)
-						    : sb_slice_from(g.p + ge + 1, g.l - (size_t)ge - 1);
-			/* header names are case-insensitive; the values are
-			 * compared as written after unescaping */
+		/* header names are case-insensitive; the values are compared as
+		 * written after unescaping */
+		while (!found && header_next(b, &j, &gn, &gv))
 			found = esc_eq(hn, gn, true) && esc_eq(hv, gv, false);
-			j++;
-		}
 		if (!found)
 			return false;
-		i++;
 	}
 	return true;
 }

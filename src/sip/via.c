@@ -2,57 +2,16 @@
  * RFC 5118 §4.5 IPv6 received) and the cached topmost Via of a message,
  * which the transaction layer and the response path read on every message. */
 #include <errno.h>
-#include <string.h>
 
 #include "switchboard/sip.h"
 
 #include "charclass.h"
 
-static inline bool is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* RFC 3261 §25.1: LWS = [*WSP CRLF] 1*WSP (a fold continues the line);
- * SWS = [LWS]. */
-static size_t skip_lws(const char *p, size_t i, size_t n)
-{
-	for (;;) {
-		while (i < n && is_wsp(p[i]))
-			i++;
-		size_t j = i;
-		if (j < n && p[j] == '\r')
-			j++;
-		if (j < n && p[j] == '\n')
-			j++;
-		if (j == i || j >= n || !is_wsp(p[j]))
-			return i;
-		i = j;
-	}
-}
-
-static inline bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static inline bool is_alnum(char c)
-{
-	return sb_cc((unsigned char)c, SB_CC_ALPHA | SB_CC_DIGIT);
-}
-
-/* RFC 3261 §25.1 token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" /
- * "+" / "`" / "'" / "~") */
-static inline bool is_token(char c)
-{
-	return sb_cc((unsigned char)c, SB_CC_TOKEN);
-}
-
 /* The token starting at i into *t (empty when none); returns where it ends. */
 static size_t take_token(const char *p, size_t i, size_t n, struct sb_slice *t)
 {
 	size_t st = i;
-	while (i < n && is_token(p[i]))
+	while (i < n && sb_is_tchar(p[i]))
 		i++;
 	*t = sb_slice_from(p + st, i - st);
 	return i;
@@ -65,7 +24,7 @@ static bool num_in(struct sb_slice s, unsigned lo, unsigned hi)
 	if (s.l == 0)
 		return false;
 	for (size_t i = 0; i < s.l; i++) {
-		if (!is_digit(s.p[i]))
+		if (!sb_is_digit(s.p[i]))
 			return false;
 		v = v * 10 + (unsigned)(s.p[i] - '0');
 		if (v > hi)
@@ -83,38 +42,23 @@ static bool received_ok(struct sb_slice r)
 	return t == SB_HOST_IPV4 || t == SB_HOST_IPV6 || sb_ipv6_parse(r, b);
 }
 
-/* Case-insensitive match of a parameter name against a lowercase, letters
- * only literal: c | 0x20 lowers a letter and maps no other byte onto one. */
-static inline bool name_is(struct sb_slice s, const char *lit, size_t l)
-{
-	if (s.l != l)
-		return false;
-	for (size_t i = 0; i < l; i++)
-		if (((unsigned char)s.p[i] | 0x20) != (unsigned char)lit[i])
-			return false;
-	return true;
-}
-#define NAME_IS(s, lit) name_is((s), "" lit, sizeof(lit) - 1)
-
 int sb_via_parse(struct sb_via *v, struct sb_slice s)
 {
 	*v = (struct sb_via){ 0 };
 	if (!s.p)
 		return EBADMSG;
 	const char *p = s.p;
-	size_t n = s.l, i = skip_lws(p, 0, n);
-	while (n > i && (is_wsp(p[n - 1]) || p[n - 1] == '\r' || p[n - 1] == '\n'))
-		n--;
+	size_t i, n = sb_lws_bounds(p, s.l, &i);
 
 	/* sent-protocol = protocol-name SLASH protocol-version SLASH transport,
 	 * SLASH = SWS "/" SWS: RFC 4475 §3.1.1.1 wsinv folds lines here */
 	struct sb_slice *part[3] = { &v->proto_name, &v->proto_version, &v->transport };
 	for (unsigned k = 0; k < 3; k++) {
 		if (k) {
-			i = skip_lws(p, i, n);
+			i = sb_skip_lws(p, i, n);
 			if (i == n || p[i] != '/')
 				return EBADMSG;
-			i = skip_lws(p, i + 1, n);
+			i = sb_skip_lws(p, i + 1, n);
 		}
 		i = take_token(p, i, n, part[k]);
 		if (part[k]->l == 0)
@@ -122,41 +66,15 @@ int sb_via_parse(struct sb_via *v, struct sb_slice s)
 	}
 
 	/* LWS sent-by; sent-by = host [ COLON port ] */
-	size_t hs = skip_lws(p, i, n);
+	size_t hs = sb_skip_lws(p, i, n);
 	if (hs == i || hs == n)
 		return EBADMSG;
-	i = hs;
-	if (p[i] == '[') {
-		const char *rb = memchr(p + i, ']', n - i);
-		if (!rb)
-			return EBADMSG;
-		i = (size_t)(rb - p) + 1;
-	} else {
-		/* hostname or IPv4: alphanum, '-' and '.' */
-		while (i < n && (is_alnum(p[i]) || p[i] == '-' || p[i] == '.'))
-			i++;
-	}
-	v->host = sb_slice_from(p + hs, i - hs);
-	v->host_type = sb_host_classify(v->host);
-	if (v->host_type == SB_HOST_NONE)
+	i = sb_scan_hostport(p, hs, n, true, &v->host, &v->host_type, &v->port);
+	if (i == SB_SCAN_BAD)
 		return EBADMSG;
-	size_t j = skip_lws(p, i, n);
-	if (j < n && p[j] == ':') {
-		j = skip_lws(p, j + 1, n);
-		size_t ds = j;
-		while (j < n && is_digit(p[j]))
-			j++;
-		if (!num_in(sb_slice_from(p + ds, j - ds), 1, 65535))
-			return EBADMSG;
-		unsigned port = 0;
-		for (size_t k = ds; k < j; k++)
-			port = port * 10 + (unsigned)(p[k] - '0');
-		v->port = (uint16_t)port;
-		i = j;
-	}
 
 	/* *( SEMI via-params ) */
-	i = skip_lws(p, i, n);
+	i = sb_skip_lws(p, i, n);
 	if (i == n)
 		return 0;
 	if (p[i] != ';')
@@ -168,29 +86,29 @@ int sb_via_parse(struct sb_via *v, struct sb_slice s)
 	unsigned count = 0;
 	while (sb_param_next(&rest, &name, &val, &bad)) {
 		count++;
-		if (NAME_IS(name, "branch")) {
+		if (SB_NAME_IS(name, "branch")) {
 			if (!val.p)
 				return EBADMSG;
 			if (!v->branch.p)
 				v->branch = val;
-		} else if (NAME_IS(name, "received")) {
+		} else if (SB_NAME_IS(name, "received")) {
 			if (!val.p || !received_ok(val))
 				return EBADMSG;
 			if (!v->received.p)
 				v->received = val;
-		} else if (NAME_IS(name, "rport")) {
+		} else if (SB_NAME_IS(name, "rport")) {
 			/* RFC 3581 §3: response-port = "rport" [EQUAL 1*DIGIT];
 			 * a bare rport is present with an empty value */
 			if (val.p && !num_in(val, 1, 65535))
 				return EBADMSG;
 			if (!v->rport.p)
 				v->rport = val.p ? val : sb_slice_from(name.p + name.l, 0);
-		} else if (NAME_IS(name, "maddr")) {
+		} else if (SB_NAME_IS(name, "maddr")) {
 			if (!val.p || sb_host_classify(val) == SB_HOST_NONE)
 				return EBADMSG;
 			if (!v->maddr.p)
 				v->maddr = val;
-		} else if (NAME_IS(name, "ttl")) {
+		} else if (SB_NAME_IS(name, "ttl")) {
 			/* ttl = 1*3DIGIT, 0 to 255 */
 			if (!val.p || val.l > 3 || !num_in(val, 0, 255))
 				return EBADMSG;

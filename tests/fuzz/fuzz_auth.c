@@ -1,27 +1,20 @@
 /* libFuzzer target for the authentication and extension header parsers:
  * every input is handed, as one header value, to each of them.  They must
  * never read outside the slice, and every slice they return must lie inside
- * it (checked here, so a bad offset fails even when it reads mapped bytes). */
+ * it (checked with fuzz_check_in, so a bad offset fails even when it reads
+ * mapped bytes). */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "switchboard/sip.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzzutil.h"
 
-static void inside(struct sb_slice in, struct sb_slice s)
-{
-	if (!s.p)
-		return;
-	if (s.p < in.p || s.l > in.l || (size_t)(s.p - in.p) > in.l - s.l)
-		abort();
-}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sb_slice in = sb_slice_from((const char *)data, size);
-	if (!in.p)
-		in.p = "";
+	struct sb_slice in = fuzz_input(data, size);
 
 	struct sb_auth a;
 	if (sb_auth_parse(&a, in) == 0) {
@@ -31,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			a.nc, a.userhash, a.params,
 		};
 		for (size_t i = 0; i < SB_ARRAY_LEN(all); i++)
-			inside(in, all[i]);
+			fuzz_check_in(in, all[i]);
 		/* what we parse as a challenge we can print back */
 		if (a.digest && a.realm.p && a.nonce.p) {
 			char mem[512];
@@ -47,47 +40,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct sb_auth_info ai;
 	if (sb_auth_info_parse(&ai, in) == 0) {
-		inside(in, ai.nextnonce);
-		inside(in, ai.qop);
-		inside(in, ai.rspauth);
-		inside(in, ai.cnonce);
-		inside(in, ai.nc);
+		fuzz_check_in(in, ai.nextnonce);
+		fuzz_check_in(in, ai.qop);
+		fuzz_check_in(in, ai.rspauth);
+		fuzz_check_in(in, ai.cnonce);
+		fuzz_check_in(in, ai.nc);
 	}
 
 	struct sb_replaces r;
 	if (sb_replaces_parse(&r, in) == 0) {
-		inside(in, r.call_id);
-		inside(in, r.to_tag);
-		inside(in, r.from_tag);
+		fuzz_check_in(in, r.call_id);
+		fuzz_check_in(in, r.to_tag);
+		fuzz_check_in(in, r.from_tag);
 	}
 
 	struct sb_event e;
 	if (sb_event_parse(&e, in) == 0) {
-		inside(in, e.type);
-		inside(in, e.id);
-		inside(in, e.params);
+		fuzz_check_in(in, e.type);
+		fuzz_check_in(in, e.id);
+		fuzz_check_in(in, e.params);
 	}
 
 	struct sb_substate st;
 	if (sb_substate_parse(&st, in) == 0) {
-		inside(in, st.state);
-		inside(in, st.reason);
+		fuzz_check_in(in, st.state);
+		fuzz_check_in(in, st.reason);
 	}
 
 	struct sb_reason rs;
 	if (sb_reason_parse(&rs, in) == 0) {
-		inside(in, rs.protocol);
-		inside(in, rs.text);
+		fuzz_check_in(in, rs.protocol);
+		fuzz_check_in(in, rs.text);
 	}
 
 	struct sb_retry_after ra;
 	if (sb_retry_after_parse(&ra, in) == 0)
-		inside(in, ra.comment);
+		fuzz_check_in(in, ra.comment);
 
 	struct sb_warning w;
 	if (sb_warning_parse(&w, in) == 0) {
-		inside(in, w.agent);
-		inside(in, w.text);
+		fuzz_check_in(in, w.agent);
+		fuzz_check_in(in, w.text);
 		if (w.code > 999)
 			abort();
 	}

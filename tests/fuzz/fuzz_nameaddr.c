@@ -7,25 +7,20 @@
 
 #include "switchboard/sip.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzzutil.h"
 
-static void check_in(struct sb_slice s, const char *base, size_t size)
-{
-	if (s.p && (s.p < base || s.l > size || (size_t)(s.p - base) > size - s.l))
-		abort();
-}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *p = (const char *)data;
-	struct sb_slice in = sb_slice_from(size ? p : "", size);
+	struct sb_slice in = fuzz_input(data, size);
 	struct sb_nameaddr na;
 
 	if (sb_nameaddr_parse(&na, in) == 0 && !na.star) {
 		const struct sb_slice all[] = { na.display, na.uri_s, na.params, na.tag, na.q,
 						na.expires, na.uri.user, na.uri.host };
 		for (size_t i = 0; i < SB_ARRAY_LEN(all); i++)
-			check_in(all[i], in.p, size);
+			fuzz_check_in(in, all[i]);
 		if (!sb_uri_equal(&na.uri, &na.uri))
 			abort();
 		unsigned q;
@@ -40,8 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool bad;
 	unsigned count = 0;
 	while (sb_param_next(&rest, &name, &value, &bad)) {
-		check_in(name, in.p, size);
-		check_in(value, in.p, size);
+		fuzz_check_in(in, name);
+		fuzz_check_in(in, value);
 		if (name.l == 0 || ++count > size)
 			abort(); /* every step consumes input */
 	}

@@ -7,19 +7,13 @@
 
 #include "switchboard/sip.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzzutil.h"
 
-/* A slice the parser returned must be absent or inside the input. */
-static void check_in(struct sb_slice s, const char *base, size_t size)
-{
-	if (s.p && (s.p < base || s.l > size || (size_t)(s.p - base) > size - s.l))
-		abort();
-}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *p = (const char *)data;
-	struct sb_slice in = sb_slice_from(size ? p : "", size);
+	struct sb_slice in = fuzz_input(data, size);
 	struct sb_uri u;
 	char out[SB_SIP_MAX_URI_LEN];
 	size_t n;
@@ -29,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						u.headers, u.opaque, u.transport, u.maddr,
 						u.user_param, u.method, u.ttl };
 		for (size_t i = 0; i < SB_ARRAY_LEN(all); i++)
-			check_in(all[i], in.p, size);
+			fuzz_check_in(in, all[i]);
 		if (!sb_uri_equal(&u, &u))
 			abort();
 		if ((u.scheme == SB_URI_SIP || u.scheme == SB_URI_SIPS) &&
@@ -41,8 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct sb_slice rest = u.params, name, value;
 		bool bad;
 		while (sb_param_next(&rest, &name, &value, &bad)) {
-			check_in(name, in.p, size);
-			check_in(value, in.p, size);
+			fuzz_check_in(in, name);
+			fuzz_check_in(in, value);
 		}
 		if (bad && u.scheme != SB_URI_OTHER)
 			abort(); /* the URI parser validated them */

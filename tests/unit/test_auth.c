@@ -14,58 +14,27 @@
 
 #include "switchboard/sip.h"
 
+#include "testutil.h"
+
 static struct sb_slice S(const char *s)
 {
 	return sb_slice_cstr(s);
 }
 
-/* The slice is present and holds exactly want. */
-static void check_slice(struct sb_slice s, const char *want)
-{
-	assert_non_null(s.p);
-	assert_int_equal(s.l, strlen(want));
-	if (s.l)
-		assert_memory_equal(s.p, want, s.l);
-}
-
-static void check_absent(struct sb_slice s)
-{
-	assert_null(s.p);
-}
-
-/* Parses read from an exact-size heap copy, so ASan catches a read past the
- * end.  The copy lives in *keep (the parsed slices point into it) until the
- * next parse or the end of the test. */
-static struct sb_slice exact_copy(char **keep, const char *text)
-{
-	size_t n = strlen(text);
-	free(*keep);
-	*keep = malloc(n ? n : 1);
-	assert_non_null(*keep);
-	memcpy(*keep, text, n);
-	return sb_slice_from(*keep, n);
-}
-
-/* The cmocka state of each test holds its copy. */
+/* Parses read an exact-size heap copy of text (testutil.h), held in the
+ * test's cmocka state until the next parse or the end of the test. */
 static int parse_exact_st(void **state, struct sb_auth *a, const char *text)
 {
-	return sb_auth_parse(a, exact_copy((char **)state, text));
+	return sb_auth_parse(a, exact_in(state, text));
 }
 
 static int info_exact_st(void **state, struct sb_auth_info *ai, const char *text)
 {
-	return sb_auth_info_parse(ai, exact_copy((char **)state, text));
+	return sb_auth_info_parse(ai, exact_in(state, text));
 }
 
 #define parse_exact(a, text) parse_exact_st(state, (a), (text))
 #define info_exact(ai, text) info_exact_st(state, (ai), (text))
-
-static int release(void **state)
-{
-	free(*state);
-	*state = NULL;
-	return 0;
-}
 
 /* RFC 7616 §3.9.1, first challenge, folded over lines as the RFC prints it. */
 static void test_rfc7616_challenge_sha256(void **state)

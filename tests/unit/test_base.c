@@ -87,6 +87,34 @@ static void t_buf(void **state)
 	sb_buf_free(&b);
 }
 
+static void t_buf_numbers(void **state)
+{
+	(void)state;
+	struct sb_buf b;
+	sb_buf_init(&b, 0);
+	assert_int_equal(sb_buf_append_u32(&b, 0), 0);
+	assert_int_equal(sb_buf_append_cstr(&b, " "), 0);
+	assert_int_equal(sb_buf_append_u32(&b, 7), 0);
+	assert_int_equal(sb_buf_append_cstr(&b, " "), 0);
+	assert_int_equal(sb_buf_append_u32(&b, 100), 0);
+	assert_int_equal(sb_buf_append_cstr(&b, " "), 0);
+	assert_int_equal(sb_buf_append_u32(&b, UINT32_MAX), 0);
+	assert_int_equal(sb_buf_append_cstr(&b, " "), 0);
+	assert_int_equal(sb_buf_append_u64(&b, UINT64_MAX), 0);
+	const char want[] = "0 7 100 4294967295 18446744073709551615";
+	assert_int_equal(b.len, sizeof want - 1);
+	assert_memory_equal(b.p, want, sizeof want - 1);
+	sb_buf_free(&b);
+
+	/* a number that does not fit is not cut short: ENOSPC, nothing written */
+	char mem[4];
+	sb_buf_init_fixed(&b, mem, sizeof mem);
+	assert_int_equal(sb_buf_append_u32(&b, 123), 0);
+	assert_int_equal(sb_buf_append_u32(&b, 45), ENOSPC);
+	assert_int_equal(b.len, 3);
+	assert_memory_equal(b.p, "123", 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -94,6 +122,7 @@ int main(void)
 		cmocka_unit_test(t_trim),
 		cmocka_unit_test(t_numbers),
 		cmocka_unit_test(t_buf),
+		cmocka_unit_test(t_buf_numbers),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

@@ -14,34 +14,11 @@
 
 #include "switchboard/sip.h"
 
-static void check_slice(struct sb_slice s, const char *want)
-{
-	assert_non_null(s.p);
-	assert_int_equal(s.l, strlen(want));
-	if (s.l)
-		assert_memory_equal(s.p, want, s.l);
-}
+#include "testutil.h"
 
-/* Parsers read an exact-size heap copy (ASan catches a read past its end);
- * the copy lives in the test's cmocka state until the next one. */
-static struct sb_slice exact(void **state, const char *text)
-{
-	size_t n = strlen(text);
-	free(*state);
-	*state = malloc(n ? n : 1);
-	assert_non_null(*state);
-	memcpy(*state, text, n);
-	return sb_slice_from(*state, n);
-}
-
-#define X(text) exact(state, (text))
-
-static int release(void **state)
-{
-	free(*state);
-	*state = NULL;
-	return 0;
-}
+/* Parsers read an exact-size heap copy (testutil.h); the copy lives in the
+ * test's cmocka state until the next one. */
+#define X(text) exact_in(state, (text))
 
 /* ----------------------------------------------------------- Replaces */
 

@@ -14,21 +14,13 @@
 
 #include "switchboard/sip.h"
 
+#include "testutil.h"
+
 static struct sb_sip_msg msg; /* big: keep it off the test's stack */
 
 static int parse(const char *s)
 {
 	return sb_sip_parse(&msg, s, strlen(s), SB_SIP_DATAGRAM);
-}
-
-static void assert_slice(struct sb_slice s, const char *want)
-{
-	assert_non_null(s.p);
-	if (s.l != strlen(want) || memcmp(s.p, want, s.l) != 0) {
-		char got[256];
-		sb_slice_to_cstr(s, got, sizeof got);
-		fail_msg("got \"%s\", want \"%s\"", got, want);
-	}
 }
 
 #define INVITE_HEAD                                                      \
@@ -48,26 +40,26 @@ static void t_request(void **state)
 	assert_int_equal(parse(s), 0);
 	assert_true(msg.is_request);
 	assert_int_equal(msg.mid, SB_METHOD_INVITE);
-	assert_slice(msg.method, "INVITE");
-	assert_slice(msg.ruri, "sip:bob@example.com");
-	assert_slice(msg.version, "SIP/2.0");
+	check_slice(msg.method, "INVITE");
+	check_slice(msg.ruri, "sip:bob@example.com");
+	check_slice(msg.version, "SIP/2.0");
 	assert_int_equal(msg.defect, SB_DEFECT_NONE);
 	assert_int_equal(msg.nhdrs, 9);
 	assert_int_equal(msg.nvia, 1);
-	assert_slice(msg.body, "v=0\n");
+	check_slice(msg.body, "v=0\n");
 	assert_int_equal(msg.raw.l, strlen(s));
-	assert_slice(sb_sip_hdr_first(&msg, SB_HDR_TO)->value, "Bob <sip:bob@example.com>");
-	assert_slice(sb_sip_hdr_first(&msg, SB_HDR_TO)->line, "To: Bob <sip:bob@example.com>\r\n");
+	check_slice(sb_sip_hdr_first(&msg, SB_HDR_TO)->value, "Bob <sip:bob@example.com>");
+	check_slice(sb_sip_hdr_first(&msg, SB_HDR_TO)->line, "To: Bob <sip:bob@example.com>\r\n");
 	assert_null(sb_sip_hdr_first(&msg, SB_HDR_ROUTE));
 
 	const struct sb_cseq *cs;
 	assert_int_equal(sb_sip_msg_cseq(&msg, &cs), 0);
 	assert_int_equal(cs->num, 314159);
 	assert_int_equal(cs->mid, SB_METHOD_INVITE);
-	assert_slice(cs->method, "INVITE");
+	check_slice(cs->method, "INVITE");
 	struct sb_slice cid;
 	assert_int_equal(sb_sip_msg_call_id(&msg, &cid), 0);
-	assert_slice(cid, "a84b4c76e66710@pc33.example.com");
+	check_slice(cid, "a84b4c76e66710@pc33.example.com");
 	uint32_t mf, ex;
 	assert_int_equal(sb_sip_msg_max_forwards(&msg, &mf), 0);
 	assert_int_equal(mf, 70);
@@ -85,7 +77,7 @@ static void t_response(void **state)
 			       "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"), 0);
 	assert_false(msg.is_request);
 	assert_int_equal(msg.status, 180);
-	assert_slice(msg.reason, "Ringing");
+	check_slice(msg.reason, "Ringing");
 	assert_int_equal(msg.body.l, 0);
 	assert_int_equal(parse("SIP/2.0 200\r\nCSeq: 1 INVITE\r\n\r\n"), 0);
 	assert_int_equal(msg.status, 200);
@@ -177,7 +169,7 @@ static void t_folding_and_lists(void **state)
 	sb_sip_values_init(&it, &msg, SB_HDR_VIA);
 	while (sb_sip_values_next(&it, &v, &idx)) {
 		assert_true(n < 3);
-		assert_slice(v, want[n]);
+		check_slice(v, want[n]);
 		assert_int_equal(msg.hdrs[idx].id, SB_HDR_VIA);
 		n++;
 	}
@@ -190,8 +182,8 @@ static void t_folding_and_lists(void **state)
 	assert_int_equal(n, 2);
 	const struct sb_sip_hdr *h = sb_sip_hdr_find(&msg, SB_LIT("x-odd"));
 	assert_non_null(h);
-	assert_slice(h->name, "X-Odd");
-	assert_slice(h->value, "value\r\n\tmore");
+	check_slice(h->name, "X-Odd");
+	check_slice(h->value, "value\r\n\tmore");
 	h = sb_sip_hdr_first(&msg, SB_HDR_SUPPORTED);
 	assert_non_null(h);
 	assert_int_equal(h->value.l, 0);
@@ -206,7 +198,7 @@ static void t_list_next(void **state)
 	for (unsigned i = 0; i < 5; i++) {
 		assert_true(sb_sip_list_next(&rest, &v));
 		if (want[i][0])
-			assert_slice(v, want[i]);
+			check_slice(v, want[i]);
 		else
 			assert_int_equal(v.l, 0);
 	}
@@ -219,11 +211,11 @@ static void t_body_framing(void **state)
 {
 	/* Content-Length shorter than the datagram: the rest is discarded */
 	assert_int_equal(parse("MESSAGE sip:a@b SIP/2.0\r\nl: 3\r\n\r\nabcdef"), 0);
-	assert_slice(msg.body, "abc");
+	check_slice(msg.body, "abc");
 	assert_int_equal(msg.raw.l, strlen("MESSAGE sip:a@b SIP/2.0\r\nl: 3\r\n\r\nabc"));
 	/* no Content-Length: the rest of the datagram */
 	assert_int_equal(parse("MESSAGE sip:a@b SIP/2.0\r\nVia: x\r\n\r\nabcdef"), 0);
-	assert_slice(msg.body, "abcdef");
+	check_slice(msg.body, "abcdef");
 	assert_false(msg.has_content_length);
 	/* longer than the datagram */
 	assert_int_equal(parse("MESSAGE sip:a@b SIP/2.0\r\nl: 30\r\n\r\nabc"), 0);
@@ -238,8 +230,8 @@ static void t_body_framing(void **state)
 	/* bare LF line ends are accepted */
 	assert_int_equal(parse("OPTIONS sip:a@b SIP/2.0\nVia: x\nl: 2\n\nok"), 0);
 	assert_int_equal(msg.defect, SB_DEFECT_NONE);
-	assert_slice(msg.body, "ok");
-	assert_slice(sb_sip_hdr_first(&msg, SB_HDR_VIA)->value, "x");
+	check_slice(msg.body, "ok");
+	check_slice(sb_sip_hdr_first(&msg, SB_HDR_VIA)->value, "x");
 }
 
 static void t_header_defects(void **state)
@@ -304,7 +296,7 @@ static void t_single_valued(void **state)
 	assert_int_equal(sb_sip_msg_cseq(&msg, &cs), EBADMSG);
 	assert_int_equal(sb_sip_msg_cseq(&msg, &cs), EBADMSG); /* cached failure */
 	assert_int_equal(sb_sip_msg_call_id(&msg, &cid), 0);  /* repeated, same value */
-	assert_slice(cid, "x@y");
+	check_slice(cid, "x@y");
 	assert_int_equal(sb_sip_msg_max_forwards(&msg, &v), EBADMSG);
 	assert_int_equal(sb_sip_msg_expires(&msg, &v), EBADMSG);
 

@@ -17,6 +17,8 @@
 
 #include "switchboard/sip.h"
 
+#include "testutil.h"
+
 /* ------------------------------------------------------------- fixtures */
 
 struct fx {
@@ -43,15 +45,6 @@ static int teardown(void **state)
 	sb_buf_free(&f->b);
 	free(f);
 	return 0;
-}
-
-/* An exact-size heap copy, so ASan catches a read past the end. */
-static char *dup_exact(const char *p, size_t l)
-{
-	char *c = malloc(l ? l : 1);
-	assert_non_null(c);
-	memcpy(c, p, l);
-	return c;
 }
 
 /* Parse text as a datagram into f->m; it must be clean. */
@@ -89,14 +82,6 @@ static void check_out(const struct sb_buf *b, const char *want)
 	assert_string_equal(got, want);
 	assert_int_equal(b->len, strlen(want));
 	free(got);
-}
-
-static void check_slice(struct sb_slice s, const char *want)
-{
-	assert_non_null(s.p);
-	assert_int_equal(s.l, strlen(want));
-	if (s.l)
-		assert_memory_equal(s.p, want, s.l);
 }
 
 static void check_same(struct sb_slice a, struct sb_slice b)

@@ -16,6 +16,8 @@
 
 #include "switchboard/sdp.h"
 
+#include "testutil.h"
+
 /* The struct is tens of KiB; tests keep theirs on the heap. */
 static struct sb_sdp *new_sdp(void)
 {
@@ -33,17 +35,6 @@ static int parse_mem(struct sb_sdp *s, const char *body, size_t len)
 {
 	return sb_sdp_parse(s, sb_slice_from(body, len));
 }
-
-#define assert_slice(sl, str)                                                    \
-	do {                                                                     \
-		struct sb_slice s_ = (sl);                                       \
-		assert_non_null(s_.p);                                           \
-		assert_int_equal(s_.l, strlen(str));                             \
-		if (s_.l)                                                        \
-			assert_memory_equal(s_.p, (str), s_.l);                  \
-	} while (0)
-
-#define assert_absent(sl) assert_null((sl).p)
 
 /* ------------------------------------------------------ corpus bodies */
 
@@ -183,18 +174,18 @@ static void test_wsinv(void **state)
 	(void)state;
 	struct sb_sdp *s = new_sdp();
 	assert_int_equal(parse_str(s, wsinv_body), 0);
-	assert_slice(s->origin.username, "mhandley");
+	check_slice(s->origin.username, "mhandley");
 	assert_int_equal(s->origin.sess_id, 29739);
 	assert_int_equal(s->origin.sess_version, 7272939);
-	assert_slice(s->origin.nettype, "IN");
-	assert_slice(s->origin.addrtype, "IP4");
+	check_slice(s->origin.nettype, "IN");
+	check_slice(s->origin.addrtype, "IP4");
 	assert_int_equal(s->origin.af, SB_SDP_AF_IP4);
-	assert_slice(s->origin.addr, "192.0.2.3");
-	assert_slice(s->name, "-");
-	assert_slice(s->conn.nettype, "IN");
+	check_slice(s->origin.addr, "192.0.2.3");
+	check_slice(s->name, "-");
+	check_slice(s->conn.nettype, "IN");
 	assert_int_equal(s->conn.af, SB_SDP_AF_IP4);
-	assert_slice(s->conn.addr, "192.0.2.4");
-	assert_absent(s->conn.multicast);
+	check_slice(s->conn.addr, "192.0.2.4");
+	check_absent(s->conn.multicast);
 	assert_int_equal(s->ntime, 1);
 	assert_int_equal(s->times[0].start, 0);
 	assert_int_equal(s->times[0].stop, 0);
@@ -203,24 +194,24 @@ static void test_wsinv(void **state)
 	assert_int_equal(s->nmedia, 2);
 
 	const struct sb_sdp_media *a = &s->media[0], *v = &s->media[1];
-	assert_slice(a->type, "audio");
+	check_slice(a->type, "audio");
 	assert_int_equal(a->port, 49217);
 	assert_int_equal(a->port_count, 0);
-	assert_slice(a->proto, "RTP/AVP");
+	check_slice(a->proto, "RTP/AVP");
 	assert_int_equal(a->nfmt, 2);
-	assert_slice(a->fmts[0], "0");
-	assert_slice(a->fmts[1], "12");
+	check_slice(a->fmts[0], "0");
+	check_slice(a->fmts[1], "12");
 	assert_int_equal(a->nrtpmap, 0);
-	assert_absent(a->conn.addr);
+	check_absent(a->conn.addr);
 
-	assert_slice(v->type, "video");
+	check_slice(v->type, "video");
 	assert_int_equal(v->port, 3227);
-	assert_slice(v->proto, "RTP/AVP");
+	check_slice(v->proto, "RTP/AVP");
 	assert_int_equal(v->nfmt, 1);
-	assert_slice(v->fmts[0], "31");
+	check_slice(v->fmts[0], "31");
 	assert_int_equal(v->nrtpmap, 1);
 	assert_int_equal(v->rtpmap[0].pt, 31);
-	assert_slice(v->rtpmap[0].encoding, "LPC"); /* no clock rate on the line */
+	check_slice(v->rtpmap[0].encoding, "LPC"); /* no clock rate on the line */
 	assert_int_equal(v->rtpmap[0].clock, 0);
 	assert_int_equal(v->rtpmap[0].channels, 0);
 	assert_int_equal(v->nattr, 0);
@@ -235,15 +226,15 @@ static void test_wsinv(void **state)
 	 * wins over the static H261 */
 	struct sb_sdp_rtpmap r;
 	assert_int_equal(sb_sdp_find_rtpmap(a, 0, &r), 0);
-	assert_slice(r.encoding, "PCMU");
+	check_slice(r.encoding, "PCMU");
 	assert_int_equal(r.clock, 8000);
 	assert_int_equal(sb_sdp_find_rtpmap(a, 12, &r), 0);
-	assert_slice(r.encoding, "QCELP");
+	check_slice(r.encoding, "QCELP");
 	assert_int_equal(sb_sdp_find_rtpmap(v, 31, &r), 0);
-	assert_slice(r.encoding, "LPC");
+	check_slice(r.encoding, "LPC");
 	assert_int_equal(r.clock, 0);
 	assert_int_equal(sb_sdp_find_rtpmap(a, 31, &r), 0);
-	assert_slice(r.encoding, "H261");
+	check_slice(r.encoding, "H261");
 	assert_int_equal(sb_sdp_find_rtpmap(a, 96, &r), ENOENT);
 	free(s);
 }
@@ -253,12 +244,12 @@ static void test_inv2543(void **state)
 	(void)state;
 	struct sb_sdp *s = new_sdp();
 	assert_int_equal(parse_str(s, inv2543_body), 0);
-	assert_slice(s->origin.addr, "192.0.2.5");
-	assert_slice(s->conn.addr, "192.0.2.5");
+	check_slice(s->origin.addr, "192.0.2.5");
+	check_slice(s->conn.addr, "192.0.2.5");
 	assert_int_equal(s->nmedia, 1);
 	assert_int_equal(s->media[0].port, 49217);
 	assert_int_equal(s->media[0].nfmt, 1);
-	assert_slice(s->media[0].fmts[0], "0");
+	check_slice(s->media[0].fmts[0], "0");
 	free(s);
 }
 
@@ -276,34 +267,34 @@ static void test_ipv6_in_sdp(void **state)
 	(void)state;
 	struct sb_sdp *s = new_sdp();
 	assert_int_equal(parse_str(s, ipv6_in_sdp_body), 0);
-	assert_slice(s->origin.username, "assistant");
+	check_slice(s->origin.username, "assistant");
 	assert_true(s->origin.sess_id == 971731711378798081ull);
 	assert_int_equal(s->origin.sess_version, 0);
-	assert_slice(s->origin.addrtype, "IP6");
+	check_slice(s->origin.addrtype, "IP6");
 	assert_int_equal(s->origin.af, SB_SDP_AF_IP6);
-	assert_slice(s->origin.addr, "2001:db8::20");
-	assert_slice(s->name, "Live video feed for today's meeting");
-	assert_slice(s->conn.addrtype, "IP6");
+	check_slice(s->origin.addr, "2001:db8::20");
+	check_slice(s->name, "Live video feed for today's meeting");
+	check_slice(s->conn.addrtype, "IP6");
 	assert_int_equal(s->conn.af, SB_SDP_AF_IP6);
-	assert_slice(s->conn.addr, "2001:db8::20");
+	check_slice(s->conn.addr, "2001:db8::20");
 	assert_int_equal(s->ntime, 1);
 	assert_true(s->times[0].start == 3338481189ull);
 	assert_true(s->times[0].stop == 3370017201ull);
 	assert_int_equal(s->nmedia, 2);
 
 	const struct sb_sdp_media *a = &s->media[0], *v = &s->media[1];
-	assert_slice(a->type, "audio");
+	check_slice(a->type, "audio");
 	assert_int_equal(a->port, 6000);
-	assert_slice(a->fmts[0], "2");
+	check_slice(a->fmts[0], "2");
 	assert_int_equal(a->nrtpmap, 1);
 	assert_int_equal(a->rtpmap[0].pt, 2);
-	assert_slice(a->rtpmap[0].encoding, "G726-32");
+	check_slice(a->rtpmap[0].encoding, "G726-32");
 	assert_int_equal(a->rtpmap[0].clock, 8000);
-	assert_slice(v->type, "video");
+	check_slice(v->type, "video");
 	assert_int_equal(v->port, 6024);
-	assert_slice(v->fmts[0], "107");
+	check_slice(v->fmts[0], "107");
 	assert_int_equal(v->rtpmap[0].pt, 107);
-	assert_slice(v->rtpmap[0].encoding, "H263-1998");
+	check_slice(v->rtpmap[0].encoding, "H263-1998");
 	assert_int_equal(v->rtpmap[0].clock, 90000);
 	assert_ptr_equal(sb_sdp_media_conn(s, v), &s->conn);
 	free(s);
@@ -315,24 +306,24 @@ static void test_mult_ip_in_sdp(void **state)
 	struct sb_sdp *s = new_sdp();
 	/* the RFC's archive bytes: bare LF line ends (RFC 8866 §5) */
 	assert_int_equal(parse_str(s, mult_ip_in_sdp_lf_body), 0);
-	assert_slice(s->origin.username, "bob");
+	check_slice(s->origin.username, "bob");
 	assert_int_equal(s->origin.sess_id, 280744730);
 	assert_int_equal(s->origin.sess_version, 28977631);
-	assert_slice(s->origin.addr, "host.example.com");
-	assert_slice(s->name, ""); /* present, empty */
-	assert_absent(s->conn.addr);
+	check_slice(s->origin.addr, "host.example.com");
+	check_slice(s->name, ""); /* present, empty */
+	check_absent(s->conn.addr);
 	assert_int_equal(s->nmedia, 2);
 
 	const struct sb_sdp_media *a = &s->media[0], *v = &s->media[1];
 	assert_int_equal(a->port, 22334);
 	assert_int_equal(a->conn.af, SB_SDP_AF_IP4);
-	assert_slice(a->conn.addr, "192.0.2.1");
+	check_slice(a->conn.addr, "192.0.2.1");
 	assert_int_equal(v->port, 6024);
 	assert_int_equal(v->conn.af, SB_SDP_AF_IP6);
-	assert_slice(v->conn.addrtype, "IP6");
-	assert_slice(v->conn.addr, "2001:db8::1");
+	check_slice(v->conn.addrtype, "IP6");
+	check_slice(v->conn.addr, "2001:db8::1");
 	assert_int_equal(v->nrtpmap, 1);
-	assert_slice(v->rtpmap[0].encoding, "H263-1998");
+	check_slice(v->rtpmap[0].encoding, "H263-1998");
 
 	/* effective addresses: each stream its own */
 	assert_ptr_equal(sb_sdp_media_conn(s, a), &a->conn);
@@ -351,8 +342,8 @@ static void test_mult_ip_in_sdp(void **state)
 				   "a=rtpmap:107 H263-1998/90000\r\n";
 	s = new_sdp();
 	assert_int_equal(parse_str(s, crlf), 0);
-	assert_slice(s->media[1].conn.addr, "2001:db8::1");
-	assert_slice(s->media[0].conn.addr, "192.0.2.1");
+	check_slice(s->media[1].conn.addr, "2001:db8::1");
+	check_slice(s->media[0].conn.addr, "192.0.2.1");
 	free(s);
 }
 
@@ -362,12 +353,12 @@ static void test_ipv4_mapped_ipv6(void **state)
 	struct sb_sdp *s = new_sdp();
 	assert_int_equal(parse_str(s, ipv4_mapped_body), 0);
 	assert_int_equal(s->origin.af, SB_SDP_AF_IP6);
-	assert_slice(s->origin.addr, "::ffff:192.0.2.2");
-	assert_slice(s->name, "Call me soon, please!");
+	check_slice(s->origin.addr, "::ffff:192.0.2.2");
+	check_slice(s->name, "Call me soon, please!");
 	assert_int_equal(s->conn.af, SB_SDP_AF_IP6);
-	assert_slice(s->conn.addr, "::ffff:192.0.2.2");
+	check_slice(s->conn.addr, "::ffff:192.0.2.2");
 	assert_int_equal(s->nmedia, 2);
-	assert_slice(s->media[0].rtpmap[0].encoding, "G726-32");
+	check_slice(s->media[0].rtpmap[0].encoding, "G726-32");
 	assert_int_equal(s->media[1].rtpmap[0].clock, 90000);
 	free(s);
 }
@@ -383,14 +374,14 @@ static void test_phone_offer(void **state)
 	const struct sb_sdp_media *m = &s->media[0];
 	assert_int_equal(m->port, 49170);
 	assert_int_equal(m->nfmt, 3);
-	assert_slice(m->fmts[2], "101");
+	check_slice(m->fmts[2], "101");
 	assert_int_equal(m->nrtpmap, 3);
 	assert_int_equal(m->rtpmap[2].pt, 101);
-	assert_slice(m->rtpmap[2].encoding, "telephone-event");
+	check_slice(m->rtpmap[2].encoding, "telephone-event");
 	assert_int_equal(m->rtpmap[2].clock, 8000);
 	assert_int_equal(m->nfmtp, 1);
 	assert_int_equal(m->fmtp[0].pt, 101);
-	assert_slice(m->fmtp[0].params, "0-16");
+	check_slice(m->fmtp[0].params, "0-16");
 	assert_ptr_equal(sb_sdp_find_fmtp(m, 101), &m->fmtp[0]);
 	assert_null(sb_sdp_find_fmtp(m, 0));
 	assert_int_equal(m->ptime, 20);
@@ -400,7 +391,7 @@ static void test_phone_offer(void **state)
 
 	struct sb_sdp_rtpmap r;
 	assert_int_equal(sb_sdp_find_rtpmap(m, 8, &r), 0);
-	assert_slice(r.encoding, "PCMA");
+	check_slice(r.encoding, "PCMA");
 	assert_int_equal(r.clock, 8000);
 	free(s);
 }
@@ -455,20 +446,20 @@ static void test_session_direction_inherited(void **state)
 	struct sb_sdp *s = new_sdp();
 	assert_int_equal(parse_str(s, body), 0);
 	assert_int_equal(s->dir, SB_SDP_DIR_INACTIVE);
-	assert_slice(s->name, " ");
+	check_slice(s->name, " ");
 	assert_int_equal(s->media[0].dir, SB_SDP_DIR_NONE);
 	assert_int_equal(sb_sdp_media_dir(s, &s->media[0]), SB_SDP_DIR_INACTIVE);
 	assert_int_equal(sb_sdp_media_dir(s, &s->media[1]), SB_SDP_DIR_SENDRECV);
-	assert_slice(sb_sdp_media_conn(s, &s->media[0])->addr, "0.0.0.0");
+	check_slice(sb_sdp_media_conn(s, &s->media[0])->addr, "0.0.0.0");
 	/* no rtpmap lines: the static assignments of RFC 3551 §6 */
 	struct sb_sdp_rtpmap r;
 	assert_int_equal(sb_sdp_find_rtpmap(&s->media[1], 8, &r), 0);
 	assert_int_equal(r.pt, 8);
-	assert_slice(r.encoding, "PCMA");
+	check_slice(r.encoding, "PCMA");
 	assert_int_equal(r.clock, 8000);
 	assert_int_equal(r.channels, 0);
 	assert_int_equal(sb_sdp_find_rtpmap(&s->media[0], 0, &r), 0);
-	assert_slice(r.encoding, "PCMU");
+	check_slice(r.encoding, "PCMU");
 	assert_int_equal(r.clock, 8000);
 	assert_int_equal(sb_sdp_find_rtpmap(&s->media[0], 101, &r), ENOENT);
 	free(s);
@@ -479,54 +470,54 @@ static void test_full_session(void **state)
 	(void)state;
 	struct sb_sdp *s = new_sdp();
 	assert_int_equal(parse_str(s, full_body), 0);
-	assert_slice(s->info, "SDP Offer #1");
-	assert_slice(s->uri, "http://www.jdoe.example.com/home.html");
+	check_slice(s->info, "SDP Offer #1");
+	check_slice(s->uri, "http://www.jdoe.example.com/home.html");
 	assert_int_equal(s->nemail, 1);
-	assert_slice(s->emails[0], "Jane Doe <jane@jdoe.example.com>");
+	check_slice(s->emails[0], "Jane Doe <jane@jdoe.example.com>");
 	assert_int_equal(s->nphone, 1);
-	assert_slice(s->phones[0], "+1 617 555-6011");
+	check_slice(s->phones[0], "+1 617 555-6011");
 	assert_int_equal(s->nbw, 1);
-	assert_slice(s->bw[0].type, "AS");
+	check_slice(s->bw[0].type, "AS");
 	assert_int_equal(s->bw[0].value, 128);
 	assert_int_equal(s->times[0].nrepeat, 1);
-	assert_slice(s->times[0].repeat[0], "7d 1h 0 25h");
-	assert_slice(s->zone, "2882844526 -1h 2898848070 0");
-	assert_slice(s->key, "prompt");
+	check_slice(s->times[0].repeat[0], "7d 1h 0 25h");
+	check_slice(s->zone, "2882844526 -1h 2898848070 0");
+	check_slice(s->key, "prompt");
 	assert_int_equal(s->dir, SB_SDP_DIR_RECVONLY);
 	assert_int_equal(s->nattr, 1);
-	assert_slice(s->attrs[0].name, "tool");
-	assert_slice(s->attrs[0].value, "sbphone 0.1");
+	check_slice(s->attrs[0].name, "tool");
+	check_slice(s->attrs[0].value, "sbphone 0.1");
 	assert_int_equal(s->nmedia, 3);
 
 	const struct sb_sdp_media *a = &s->media[0], *v = &s->media[1], *w = &s->media[2];
-	assert_slice(a->info, "voice");
+	check_slice(a->info, "voice");
 	assert_int_equal(a->nbw, 1);
-	assert_slice(a->bw[0].type, "TIAS");
+	check_slice(a->bw[0].type, "TIAS");
 	assert_int_equal(a->bw[0].value, 64000);
 	assert_int_equal(sb_sdp_media_dir(s, a), SB_SDP_DIR_RECVONLY);
 
-	assert_slice(v->conn.addr, "2001:db8::2");
+	check_slice(v->conn.addr, "2001:db8::2");
 	assert_true(v->has_rtcp);
 	assert_int_equal(v->rtcp_port, 53020);
-	assert_slice(v->rtcp_conn.addrtype, "IP6");
-	assert_slice(v->rtcp_conn.addr, "2001:db8::2");
+	check_slice(v->rtcp_conn.addrtype, "IP6");
+	check_slice(v->rtcp_conn.addr, "2001:db8::2");
 	assert_int_equal(sb_sdp_media_dir(s, v), SB_SDP_DIR_INACTIVE);
 
-	assert_slice(w->type, "application");
+	check_slice(w->type, "application");
 	assert_int_equal(w->port, 32416);
 	assert_int_equal(w->port_count, 2);
-	assert_slice(w->proto, "udp");
-	assert_slice(w->fmts[0], "wb");
-	assert_slice(w->conn.addr, "224.2.17.12");
-	assert_slice(w->conn.multicast, "127/2");
+	check_slice(w->proto, "udp");
+	check_slice(w->fmts[0], "wb");
+	check_slice(w->conn.addr, "224.2.17.12");
+	check_slice(w->conn.multicast, "127/2");
 	/* unknown, a direction with a value, malformed ptime: all kept raw */
 	assert_int_equal(w->nattr, 3);
-	assert_slice(w->attrs[0].name, "orient");
-	assert_slice(w->attrs[0].value, "portrait");
-	assert_slice(w->attrs[1].name, "recvonly");
-	assert_slice(w->attrs[1].value, "x");
-	assert_slice(w->attrs[2].name, "ptime");
-	assert_slice(w->attrs[2].value, "abc");
+	check_slice(w->attrs[0].name, "orient");
+	check_slice(w->attrs[0].value, "portrait");
+	check_slice(w->attrs[1].name, "recvonly");
+	check_slice(w->attrs[1].value, "x");
+	check_slice(w->attrs[2].name, "ptime");
+	check_slice(w->attrs[2].value, "abc");
 	assert_int_equal(w->ptime, 0);
 	assert_int_equal(w->dir, SB_SDP_DIR_NONE);
 	free(s);
@@ -546,10 +537,10 @@ static void test_property_and_empty_attr(void **state)
 	struct sb_sdp *s = new_sdp();
 	assert_int_equal(parse_str(s, body), 0);
 	assert_int_equal(s->nattr, 2);
-	assert_slice(s->attrs[0].name, "ice-lite");
-	assert_absent(s->attrs[0].value);
-	assert_slice(s->attrs[1].name, "x-empty");
-	assert_slice(s->attrs[1].value, "");
+	check_slice(s->attrs[0].name, "ice-lite");
+	check_absent(s->attrs[0].value);
+	check_slice(s->attrs[1].name, "x-empty");
+	check_slice(s->attrs[1].value, "");
 	assert_int_equal(s->media[0].dir, SB_SDP_DIR_SENDONLY);
 	/* no c= anywhere: no effective address */
 	assert_null(sb_sdp_media_conn(s, &s->media[0]));
@@ -1057,7 +1048,7 @@ static void test_bounds(void **state)
 	sprintf(ok, "%s%s\r\n", HEAD, line);
 	assert_int_equal(parse_str(s, ok), 0);
 	assert_int_equal(s->media[0].nfmt, SB_SDP_MAX_FORMATS);
-	assert_slice(s->media[0].fmts[SB_SDP_MAX_FORMATS - 1], "127");
+	check_slice(s->media[0].fmts[SB_SDP_MAX_FORMATS - 1], "127");
 	sprintf(ok, "%s%s 0\r\n", HEAD, line);
 	assert_int_equal(parse_str(s, ok), E2BIG);
 	free(ok);
