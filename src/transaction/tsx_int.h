@@ -1,0 +1,105 @@
+/* transaction/tsx_int.h: what the files of the transaction layer share and
+ * nobody else sees: the layer and transaction structs, the matching keys
+ * (match.c), the common lifecycle (layer.c) and the client and server
+ * machines (client.c, server.c). */
+#ifndef SB_TSX_INT_H
+#define SB_TSX_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "switchboard/hash.h"
+#include "switchboard/transaction.h"
+
+struct sb_tsx_layer {
+	struct sb_tsx_layer_cfg cfg;  /* defaults filled in */
+	struct sb_hash *tab;          /* client and server keys, told apart by
+	                                 their first byte */
+	struct sb_tsx *all;           /* every allocated transaction, for
+	                                 teardown; linked by prev/next */
+	uint32_t count;
+};
+
+enum tsx_flag {
+	TSX_F_RELIABLE = 1u << 0,     /* no retransmissions (§17.1.1.2, §17.2.1) */
+	TSX_F_2543 = 1u << 1,         /* keyed by the RFC 2543 rules */
+	TSX_F_PENDING_100 = 1u << 2,  /* msg holds a 100 Trying not yet sent */
+	TSX_F_FINAL_UP = 1u << 3,     /* client: a final response went up */
+};
+
+struct sb_tsx {
+	struct sb_hash_node node;     /* in layer->tab while not Terminated */
+	struct sb_tsx *prev, *next;   /* layer->all */
+	struct sb_tsx_layer *layer;
+	struct sb_timer retx;         /* A, E, G, or the delayed 100 Trying */
+	struct sb_timer life;         /* B, D, F, H, I, J, K, L, M, and the reap */
+	struct sb_tp_dest dst;        /* where requests (client) or responses
+	                                 (server) go */
+	struct sb_tsx_owner owner;
+	char *msg;                    /* the bytes to re-send: request, ACK,
+	                                 last response; NULL when none */
+	uint32_t msg_len, msg_cap;
+	uint32_t interval;            /* current retransmit interval, ms */
+	uint32_t tag_off, tag_len;    /* RFC 2543 server INVITE: To tag of the
+	                                 final response, inside msg */
+	uint16_t status;
+	uint8_t kind;                 /* enum sb_tsx_kind */
+	uint8_t state;                /* enum sb_tsx_state */
+	uint8_t flags;                /* enum tsx_flag */
+	uint8_t end;                  /* enum sb_tsx_end, once Terminated */
+	uint16_t klen;
+	char key[];                   /* the matching key, node.key points here */
+};
+
+/* ------------------------------------------------------------ match.c */
+
+/* Key buffers live on the stack, SB_TSX_MAX_KEY bytes. */
+struct tsx_key {
+	char b[SB_TSX_MAX_KEY];
+	size_t len;
+	bool rfc2543;
+};
+
+/* The §17.1.3 key of a client transaction: method and branch. */
+int tsx_key_client(struct tsx_key *k, struct sb_slice method, struct sb_slice branch);
+/* The §17.2.3 key of request m taken as a request of method `method`
+ * (INVITE for an ACK, or for the CANCEL lookup of §9.2).  0, EBADMSG, E2BIG. */
+int tsx_key_server(struct tsx_key *k, struct sb_sip_msg *m, struct sb_slice method);
+/* RFC 3261 §17.2.3: a branch that starts with the magic cookie (and has
+ * more after it) is unique; anything else falls back to RFC 2543 rules. */
+bool tsx_branch_3261(struct sb_slice branch);
+
+/* ------------------------------------------------------------ layer.c */
+
+/* Allocate a transaction with room for its key, link it in the list (not
+ * yet in the hash).  0, ENOSPC (max_tsx), ENOMEM. */
+int tsx_new(struct sb_tsx **tp, struct sb_tsx_layer *l, enum sb_tsx_kind kind,
+	    const struct tsx_key *k);
+/* Put it in the hash: 0 or EEXIST, ENOSPC. */
+int tsx_link(struct sb_tsx *t);
+/* Free at once, stopping its timers and unlinking it everywhere.  Only where
+ * nobody can still hold it: a transaction that failed to start, the reap
+ * timer, sb_tsx_layer_free. */
+void tsx_destroy(struct sb_tsx *t);
+/* Move to Terminated: unlink, stop the timers, and reap from a zero-delay
+ * timer that tells the owner first. */
+void tsx_terminate(struct sb_tsx *t, enum sb_tsx_end why);
+/* Hand buf to the send callback. */
+int tsx_send(struct sb_tsx *t, const char *buf, size_t len);
+/* Replace the retransmission copy with buf[0..len). 0 or ENOMEM. */
+int tsx_store(struct sb_tsx *t, const char *buf, size_t len);
+/* Drop the retransmission copy. */
+void tsx_drop_msg(struct sb_tsx *t);
+/* Start a timer; a failure (loop's max_timers) terminates t as a transport
+ * error would, since the machine could no longer keep its promises. */
+void tsx_timer(struct sb_tsx *t, struct sb_timer *tm, sb_msec_t ms, sb_timer_h *h);
+/* 64*T1: Timers B, F, H, J (UDP), L, M. */
+uint32_t tsx_64t1(const struct sb_tsx_layer *l);
+
+/* ----------------------------------------------------- client.c, server.c */
+
+void tsx_client_recv(struct sb_tsx *t, struct sb_sip_msg *resp);
+void tsx_server_recv(struct sb_tsx *t, const struct sb_tp_rx *rx);
+
+#endif

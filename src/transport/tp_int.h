@@ -1,0 +1,55 @@
+/* transport internals shared by transport.c (sockets, UDP, send dispatch)
+ * and conn.c (TCP connections).  Not installed. */
+#ifndef SWITCHBOARD_TP_INT_H
+#define SWITCHBOARD_TP_INT_H
+
+#include "switchboard/transport.h"
+
+struct tp_conn;
+
+struct tp_listener {
+	struct sb_transport *tp;
+	enum sb_tp_proto proto;
+	int fd;
+	struct sb_addr local;
+	bool wildcard;              /* bound to 0.0.0.0 or ::: ask for pktinfo */
+	struct sb_timer backoff;    /* TCP: accepting paused after EMFILE */
+};
+
+struct sb_transport {
+	struct sb_transport_cfg cfg;  /* defaults applied */
+	struct sb_tp_stats st;
+	struct tp_listener lis[SB_TP_MAX_LISTENERS];
+	unsigned nlis;
+
+	/* TCP connections, hashed by id and by peer IP (chains) */
+	struct tp_conn **by_id;
+	struct tp_conn **by_ip;
+	uint32_t nbuckets;            /* power of two */
+	uint32_t nconns;
+	uint32_t next_id;
+	uint32_t hash_seed;
+
+	/* scratch for the message being handed up: one at a time, since
+	 * handlers never receive re-entrantly */
+	struct sb_sip_msg msg;
+	/* scratch for reading the Via of a response being sent, which may
+	 * happen while msg is being handed up */
+	struct sb_sip_msg tx_msg;
+	char udp_buf[SB_SIP_MAX_MSG_SIZE + 1];
+};
+
+/* Count and hand one parsed message to the owner. */
+void tp_deliver(struct sb_transport *tp, const struct sb_tp_rx *rx);
+/* Datagrams made only of CR and LF are keep-alives (RFC 5626 §4.4.1 lets UAs
+ * use them; RFC 3261 §7.5 ignores CRLF before a start line). */
+bool tp_only_crlf(const char *p, size_t len);
+
+/* conn.c */
+int tp_conns_init(struct sb_transport *tp);
+void tp_conns_fini(struct sb_transport *tp);
+void tp_tcp_accept_h(int fd, unsigned events, void *arg);
+int tp_tcp_send(struct sb_transport *tp, const struct sb_tp_dest *dst, const char *buf,
+		size_t len);
+
+#endif

@@ -1,0 +1,316 @@
+/* transport: listening sockets, UDP receive and send, and the send dispatch
+ * of RFC 3261 §18 (TCP connections live in conn.c).
+ *
+ * UDP datagrams are read in bursts of SB_TP_RX_BURST per readiness event (the
+ * loop is level-triggered, so the rest waits for the next iteration), each
+ * parsed as one message (RFC 3261 §18.3: Content-Length frames it, bytes
+ * past it are discarded) and handed up with its source and the local
+ * address it reached (IP_PKTINFO on wildcard sockets). */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tp_int.h"
+
+bool tp_only_crlf(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != '\r' && p[i] != '\n')
+			return false;
+	return true;
+}
+
+void tp_deliver(struct sb_transport *tp, const struct sb_tp_rx *rx)
+{
+	tp->st.rx_msgs++;
+	tp->st.rx_bytes += rx->msg->raw.l;
+	tp->cfg.recv_h(rx, tp->cfg.arg);
+}
+
+int sb_transport_alloc(struct sb_transport **tpp, const struct sb_transport_cfg *cfg)
+{
+	struct sb_transport *tp;
+	int err;
+
+	if (!tpp || !cfg || !cfg->loop || !cfg->recv_h)
+		return EINVAL;
+	tp = calloc(1, sizeof *tp);
+	if (!tp)
+		return ENOMEM;
+	tp->cfg = *cfg;
+	if (!tp->cfg.max_conns)
+		tp->cfg.max_conns = SB_TP_DEF_MAX_CONNS;
+	if (!tp->cfg.max_conns_per_ip)
+		tp->cfg.max_conns_per_ip = SB_TP_DEF_MAX_PER_IP;
+	if (!tp->cfg.idle_ms)
+		tp->cfg.idle_ms = SB_TP_DEF_IDLE_MS;
+	if (!tp->cfg.max_conn_buf)
+		tp->cfg.max_conn_buf = SB_TP_DEF_MAX_CONN_BUF;
+	if (tp->cfg.max_conn_buf < 64)
+		tp->cfg.max_conn_buf = 64; /* room for a start line at least */
+	if (!tp->cfg.max_sendq)
+		tp->cfg.max_sendq = SB_TP_DEF_MAX_SENDQ;
+	if (!tp->cfg.udp_request_max)
+		tp->cfg.udp_request_max = SB_TP_UDP_REQUEST_MAX;
+	for (unsigned i = 0; i < SB_TP_MAX_LISTENERS; i++)
+		tp->lis[i].fd = -1;
+	err = tp_conns_init(tp);
+	if (err) {
+		free(tp);
+		return err;
+	}
+	*tpp = tp;
+	return 0;
+}
+
+void sb_transport_free(struct sb_transport *tp)
+{
+	if (!tp)
+		return;
+	tp_conns_fini(tp);
+	for (unsigned i = 0; i < tp->nlis; i++) {
+		sb_timer_stop(tp->cfg.loop, &tp->lis[i].backoff);
+		sb_loop_fd_del(tp->cfg.loop, tp->lis[i].fd);
+		close(tp->lis[i].fd);
+	}
+	free(tp);
+}
+
+void sb_transport_stats(const struct sb_transport *tp, struct sb_tp_stats *out)
+{
+	*out = tp->st;
+	out->conns_open = tp->nconns;
+}
+
+static bool is_wildcard(const struct sb_addr *a)
+{
+	if (sb_addr_family(a) == AF_INET)
+		return a->u.in.sin_addr.s_addr == htonl(INADDR_ANY);
+	return memcmp(&a->u.in6.sin6_addr, &in6addr_any, sizeof in6addr_any) == 0;
+}
+
+/* Learn the address a datagram was sent to from its IP_PKTINFO or
+ * IPV6_PKTINFO control message; keeps *local (the bound one) otherwise. */
+static void udp_local_from_cmsg(struct msghdr *mh, struct sb_addr *local)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    sb_addr_family(local) == AF_INET) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof pi);
+			local->u.in.sin_addr = pi.ipi_addr;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			   sb_addr_family(local) == AF_INET6) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof pi);
+			local->u.in6.sin6_addr = pi.ipi6_addr;
+		}
+	}
+}
+
+/* Parse and hand up one datagram, or drop and count it. */
+static void udp_datagram(struct sb_transport *tp, size_t n,
+			 const struct sb_addr *src, const struct sb_addr *local)
+{
+	if (tp_only_crlf(tp->udp_buf, n)) {
+		tp->st.rx_keepalives++;
+		return;
+	}
+	/* EBADMSG: not SIP, nobody to answer (RFC 3261 §18.3 and §16.3);
+	 * ENODATA: a datagram cannot be continued */
+	if (sb_sip_parse(&tp->msg, tp->udp_buf, n, SB_SIP_DATAGRAM) != 0) {
+		tp->st.rx_bad++;
+		return;
+	}
+	struct sb_tp_rx rx = {
+		.msg = &tp->msg,
+		.proto = SB_TP_UDP,
+		.src = *src,
+		.local = *local,
+		.conn_id = 0,
+	};
+	tp_deliver(tp, &rx);
+}
+
+static void udp_read_h(int fd, unsigned events, void *arg)
+{
+	struct tp_listener *l = arg;
+	struct sb_transport *tp = l->tp;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+			 CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+
+	(void)events;
+	for (unsigned i = 0; i < SB_TP_RX_BURST; i++) {
+		struct sockaddr_storage ss;
+		struct iovec iov = { tp->udp_buf, sizeof tp->udp_buf };
+		struct msghdr mh = {
+			.msg_name = &ss,
+			.msg_namelen = sizeof ss,
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = ctl.buf,
+			.msg_controllen = sizeof ctl.buf,
+		};
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* EAGAIN, or an ICMP error reported on the socket */
+		}
+		if (mh.msg_flags & MSG_TRUNC) {
+			tp->st.rx_too_large++;
+			continue;
+		}
+		struct sb_addr src, local = l->local;
+		if (sb_addr_from_sa(&src, (struct sockaddr *)&ss, mh.msg_namelen) != 0)
+			continue;
+		if (l->wildcard)
+			udp_local_from_cmsg(&mh, &local);
+		udp_datagram(tp, (size_t)n, &src, &local);
+	}
+}
+
+static int sock_open(int family, int type, const struct sb_addr *addr, int *fdp)
+{
+	int one = 1, fd, err;
+
+	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	/* TCP: rebind at once over TIME_WAIT connections after a restart.
+	 * Not UDP: there Linux lets a second socket bind the same address and
+	 * port, and two servers would silently split the traffic. */
+	if (type == SOCK_STREAM &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+		goto fail;
+	/* so that 0.0.0.0:5060 and [::]:5060 can both be bound */
+	if (family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0)
+		goto fail;
+	if (type == SOCK_DGRAM && is_wildcard(addr)) {
+		int r = family == AF_INET
+				? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one)
+				: setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+		if (r != 0)
+			goto fail;
+	}
+	if (bind(fd, &addr->u.sa, addr->len) != 0)
+		goto fail;
+	*fdp = fd;
+	return 0;
+fail:
+	err = errno;
+	close(fd);
+	return err;
+}
+
+int sb_transport_listen(struct sb_transport *tp, enum sb_tp_proto proto,
+			const struct sb_addr *addr, struct sb_addr *bound)
+{
+	struct tp_listener *l;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int fd = -1, err, family = sb_addr_family(addr);
+
+	if (proto != SB_TP_UDP && proto != SB_TP_TCP)
+		return EPROTONOSUPPORT;
+	if (family != AF_INET && family != AF_INET6)
+		return EAFNOSUPPORT;
+	if (tp->nlis >= SB_TP_MAX_LISTENERS)
+		return ENOSPC;
+	err = sock_open(family, proto == SB_TP_UDP ? SOCK_DGRAM : SOCK_STREAM, addr, &fd);
+	if (err)
+		return err;
+	if (proto == SB_TP_TCP && listen(fd, SOMAXCONN) != 0)
+		goto fail;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		goto fail;
+	l = &tp->lis[tp->nlis];
+	l->tp = tp;
+	l->proto = proto;
+	l->fd = fd;
+	l->wildcard = is_wildcard(addr);
+	sb_timer_init(&l->backoff);
+	sb_addr_from_sa(&l->local, (struct sockaddr *)&ss, sl);
+	err = sb_loop_fd_add(tp->cfg.loop, fd, SB_FD_READ,
+			     proto == SB_TP_UDP ? udp_read_h : tp_tcp_accept_h, l);
+	if (err) {
+		close(fd);
+		l->fd = -1;
+		return err;
+	}
+	tp->nlis++;
+	if (bound)
+		*bound = l->local;
+	return 0;
+fail:
+	err = errno;
+	close(fd);
+	return err;
+}
+
+static struct tp_listener *udp_listener(struct sb_transport *tp, int family)
+{
+	for (unsigned i = 0; i < tp->nlis; i++)
+		if (tp->lis[i].proto == SB_TP_UDP && sb_addr_family(&tp->lis[i].local) == family)
+			return &tp->lis[i];
+	return NULL;
+}
+
+static bool is_response(const char *buf, size_t len)
+{
+	return len >= 4 && memcmp(buf, "SIP/", 4) == 0;
+}
+
+static int udp_send(struct sb_transport *tp, const struct sb_tp_dest *dst, const char *buf,
+		    size_t len)
+{
+	/* RFC 3261 §18.1.1: a request larger than MTU - 200 goes over a
+	 * congestion-controlled transport; the owner switches and rewrites
+	 * the Via.  Responses follow the request's transport (§18.2.2). */
+	if (len > tp->cfg.udp_request_max && !is_response(buf, len))
+		return EMSGSIZE;
+	struct tp_listener *l = udp_listener(tp, sb_addr_family(&dst->addr));
+	if (!l)
+		return EAFNOSUPPORT;
+	for (;;) {
+		ssize_t n = sendto(l->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+				   &dst->addr.u.sa, dst->addr.len);
+		if (n >= 0)
+			return 0;
+		if (errno != EINTR)
+			return errno; /* EAGAIN: the socket buffer is full: a loss UDP allows */
+	}
+}
+
+int sb_transport_send(struct sb_transport *tp, const struct sb_tp_dest *dst,
+		      const char *buf, size_t len)
+{
+	int err;
+
+	switch (dst->proto) {
+	case SB_TP_UDP:
+		err = udp_send(tp, dst, buf, len);
+		break;
+	case SB_TP_TCP:
+		err = tp_tcp_send(tp, dst, buf, len);
+		break;
+	default:
+		err = EPROTONOSUPPORT;
+		break;
+	}
+	if (err) {
+		tp->st.tx_errors++;
+		return err;
+	}
+	tp->st.tx_msgs++;
+	tp->st.tx_bytes += len;
+	return 0;
+}

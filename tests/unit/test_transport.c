@@ -1,0 +1,1015 @@
+/* Unit tests for transport: UDP and TCP over real sockets on 127.0.0.1 and
+ * ::1 with ephemeral ports, driven by sb_loop_poll() on the real clock.
+ * Every wait has a deadline (WAIT_MS) so a broken transport fails a test
+ * instead of hanging it; nothing sleeps. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "switchboard/transport.h"
+
+#define WAIT_MS 2000   /* safety net for every wait */
+#define REC_MAX 16
+#define REC_BYTES 4096
+
+#define REQ(n) "OPTIONS sip:bob@example.com SIP/2.0\r\n" \
+	"Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK" n "\r\n" \
+	"Max-Forwards: 70\r\n" \
+	"To: <sip:bob@example.com>\r\n" \
+	"From: <sip:alice@example.com>;tag=1\r\n" \
+	"Call-ID: call-" n "\r\n" \
+	"CSeq: 1 OPTIONS\r\n" \
+	"Content-Length: 0\r\n\r\n"
+#define MSG_BODY "MESSAGE sip:bob@example.com SIP/2.0\r\n" \
+	"Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKm\r\n" \
+	"To: <sip:bob@example.com>\r\nFrom: <sip:a@example.com>;tag=2\r\n" \
+	"Call-ID: m1\r\nCSeq: 2 MESSAGE\r\nContent-Type: text/plain\r\n" \
+	"Content-Length: 5\r\n\r\nhello"
+#define RESP "SIP/2.0 200 OK\r\n" \
+	"Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK1\r\n" \
+	"To: <sip:bob@example.com>;tag=9\r\nFrom: <sip:alice@example.com>;tag=1\r\n" \
+	"Call-ID: call-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+
+/* ------------------------------------------------------------ fixture */
+
+struct rec {
+	char raw[REC_BYTES];
+	size_t len;
+	enum sb_sip_method mid;
+	bool is_request;
+	enum sb_tp_proto proto;
+	struct sb_addr src, local;
+	uint32_t conn_id;
+	char call_id[64];
+	enum sb_sip_defect defect;
+};
+
+struct fx {
+	struct sb_loop *loop;
+	struct sb_transport *tp;
+	struct rec rx[REC_MAX];
+	size_t nrx;
+	uint32_t closed_id[REC_MAX];
+	int closed_err[REC_MAX];
+	size_t nclosed;
+	/* an optional reply sent from inside recv_h on the same connection */
+	const char *auto_reply;
+	int auto_reply_err;
+};
+
+static void recv_h(const struct sb_tp_rx *rx, void *arg)
+{
+	struct fx *f = arg;
+	if (f->nrx >= REC_MAX)
+		return;
+	struct rec *r = &f->rx[f->nrx++];
+	r->len = rx->msg->raw.l < REC_BYTES ? rx->msg->raw.l : REC_BYTES;
+	memcpy(r->raw, rx->msg->raw.p, r->len);
+	r->mid = rx->msg->mid;
+	r->is_request = rx->msg->is_request;
+	r->proto = rx->proto;
+	r->src = rx->src;
+	r->local = rx->local;
+	r->conn_id = rx->conn_id;
+	r->defect = rx->msg->defect;
+	struct sb_slice cid;
+	if (sb_sip_msg_call_id(rx->msg, &cid) == 0)
+		sb_slice_to_cstr(cid, r->call_id, sizeof r->call_id);
+	if (f->auto_reply) {
+		struct sb_tp_dest d = { .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id };
+		f->auto_reply_err = sb_transport_send(f->tp, &d, f->auto_reply,
+						      strlen(f->auto_reply));
+	}
+}
+
+static void close_h(uint32_t conn_id, const struct sb_addr *peer, int err, void *arg)
+{
+	struct fx *f = arg;
+	(void)peer;
+	if (f->nclosed < REC_MAX) {
+		f->closed_id[f->nclosed] = conn_id;
+		f->closed_err[f->nclosed] = err;
+		f->nclosed++;
+	}
+}
+
+static struct fx *fx_new(const struct sb_transport_cfg *over)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	assert_int_equal(sb_loop_alloc(&f->loop, NULL), 0);
+	struct sb_transport_cfg cfg = over ? *over : (struct sb_transport_cfg){ 0 };
+	cfg.loop = f->loop;
+	cfg.recv_h = recv_h;
+	cfg.close_h = close_h;
+	cfg.arg = f;
+	assert_int_equal(sb_transport_alloc(&f->tp, &cfg), 0);
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	sb_transport_free(f->tp);
+	sb_loop_free(f->loop);
+	free(f);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static struct sb_addr addr(const char *host, uint16_t port)
+{
+	struct sb_addr a;
+	assert_int_equal(sb_addr_parse(&a, host, port), 0);
+	return a;
+}
+
+static struct sb_addr listen_on(struct fx *f, enum sb_tp_proto proto, const char *host)
+{
+	struct sb_addr a = addr(host, 0), bound;
+	assert_int_equal(sb_transport_listen(f->tp, proto, &a, &bound), 0);
+	assert_int_not_equal(sb_addr_port(&bound), 0);
+	return bound;
+}
+
+static struct sb_tp_stats stats(struct fx *f)
+{
+	struct sb_tp_stats s;
+	sb_transport_stats(f->tp, &s);
+	return s;
+}
+
+/* Poll until *count reaches want, or WAIT_MS passes. */
+static void wait_count(struct fx *f, const size_t *count, size_t want)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+	while (*count < want && now_ms() < end)
+		sb_loop_poll(f->loop, 5);
+	assert_true(*count >= want);
+}
+
+static void poll_for(struct fx *f, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+	while (now_ms() < end)
+		sb_loop_poll(f->loop, 1);
+}
+
+/* A client socket bound to host:0, non-blocking. */
+static int client(int type, const char *host, struct sb_addr *bound)
+{
+	struct sb_addr a = addr(host, 0);
+	int fd = socket(sb_addr_family(&a), type, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, &a.u.sa, a.len), 0);
+	if (bound) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
+		assert_int_equal(sb_addr_from_sa(bound, (struct sockaddr *)&ss, sl), 0);
+	}
+	return fd;
+}
+
+static int tcp_client(const struct sb_addr *to, const char *host, struct sb_addr *bound)
+{
+	int fd = client(SOCK_STREAM, host, bound);
+	/* loopback connects complete in the kernel's backlog, before accept */
+	assert_int_equal(connect(fd, &to->u.sa, to->len), 0);
+	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	return fd;
+}
+
+static void write_all(int fd, const char *s, size_t len)
+{
+	assert_int_equal(send(fd, s, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* Read from fd while polling the loop until want bytes, EOF or ms pass.
+ * Returns bytes read; *eof is set on EOF or a reset. */
+static size_t read_poll_ms(struct fx *f, int fd, char *buf, size_t cap, size_t want, bool *eof,
+			   unsigned ms)
+{
+	size_t got = 0;
+	uint64_t end = now_ms() + ms;
+	bool busy = false;
+	*eof = false;
+	while (got < want && now_ms() < end) {
+		sb_loop_poll(f->loop, busy ? 0 : 1);
+		ssize_t n = recv(fd, buf + got, cap - got, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+			*eof = true;
+			break;
+		}
+		busy = n > 0;
+		if (n > 0)
+			got += (size_t)n;
+	}
+	return got;
+}
+
+static size_t read_poll(struct fx *f, int fd, char *buf, size_t cap, size_t want, bool *eof)
+{
+	return read_poll_ms(f, fd, buf, cap, want, eof, WAIT_MS);
+}
+
+/* ------------------------------------------------------------ addresses */
+
+static void t_addr(void **state)
+{
+	(void)state;
+	struct sb_addr a, b;
+	char s[SB_ADDR_STR_MAX];
+
+	assert_int_equal(sb_addr_parse(&a, "192.0.2.1", 5060), 0);
+	assert_int_equal(sb_addr_family(&a), AF_INET);
+	assert_int_equal(sb_addr_port(&a), 5060);
+	assert_string_equal(sb_addr_to_str(&a, s, sizeof s), "192.0.2.1:5060");
+
+	assert_int_equal(sb_addr_parse(&b, "[2001:db8::1]", 5061), 0);
+	assert_int_equal(sb_addr_family(&b), AF_INET6);
+	assert_string_equal(sb_addr_to_str(&b, s, sizeof s), "[2001:db8::1]:5061");
+	assert_string_equal(sb_addr_host_to_str(&b, s, sizeof s), "2001:db8::1");
+	assert_int_equal(sb_addr_parse(&a, "2001:DB8:0::1", 5061), 0);
+	assert_true(sb_addr_eq(&a, &b));
+	sb_addr_set_port(&a, 5062);
+	assert_int_equal(sb_addr_port(&a), 5062);
+	assert_false(sb_addr_eq(&a, &b));
+	assert_true(sb_addr_ip_eq(&a, &b));
+
+	const char *bad[] = { "", "example.com", "1.2.3", "1.2.3.256", "[::1", "::1]",
+			      "[192.0.2.1]", "fe80::1%eth0", "[]" };
+	for (size_t i = 0; i < SB_ARRAY_LEN(bad); i++)
+		assert_int_equal(sb_addr_parse(&a, bad[i], 1), EINVAL);
+	assert_int_equal(sb_addr_parse(&a, NULL, 1), EINVAL);
+	/* v4 and v6 never compare equal */
+	assert_int_equal(sb_addr_parse(&a, "127.0.0.1", 1), 0);
+	assert_int_equal(sb_addr_parse(&b, "::ffff:127.0.0.1", 1), 0);
+	assert_false(sb_addr_eq(&a, &b));
+}
+
+/* ------------------------------------------------------------ UDP */
+
+static void udp_round_trip(const char *host)
+{
+	struct fx *f = fx_new(NULL);
+	struct sb_addr srv = listen_on(f, SB_TP_UDP, host), cl;
+	int fd = client(SOCK_DGRAM, host, &cl);
+
+	assert_int_equal(sendto(fd, REQ("1"), strlen(REQ("1")), 0, &srv.u.sa, srv.len),
+			 (ssize_t)strlen(REQ("1")));
+	wait_count(f, &f->nrx, 1);
+	struct rec *r = &f->rx[0];
+	assert_int_equal(r->proto, SB_TP_UDP);
+	assert_int_equal(r->conn_id, 0);
+	assert_int_equal(r->mid, SB_METHOD_OPTIONS);
+	assert_string_equal(r->call_id, "call-1");
+	assert_int_equal(r->len, strlen(REQ("1")));
+	assert_true(sb_addr_eq(&r->src, &cl));      /* RFC 3581: where it came from */
+	assert_true(sb_addr_eq(&r->local, &srv));
+
+	/* the response goes back to the source address and port */
+	struct sb_tp_dest d = { .proto = SB_TP_UDP, .addr = r->src };
+	assert_int_equal(sb_transport_send(f->tp, &d, RESP, strlen(RESP)), 0);
+	char buf[2048];
+	ssize_t n = -1;
+	uint64_t end = now_ms() + WAIT_MS;
+	while (n < 0 && now_ms() < end)
+		n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+	assert_int_equal(n, (ssize_t)strlen(RESP));
+	assert_memory_equal(buf, RESP, strlen(RESP));
+
+	struct sb_tp_stats s = stats(f);
+	assert_int_equal(s.rx_msgs, 1);
+	assert_int_equal(s.tx_msgs, 1);
+	assert_int_equal(s.rx_bad, 0);
+	close(fd);
+	fx_free(f);
+}
+
+static void t_udp4(void **state)
+{
+	(void)state;
+	udp_round_trip("127.0.0.1");
+}
+
+static bool have_ipv6(void)
+{
+	struct sb_addr a = addr("::1", 0);
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	bool ok = fd >= 0 && bind(fd, &a.u.sa, a.len) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void t_udp6(void **state)
+{
+	(void)state;
+	if (!have_ipv6())
+		skip();
+	udp_round_trip("::1");
+}
+
+/* 0.0.0.0 and :: share a port (IPV6_V6ONLY); a wildcard socket reports the
+ * address a datagram was sent to, not 0.0.0.0. */
+static void t_udp_wildcard(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr any4 = listen_on(f, SB_TP_UDP, "0.0.0.0");
+	if (have_ipv6()) {
+		struct sb_addr any6 = addr("::", sb_addr_port(&any4)), b6;
+		assert_int_equal(sb_transport_listen(f->tp, SB_TP_UDP, &any6, &b6), 0);
+		assert_int_equal(sb_addr_port(&b6), sb_addr_port(&any4));
+	}
+	struct sb_addr to = addr("127.0.0.1", sb_addr_port(&any4));
+	int fd = client(SOCK_DGRAM, "127.0.0.1", NULL);
+	assert_true(sendto(fd, REQ("2"), strlen(REQ("2")), 0, &to.u.sa, to.len) > 0);
+	wait_count(f, &f->nrx, 1);
+	assert_true(sb_addr_eq(&f->rx[0].local, &to));
+	close(fd);
+	fx_free(f);
+}
+
+static void t_udp_garbage(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr srv = listen_on(f, SB_TP_UDP, "127.0.0.1");
+	int fd = client(SOCK_DGRAM, "127.0.0.1", NULL);
+	const char *junk[] = { "hello world", "\x01\x02\x03\x04", "INVITE\r\n\r\n",
+			       "SIP/2.0 abc OK\r\n\r\n" };
+	for (size_t i = 0; i < SB_ARRAY_LEN(junk); i++)
+		assert_true(sendto(fd, junk[i], strlen(junk[i]), 0, &srv.u.sa, srv.len) > 0);
+	assert_true(sendto(fd, "\r\n\r\n", 4, 0, &srv.u.sa, srv.len) == 4);
+	/* SIP, but broken: handed up for the owner to answer 400 (§8.2) */
+	const char *broken = "OPTIONS sip:a@b SIP/2.0\r\nVia: x";
+	assert_true(sendto(fd, broken, strlen(broken), 0, &srv.u.sa, srv.len) > 0);
+	assert_true(sendto(fd, REQ("3"), strlen(REQ("3")), 0, &srv.u.sa, srv.len) > 0);
+	wait_count(f, &f->nrx, 2);
+	poll_for(f, 5);
+	assert_int_equal(f->nrx, 2); /* none of the junk */
+	assert_int_not_equal(f->rx[0].defect, SB_DEFECT_NONE);
+	assert_string_equal(f->rx[1].call_id, "call-3");
+	assert_int_equal(f->rx[1].defect, SB_DEFECT_NONE);
+	struct sb_tp_stats s = stats(f);
+	assert_int_equal(s.rx_bad, SB_ARRAY_LEN(junk));
+	assert_int_equal(s.rx_keepalives, 1);
+	assert_int_equal(s.rx_msgs, 2);
+	close(fd);
+	fx_free(f);
+}
+
+/* RFC 3261 §18.1.1: a request over 1300 bytes must not go over UDP; a
+ * response may. */
+static void t_udp_large_request(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	listen_on(f, SB_TP_UDP, "127.0.0.1");
+	struct sb_addr cl;
+	int fd = client(SOCK_DGRAM, "127.0.0.1", &cl);
+	static char big[1400];
+	memset(big, 'x', sizeof big);
+	memcpy(big, "OPTIONS ", 8);
+	struct sb_tp_dest d = { .proto = SB_TP_UDP, .addr = cl };
+	assert_int_equal(sb_transport_send(f->tp, &d, big, sizeof big), EMSGSIZE);
+	assert_int_equal(sb_transport_send(f->tp, &d, big, SB_TP_UDP_REQUEST_MAX), 0);
+	memcpy(big, "SIP/2.0 ", 8);
+	assert_int_equal(sb_transport_send(f->tp, &d, big, sizeof big), 0);
+	char buf[2048];
+	ssize_t n1 = -1, n2 = -1;
+	uint64_t end = now_ms() + WAIT_MS;
+	while (n1 < 0 && now_ms() < end)
+		n1 = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+	while (n2 < 0 && now_ms() < end)
+		n2 = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+	assert_int_equal(n1, SB_TP_UDP_REQUEST_MAX);
+	assert_int_equal(n2, sizeof big);
+	/* no socket of that family */
+	struct sb_tp_dest d6 = { .proto = SB_TP_UDP, .addr = addr("::1", 5060) };
+	assert_int_equal(sb_transport_send(f->tp, &d6, RESP, strlen(RESP)), EAFNOSUPPORT);
+	struct sb_tp_stats s = stats(f);
+	assert_int_equal(s.tx_msgs, 2);
+	assert_int_equal(s.tx_errors, 2);
+	close(fd);
+	fx_free(f);
+}
+
+/* ------------------------------------------------------------ TCP in */
+
+static void t_tcp_one(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1"), cl;
+	int fd = tcp_client(&srv, "127.0.0.1", &cl);
+	write_all(fd, MSG_BODY, strlen(MSG_BODY));
+	wait_count(f, &f->nrx, 1);
+	struct rec *r = &f->rx[0];
+	assert_int_equal(r->proto, SB_TP_TCP);
+	assert_int_not_equal(r->conn_id, 0);
+	assert_int_equal(r->mid, SB_METHOD_MESSAGE);
+	assert_int_equal(r->len, strlen(MSG_BODY));
+	assert_memory_equal(r->raw + r->len - 5, "hello", 5);
+	assert_true(sb_addr_eq(&r->src, &cl));
+	assert_true(sb_addr_eq(&r->local, &srv));
+	struct sb_addr peer;
+	assert_true(sb_transport_conn_lookup(f->tp, r->conn_id, &peer));
+	assert_true(sb_addr_eq(&peer, &cl));
+	struct sb_tp_stats s = stats(f);
+	assert_int_equal(s.conns_open, 1);
+	assert_int_equal(s.conns_accepted, 1);
+
+	/* the peer closes: the connection goes, close_h says 0 */
+	close(fd);
+	wait_count(f, &f->nclosed, 1);
+	assert_int_equal(f->closed_id[0], r->conn_id);
+	assert_int_equal(f->closed_err[0], 0);
+	assert_int_equal(stats(f).conns_open, 0);
+	assert_false(sb_transport_conn_lookup(f->tp, r->conn_id, NULL));
+	fx_free(f);
+}
+
+static void t_tcp6(void **state)
+{
+	(void)state;
+	if (!have_ipv6())
+		skip();
+	struct fx *f = fx_new(NULL);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "::1"), cl;
+	int fd = tcp_client(&srv, "::1", &cl);
+	write_all(fd, REQ("6"), strlen(REQ("6")));
+	wait_count(f, &f->nrx, 1);
+	assert_true(sb_addr_eq(&f->rx[0].src, &cl));
+	assert_int_equal(sb_addr_family(&f->rx[0].local), AF_INET6);
+	close(fd);
+	fx_free(f);
+}
+
+static void t_tcp_several_in_one_write(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	const char *s = REQ("a") REQ("b") "\r\n" REQ("c");
+	write_all(fd, s, strlen(s));
+	wait_count(f, &f->nrx, 3);
+	poll_for(f, 5);
+	assert_int_equal(f->nrx, 3);
+	assert_string_equal(f->rx[0].call_id, "call-a");
+	assert_string_equal(f->rx[1].call_id, "call-b");
+	assert_string_equal(f->rx[2].call_id, "call-c");
+	assert_int_equal(f->rx[0].conn_id, f->rx[2].conn_id);
+	assert_int_equal(f->rx[1].len, strlen(REQ("b")));
+	close(fd);
+	fx_free(f);
+}
+
+static void t_tcp_byte_by_byte(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	const char *s = MSG_BODY;
+	size_t len = strlen(s);
+	for (size_t i = 0; i < len; i++) {
+		write_all(fd, s + i, 1);
+		/* let the transport read what there is, byte or not */
+		sb_loop_poll(f->loop, 0);
+		sb_loop_poll(f->loop, 0);
+		if (i + 1 < len)
+			assert_int_equal(f->nrx, 0);
+	}
+	wait_count(f, &f->nrx, 1);
+	assert_int_equal(f->rx[0].len, len);
+	assert_memory_equal(f->rx[0].raw, s, len);
+	close(fd);
+	fx_free(f);
+}
+
+/* RFC 5626 §3.5.1: CRLFCRLF is answered with CRLF, also when it arrives in
+ * two halves; a lone CRLF (pong) needs no answer. */
+static void t_tcp_ping_pong(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	char buf[16];
+	bool eof;
+
+	write_all(fd, "\r\n\r\n", 4);
+	assert_int_equal(read_poll(f, fd, buf, sizeof buf, 2, &eof), 2);
+	assert_memory_equal(buf, "\r\n", 2);
+
+	write_all(fd, "\r\n", 2);
+	poll_for(f, 5);
+	write_all(fd, "\r\n", 2);
+	assert_int_equal(read_poll(f, fd, buf, sizeof buf, 2, &eof), 2);
+	assert_memory_equal(buf, "\r\n", 2);
+
+	/* a pong followed by a message: no answer to the pong */
+	const char *s = "\r\n" REQ("p");
+	write_all(fd, s, strlen(s));
+	wait_count(f, &f->nrx, 1);
+	assert_int_equal(read_poll_ms(f, fd, buf, sizeof buf, 1, &eof, 20), 0);
+	assert_false(eof);
+	assert_int_equal(stats(f).rx_keepalives, 3);
+	assert_int_equal(stats(f).conns_open, 1);
+	close(fd);
+	fx_free(f);
+}
+
+static void expect_closed(struct fx *f, int fd, int err)
+{
+	char buf[64];
+	bool eof;
+	read_poll(f, fd, buf, sizeof buf, sizeof buf, &eof);
+	assert_true(eof);
+	assert_int_equal(f->nclosed, 1);
+	assert_int_equal(f->closed_err[0], err);
+	assert_int_equal(stats(f).conns_open, 0);
+}
+
+static void t_tcp_bad_content_length(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	const char *s = "OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-Length: -999\r\n\r\n"
+			REQ("never");
+	write_all(fd, s, strlen(s));
+	expect_closed(f, fd, EBADMSG);
+	assert_int_equal(f->nrx, 0);
+	assert_int_equal(stats(f).rx_bad, 1);
+	assert_int_equal(stats(f).conns_error_closed, 1);
+	close(fd);
+	fx_free(f);
+}
+
+static void t_tcp_no_content_length(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	const char *s = "OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n"; /* §18.3 */
+	write_all(fd, s, strlen(s));
+	expect_closed(f, fd, EBADMSG);
+	assert_int_equal(f->nrx, 0);
+	close(fd);
+	fx_free(f);
+}
+
+/* RFC 4475 clerr: Content-Length promises more than ever comes. */
+static void t_tcp_idle_timeout(void **state)
+{
+	(void)state;
+	struct sb_transport_cfg cfg = { .idle_ms = 50 };
+	struct fx *f = fx_new(&cfg);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	const char *s = "INVITE sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-Length: 9999\r\n\r\nv=0\r\n";
+	uint64_t t0 = now_ms();
+	write_all(fd, s, strlen(s));
+	wait_count(f, &f->nclosed, 1);
+	uint64_t dt = now_ms() - t0;
+	assert_true(dt >= 50);
+	assert_true(dt < 1000);
+	expect_closed(f, fd, ETIMEDOUT);
+	assert_int_equal(f->nrx, 0);
+	assert_int_equal(stats(f).conns_idle_closed, 1);
+	close(fd);
+	fx_free(f);
+}
+
+/* Activity keeps a connection open past the idle time. */
+static void t_tcp_idle_reset_by_traffic(void **state)
+{
+	(void)state;
+	struct sb_transport_cfg cfg = { .idle_ms = 200 };
+	struct fx *f = fx_new(&cfg);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	char buf[8];
+	bool eof;
+	uint64_t t0 = now_ms();
+	while (now_ms() - t0 < 300) {
+		poll_for(f, 20);
+		write_all(fd, "\r\n\r\n", 4);
+		assert_int_equal(read_poll(f, fd, buf, sizeof buf, 2, &eof), 2);
+	}
+	assert_int_equal(f->nclosed, 0); /* 300 ms > 200 ms, but never idle */
+	fx_free(f);
+	close(fd);
+}
+
+static void t_tcp_too_large(void **state)
+{
+	(void)state;
+	struct sb_transport_cfg cfg = { .max_conn_buf = 1024 };
+	struct fx *f = fx_new(&cfg);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	static char big[3000];
+	memset(big, 'a', sizeof big);
+	memcpy(big, "OPTIONS sip:a@b SIP/2.0\r\nX: ", 28); /* never ends its headers */
+	write_all(fd, big, sizeof big);
+	expect_closed(f, fd, EMSGSIZE);
+	assert_int_equal(stats(f).rx_too_large, 1);
+	close(fd);
+
+	/* a Content-Length past the bound is refused before the body comes */
+	fd = tcp_client(&srv, "127.0.0.1", NULL);
+	const char *s = "OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 5000\r\n\r\n";
+	write_all(fd, s, strlen(s));
+	f->nclosed = 0;
+	expect_closed(f, fd, EMSGSIZE);
+	close(fd);
+	fx_free(f);
+}
+
+static void t_tcp_per_peer_limit(void **state)
+{
+	(void)state;
+	struct sb_transport_cfg cfg = { .max_conns_per_ip = 2 };
+	struct fx *f = fx_new(&cfg);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int a = tcp_client(&srv, "127.0.0.1", NULL);
+	int b = tcp_client(&srv, "127.0.0.1", NULL);
+	uint64_t end = now_ms() + WAIT_MS;
+	while (stats(f).conns_accepted < 2 && now_ms() < end)
+		sb_loop_poll(f->loop, 5);
+	assert_int_equal(stats(f).conns_accepted, 2);
+
+	int c = tcp_client(&srv, "127.0.0.1", NULL);
+	char buf[8];
+	bool eof;
+	read_poll(f, c, buf, sizeof buf, sizeof buf, &eof);
+	assert_true(eof);              /* refused by closing */
+	struct sb_tp_stats s = stats(f);
+	assert_int_equal(s.conns_refused, 1);
+	assert_int_equal(s.conns_open, 2);
+	assert_int_equal(f->nclosed, 0); /* never was a connection */
+
+	/* the two admitted ones still work */
+	write_all(b, REQ("b"), strlen(REQ("b")));
+	wait_count(f, &f->nrx, 1);
+	/* another address is not limited by 127.0.0.1's count */
+	int d = tcp_client(&srv, "127.0.0.2", NULL);
+	write_all(d, REQ("d"), strlen(REQ("d")));
+	wait_count(f, &f->nrx, 2);
+	assert_int_equal(stats(f).conns_open, 3);
+	close(a);
+	close(b);
+	close(c);
+	close(d);
+	fx_free(f);
+}
+
+static void t_tcp_max_conns(void **state)
+{
+	(void)state;
+	struct sb_transport_cfg cfg = { .max_conns = 1 };
+	struct fx *f = fx_new(&cfg);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int a = tcp_client(&srv, "127.0.0.1", NULL);
+	write_all(a, REQ("a"), strlen(REQ("a")));
+	wait_count(f, &f->nrx, 1);
+	int b = tcp_client(&srv, "127.0.0.2", NULL);
+	char buf[8];
+	bool eof;
+	read_poll(f, b, buf, sizeof buf, sizeof buf, &eof);
+	assert_true(eof);
+	assert_int_equal(stats(f).conns_refused, 1);
+	/* nor may we open one ourselves */
+	struct sb_tp_dest d = { .proto = SB_TP_TCP, .addr = addr("127.0.0.1", 9) };
+	assert_int_equal(sb_transport_send(f->tp, &d, REQ("x"), strlen(REQ("x"))), ENOSPC);
+	close(a);
+	close(b);
+	fx_free(f);
+}
+
+/* Out of descriptors, the listener pauses for SB_TP_ACCEPT_BACKOFF_MS
+ * instead of spinning on a backlog it cannot drain, then resumes. */
+static void t_tcp_accept_emfile(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int a = tcp_client(&srv, "127.0.0.1", NULL);
+	int b = tcp_client(&srv, "127.0.0.1", NULL);
+	struct rlimit old, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)(b > a ? b : a) + 1; /* no room for one more */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	uint64_t t0 = now_ms();
+	poll_for(f, 30);
+	struct sb_tp_stats s = stats(f);
+	uint64_t dt = now_ms() - t0;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* once per back-off period, not once per loop iteration */
+	assert_in_range(s.accept_errors, 1, 1 + dt / SB_TP_ACCEPT_BACKOFF_MS);
+	assert_int_equal(s.conns_accepted, 0);
+	uint64_t end = now_ms() + WAIT_MS;
+	while (stats(f).conns_accepted < 2 && now_ms() < end)
+		sb_loop_poll(f->loop, 5);
+	assert_int_equal(stats(f).conns_accepted, 2);
+	close(a);
+	close(b);
+	fx_free(f);
+}
+
+/* ------------------------------------------------------------ TCP out */
+
+/* RFC 3261 §18.2.2: the response goes back on the request's connection,
+ * here from inside recv_h. */
+static void t_tcp_reply_on_conn(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	f->auto_reply = RESP;
+	write_all(fd, REQ("1"), strlen(REQ("1")));
+	char buf[1024];
+	bool eof;
+	assert_int_equal(read_poll(f, fd, buf, sizeof buf, strlen(RESP), &eof), strlen(RESP));
+	assert_memory_equal(buf, RESP, strlen(RESP));
+	assert_int_equal(f->auto_reply_err, 0);
+	f->auto_reply = NULL;
+
+	/* later, from outside the handler, by conn_id */
+	uint32_t id = f->rx[0].conn_id;
+	struct sb_tp_dest d = { .proto = SB_TP_TCP, .addr = f->rx[0].src, .conn_id = id };
+	assert_int_equal(sb_transport_send(f->tp, &d, RESP, strlen(RESP)), 0);
+	assert_int_equal(read_poll(f, fd, buf, sizeof buf, strlen(RESP), &eof), strlen(RESP));
+	assert_int_equal(stats(f).conns_connected, 0); /* nothing new opened */
+
+	/* gone: a request on it fails (RFC 5626: the flow failed) */
+	assert_int_equal(sb_transport_conn_close(f->tp, id), 0);
+	assert_int_equal(sb_transport_conn_close(f->tp, id), ENOENT);
+	assert_int_equal(sb_transport_send(f->tp, &d, REQ("2"), strlen(REQ("2"))), ENOTCONN);
+	read_poll(f, fd, buf, sizeof buf, sizeof buf, &eof);
+	assert_true(eof);
+	close(fd);
+	fx_free(f);
+}
+
+/* A handler may close the connection it is reading from; what else arrived
+ * in the same read is not delivered. */
+static void close_in_recv_h(const struct sb_tp_rx *rx, void *arg)
+{
+	struct fx *f = arg;
+	f->nrx++;
+	assert_int_equal(sb_transport_conn_close(f->tp, rx->conn_id), 0);
+}
+
+static void t_tcp_close_in_handler(void **state)
+{
+	(void)state;
+	struct fx *f = calloc(1, sizeof *f);
+	assert_int_equal(sb_loop_alloc(&f->loop, NULL), 0);
+	struct sb_transport_cfg cfg = { .loop = f->loop, .recv_h = close_in_recv_h,
+					.close_h = close_h, .arg = f };
+	assert_int_equal(sb_transport_alloc(&f->tp, &cfg), 0);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	const char *s = REQ("1") REQ("2") "\r\n\r\n";
+	write_all(fd, s, strlen(s));
+	expect_closed(f, fd, 0);
+	assert_int_equal(f->nrx, 1);
+	close(fd);
+	fx_free(f);
+}
+
+static int plain_listener(const char *host, struct sb_addr *bound, int rcvbuf)
+{
+	int fd = client(SOCK_STREAM, host, bound);
+	if (rcvbuf)
+		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	return fd;
+}
+
+static int accept_poll(struct fx *f, int lfd)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+	while (now_ms() < end) {
+		int fd = accept(lfd, NULL, NULL);
+		if (fd >= 0) {
+			assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+			return fd;
+		}
+		sb_loop_poll(f->loop, 2);
+	}
+	fail_msg("no connection");
+	return -1;
+}
+
+/* §18.1.1: a request to a new target opens a connection; the next one to
+ * the same target reuses it, and what the target sends back arrives on it. */
+static void t_tcp_send_new(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr peer;
+	int lfd = plain_listener("127.0.0.1", &peer, 0);
+	struct sb_tp_dest d = { .proto = SB_TP_TCP, .addr = peer };
+	assert_int_equal(sb_transport_send(f->tp, &d, REQ("1"), strlen(REQ("1"))), 0);
+	int pfd = accept_poll(f, lfd);
+	char buf[2048];
+	bool eof;
+	size_t want = strlen(REQ("1"));
+	assert_int_equal(read_poll(f, pfd, buf, sizeof buf, want, &eof), want);
+	assert_memory_equal(buf, REQ("1"), want);
+
+	assert_int_equal(sb_transport_send(f->tp, &d, REQ("2"), strlen(REQ("2"))), 0);
+	assert_int_equal(read_poll(f, pfd, buf, sizeof buf, want, &eof), want);
+	assert_memory_equal(buf, REQ("2"), want);
+	assert_int_equal(accept(lfd, NULL, NULL), -1); /* no second connection */
+	struct sb_tp_stats s = stats(f);
+	assert_int_equal(s.conns_connected, 1);
+	assert_int_equal(s.conns_open, 1);
+
+	write_all(pfd, RESP, strlen(RESP));
+	wait_count(f, &f->nrx, 1);
+	assert_false(f->rx[0].is_request);
+	assert_true(sb_addr_eq(&f->rx[0].src, &peer));
+	struct sb_addr got;
+	assert_true(sb_transport_conn_lookup(f->tp, f->rx[0].conn_id, &got));
+	assert_true(sb_addr_eq(&got, &peer));
+	close(pfd);
+	close(lfd);
+	fx_free(f);
+}
+
+/* RFC 3261 §18.2.2: when the request's connection is gone, a response goes
+ * on a new connection to the Via's received address and sent-by port. */
+static void t_tcp_response_fallback(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr peer;
+	int lfd = plain_listener("127.0.0.1", &peer, 0);
+	char resp[512];
+	int n = snprintf(resp, sizeof resp,
+			 "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP ua.example.com:%u;branch=z9hG4bK1"
+			 ";received=127.0.0.1;rport=40000\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n"
+			 "Content-Length: 0\r\n\r\n", (unsigned)sb_addr_port(&peer));
+	/* conn 777 never existed; addr (the old source port) is not used */
+	struct sb_tp_dest d = { .proto = SB_TP_TCP, .addr = addr("127.0.0.1", 40000),
+				.conn_id = 777 };
+	assert_int_equal(sb_transport_send(f->tp, &d, resp, (size_t)n), 0);
+	int pfd = accept_poll(f, lfd);
+	char buf[1024];
+	bool eof;
+	assert_int_equal(read_poll(f, pfd, buf, sizeof buf, (size_t)n, &eof), (size_t)n);
+	assert_memory_equal(buf, resp, (size_t)n);
+	assert_int_equal(stats(f).conns_connected, 1);
+
+	/* a sent-by name without received: no DNS here, so ENOTCONN */
+	const char *named = "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP ua.example.com;branch=z9hG4bK1"
+			    "\r\nContent-Length: 0\r\n\r\n";
+	assert_int_equal(sb_transport_send(f->tp, &d, named, strlen(named)), ENOTCONN);
+	close(pfd);
+	close(lfd);
+	fx_free(f);
+}
+
+/* The connect fails after send returned: close_h reports it. */
+static void t_tcp_connect_refused(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr dead;
+	int fd = client(SOCK_STREAM, "127.0.0.1", &dead); /* bound, not listening */
+	struct sb_tp_dest d = { .proto = SB_TP_TCP, .addr = dead };
+	int err = sb_transport_send(f->tp, &d, REQ("1"), strlen(REQ("1")));
+	if (err == 0) {
+		wait_count(f, &f->nclosed, 1);
+		assert_int_equal(f->closed_err[0], ECONNREFUSED);
+	} else {
+		assert_int_equal(err, ECONNREFUSED);
+	}
+	assert_int_equal(stats(f).conns_open, 0);
+	close(fd);
+	fx_free(f);
+}
+
+/* A peer that does not read: bytes queue up to max_sendq, then ENOBUFS;
+ * once it reads, everything accepted arrives, in order. */
+static void t_tcp_send_queue(void **state)
+{
+	(void)state;
+	struct sb_transport_cfg cfg = { .max_sendq = 64 * 1024 };
+	struct fx *f = fx_new(&cfg);
+	struct sb_addr peer;
+	int lfd = plain_listener("127.0.0.1", &peer, 4096);
+	struct sb_tp_dest d = { .proto = SB_TP_TCP, .addr = peer };
+	static char chunk[16 * 1024];
+	size_t sent = 0;
+	int err = 0;
+	for (unsigned i = 0; i < 1000 && err == 0; i++) {
+		memset(chunk, 'a' + (int)(i % 26), sizeof chunk);
+		err = sb_transport_send(f->tp, &d, chunk, sizeof chunk);
+		if (err == 0)
+			sent += sizeof chunk;
+		sb_loop_poll(f->loop, 0);
+	}
+	assert_int_equal(err, ENOBUFS);
+	assert_true(sent >= cfg.max_sendq);
+
+	int pfd = accept_poll(f, lfd);
+	static char got[4 * 1024 * 1024];
+	assert_true(sent <= sizeof got);
+	bool eof;
+	assert_int_equal(read_poll(f, pfd, got, sizeof got, sent, &eof), sent);
+	for (size_t i = 0; i < sent; i += sizeof chunk)
+		assert_int_equal(got[i], 'a' + (int)((i / sizeof chunk) % 26));
+	/* the queue drained: sending works again */
+	assert_int_equal(sb_transport_send(f->tp, &d, REQ("1"), strlen(REQ("1"))), 0);
+	close(pfd);
+	close(lfd);
+	fx_free(f);
+}
+
+static void t_bad_args(void **state)
+{
+	(void)state;
+	struct sb_transport *tp = NULL;
+	struct sb_transport_cfg cfg = { 0 };
+	assert_int_equal(sb_transport_alloc(&tp, &cfg), EINVAL);
+	struct fx *f = fx_new(NULL);
+	struct sb_addr a = addr("127.0.0.1", 0);
+	assert_int_equal(sb_transport_listen(f->tp, SB_TP_TLS, &a, NULL), EPROTONOSUPPORT);
+	struct sb_tp_dest d = { .proto = SB_TP_TLS, .addr = a };
+	assert_int_equal(sb_transport_send(f->tp, &d, "x", 1), EPROTONOSUPPORT);
+	/* a busy port */
+	struct sb_addr b = listen_on(f, SB_TP_UDP, "127.0.0.1");
+	struct sb_transport *tp2;
+	cfg.loop = f->loop;
+	cfg.recv_h = recv_h;
+	assert_int_equal(sb_transport_alloc(&tp2, &cfg), 0);
+	assert_int_equal(sb_transport_listen(tp2, SB_TP_UDP, &b, NULL), EADDRINUSE);
+	sb_transport_free(tp2);
+	sb_transport_free(NULL);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_addr),
+		cmocka_unit_test(t_udp4),
+		cmocka_unit_test(t_udp6),
+		cmocka_unit_test(t_udp_wildcard),
+		cmocka_unit_test(t_udp_garbage),
+		cmocka_unit_test(t_udp_large_request),
+		cmocka_unit_test(t_tcp_one),
+		cmocka_unit_test(t_tcp6),
+		cmocka_unit_test(t_tcp_several_in_one_write),
+		cmocka_unit_test(t_tcp_byte_by_byte),
+		cmocka_unit_test(t_tcp_ping_pong),
+		cmocka_unit_test(t_tcp_bad_content_length),
+		cmocka_unit_test(t_tcp_no_content_length),
+		cmocka_unit_test(t_tcp_idle_timeout),
+		cmocka_unit_test(t_tcp_idle_reset_by_traffic),
+		cmocka_unit_test(t_tcp_too_large),
+		cmocka_unit_test(t_tcp_per_peer_limit),
+		cmocka_unit_test(t_tcp_max_conns),
+		cmocka_unit_test(t_tcp_accept_emfile),
+		cmocka_unit_test(t_tcp_reply_on_conn),
+		cmocka_unit_test(t_tcp_close_in_handler),
+		cmocka_unit_test(t_tcp_send_new),
+		cmocka_unit_test(t_tcp_response_fallback),
+		cmocka_unit_test(t_tcp_connect_refused),
+		cmocka_unit_test(t_tcp_send_queue),
+		cmocka_unit_test(t_bad_args),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
