@@ -283,8 +283,9 @@ enum sb_sip_transport_kind { SB_SIP_DATAGRAM, SB_SIP_STREAM };
 /* Parse buf[0..len) into *m.  Returns 0 when the start line and the header
  * section were split (m->defect may still name a problem that validation
  * turns into a response), EBADMSG when the bytes are not a SIP message at all
- * (no response is possible: drop), ENODATA when the header section is not
- * terminated (stream: need more bytes; datagram: treated as EBADMSG). */
+ * (no response is possible: drop), ENODATA when a stream message's header
+ * section is not terminated (need more bytes).  A datagram whose header
+ * section never ends is parsed to its end with SB_DEFECT_NO_EMPTY_LINE. */
 int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 		 enum sb_sip_transport_kind kind);
 
@@ -331,7 +332,14 @@ int sb_sip_msg_expires(struct sb_sip_msg *m, uint32_t *out);
 /* ---------------------------------------------------------------- framer */
 
 /* Finds message boundaries in a stream (TCP, TLS).  RFC 3261 §18.3: a stream
- * message must have a Content-Length. */
+ * message must have a Content-Length.  The header section ends where
+ * sb_sip_parse() says it does: at the first empty line, line ends being LF
+ * with an optional CR.
+ *
+ * Resumable, so a message arriving a byte at a time costs linear work: keep
+ * the struct per connection, zero it when a new message starts, and pass it
+ * back unchanged after ENODATA.  Then need (when not 0) is the total number
+ * of bytes the message needs; calling again with fewer is wasted work. */
 enum sb_sip_frame_kind {
 	SB_FRAME_MESSAGE,   /* f->len bytes hold one message */
 	SB_FRAME_PING,      /* CRLFCRLF keep-alive: answer CRLF (RFC 5626 §3.5.1) */
@@ -341,6 +349,8 @@ struct sb_sip_frame {
 	enum sb_sip_frame_kind kind;
 	size_t len;         /* bytes to consume */
 	enum sb_sip_defect defect; /* why EBADMSG/EMSGSIZE */
+	size_t scanned;     /* in/out: header bytes already searched for the end */
+	size_t need;        /* out on ENODATA: total bytes needed, or 0: unknown */
 };
 /* Returns 0 with *f filled, ENODATA when more bytes are needed, EBADMSG when
  * the stream cannot be framed (close the connection), EMSGSIZE when the

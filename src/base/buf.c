@@ -111,19 +111,21 @@ int sb_buf_printf(struct sb_buf *b, const char *fmt, ...)
 	}
 	if ((size_t)n < sizeof tmp)
 		return sb_buf_append(b, tmp, (size_t)n);
-	/* rare: long output, format again into the buffer itself */
+	/* rare: long output, formatted into a scratch copy so that only the
+	 * bytes themselves, not vsnprintf's NUL, count against the bound */
 	if (b->err)
 		return b->err;
-	int err = grow(b, b->len + (size_t)n + 1);
-	if (err) {
-		b->err = err;
-		return err;
+	char *big = malloc((size_t)n + 1);
+	if (!big) {
+		b->err = ENOMEM;
+		return b->err;
 	}
 	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	b->len += (size_t)n;
-	return 0;
+	int err = sb_buf_append(b, big, (size_t)n);
+	free(big);
+	return err;
 }
 
 struct sb_slice sb_buf_slice(const struct sb_buf *b)

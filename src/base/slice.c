@@ -73,7 +73,7 @@ int sb_slice_to_u64(struct sb_slice s, uint64_t max, uint64_t *out)
 			return EINVAL;
 		/* Check before multiplying so no value ever wraps (RFC 4475
 		 * scalar02: CSeq 36893488147419103232). */
-		if (v > (max - d) / 10) {
+		if (d > max || v > (max - d) / 10) {
 			/* keep scanning: a non-digit later is EINVAL, not ERANGE */
 			for (size_t j = i + 1; j < s.l; j++)
 				if ((unsigned char)s.p[j] - '0' > 9)

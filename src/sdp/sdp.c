@@ -544,7 +544,9 @@ int sb_sdp_parse(struct sb_sdp *s, struct sb_slice body)
 		} else if (nline == 2) {
 			if (type != 's')
 				return EBADMSG;
-			s->name = v;
+			/* RFC 8866 §5.3: "s= " (one space) says there is no name;
+			 * read it as empty, which is how the printer writes one */
+			s->name = sb_slice_eq(v, SB_LIT(" ")) ? sb_slice_from(v.p, 0) : v;
 		} else if (type == 'm') {
 			/* RFC 8866 §5.9: the time description is session-level and
 			 * mandatory, so it precedes the first m= */
@@ -932,8 +934,9 @@ int sb_sdp_print(struct sb_buf *out, const struct sb_sdp *s)
 	pr_raw(&p, " ");
 	pr_conn_fields(&p, o->nettype, o->addrtype, o->addr, SB_SLICE_NULL);
 	pr_raw(&p, "\r\ns=");
-	/* an absent name prints as RFC 8866 §5.3's "s= " */
-	pr_slice(&p, s->name.p ? s->name : SB_LIT(" "), is_text);
+	/* an absent or empty name prints as RFC 8866 §5.3's "s= ": the line
+	 * MUST NOT be empty */
+	pr_slice(&p, s->name.l ? s->name : SB_LIT(" "), is_text);
 	pr_raw(&p, "\r\n");
 	pr_text_line(&p, "i=", s->info);
 	pr_text_line(&p, "u=", s->uri);

@@ -111,8 +111,8 @@ struct ev {
 };
 
 /* Every edit is one event; a body edit adds one per Content-Length field (or
- * one appended), a missing empty line one more.  More Content-Length fields than this is not a message we
- * forward. */
+ * one appended), a missing empty line one more.  More Content-Length
+ * fields than this is not a message we forward. */
 #define MAX_EVENTS (SB_SIP_MAX_EDITS + 8u)
 
 struct evs {
@@ -291,6 +291,12 @@ int sb_sip_print_edited(struct sb_buf *out, const struct sb_sip_msg *m,
 			return EINVAL;
 		}
 		sb_buf_append(out, cur, (size_t)(e->at - cur)); /* untouched run */
+		/* a datagram's last field may lack its line end (the parser's
+		 * SB_DEFECT_NO_EMPTY_LINE): end that line before a new field or
+		 * the empty line follows it */
+		bool starts_line = (e->kind == EV_LINE && e->name.p) || e->rank == RANK_EOH;
+		if (starts_line && out->len > len0 && out->p[out->len - 1] != '\n')
+			sb_buf_append(out, "\r\n", 2);
 		switch ((enum ev_kind)e->kind) {
 		case EV_RAW:
 			sb_buf_append_slice(out, e->value);

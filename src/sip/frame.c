@@ -14,7 +14,7 @@
 
 /* Find the Content-Length in a complete header section hdrs[0..len).
  * Returns 0 with *cl, ENOENT when absent, EBADMSG when malformed or given
- * twice with different values (RFC 4475 mcl01). */
+ * twice with different values (ERANGE, RFC 4475 mcl01). */
 static int find_content_length(const char *hdrs, size_t len, uint32_t *cl)
 {
 	const char *p = hdrs, *end = hdrs + len;
@@ -26,7 +26,8 @@ static int find_content_length(const char *hdrs, size_t len, uint32_t *cl)
 			const char *colon = memchr(p, ':', (size_t)(le - p));
 			if (colon) {
 				struct sb_slice name = sb_slice_trim(sb_slice_from(p, (size_t)(colon - p)));
-				if (sb_sip_hdr_lookup(name) == SB_HDR_CONTENT_LENGTH) {
+				if (sb_is_token(name) &&
+				    sb_sip_hdr_lookup(name) == SB_HDR_CONTENT_LENGTH) {
 					/* the value may be folded onto following lines */
 					const char *ve = le;
 					while (ve + 1 < end && sb_is_wsp(ve[1])) {
@@ -39,7 +40,7 @@ static int find_content_length(const char *hdrs, size_t len, uint32_t *cl)
 					if (sb_slice_to_u32(v, &n) != 0)
 						return EBADMSG; /* RFC 4475 ncl: -999 */
 					if (found && n != *cl)
-						return EBADMSG;
+						return ERANGE; /* conflicting values */
 					*cl = n;
 					found = true;
 				}
@@ -50,15 +51,37 @@ static int find_content_length(const char *hdrs, size_t len, uint32_t *cl)
 	return found ? 0 : ENOENT;
 }
 
+/* The end of the header section: just past the first empty line, line ends
+ * being LF with an optional CR, the rule sb_sip_parse() follows.  Searches
+ * from byte from on; returns 0 when the section has not ended yet. */
+static size_t header_end(const char *buf, size_t len, size_t from)
+{
+	size_t i = from;
+	while (i < len) {
+		const char *nl = memchr(buf + i, '\n', len - i);
+		if (!nl)
+			return 0;
+		size_t k = (size_t)(nl - buf) + 1;
+		if (k < len && buf[k] == '\n')
+			return k + 1;
+		if (k + 1 < len && buf[k] == '\r' && buf[k + 1] == '\n')
+			return k + 2;
+		i = k;
+	}
+	return 0;
+}
+
 int sb_sip_frame(const char *buf, size_t len, size_t max_size, struct sb_sip_frame *f)
 {
 	f->defect = SB_DEFECT_NONE;
+	f->need = 0;
 	if (len == 0)
 		return ENODATA;
 	/* RFC 5626 §3.5.1 keep-alives: CRLFCRLF is a ping (answer CRLF), a
 	 * lone CRLF a pong.  RFC 3261 §7.5 lets a stream carry CRLFs between
 	 * messages; they are consumed the same way. */
 	if (buf[0] == '\r' || buf[0] == '\n') {
+		f->scanned = 0;
 		if (len >= 4 && memcmp(buf, "\r\n\r\n", 4) == 0) {
 			f->kind = SB_FRAME_PING;
 			f->len = 4;
@@ -76,32 +99,37 @@ int sb_sip_frame(const char *buf, size_t len, size_t max_size, struct sb_sip_fra
 		}
 		return ENODATA; /* a lone CR: wait for its LF */
 	}
-	const char *eoh = memmem(buf, len, "\r\n\r\n", 4);
-	if (!eoh) {
+	size_t hlen = header_end(buf, len, f->scanned < len ? f->scanned : 0);
+	if (!hlen) {
+		/* an end still to come starts at an LF no earlier than len - 2 */
+		f->scanned = len >= 2 ? len - 2 : 0;
 		if (len > max_size) {
 			f->defect = SB_DEFECT_TOO_LARGE;
 			return EMSGSIZE;
 		}
 		return ENODATA;
 	}
-	size_t hlen = (size_t)(eoh - buf) + 4;
 	uint32_t cl = 0;
-	int err = find_content_length(buf, hlen - 2, &cl);
+	int err = find_content_length(buf, hlen, &cl);
 	if (err == ENOENT) {
 		f->defect = SB_DEFECT_BAD_CLEN; /* mandatory on streams */
 		return EBADMSG;
 	}
 	if (err) {
-		f->defect = SB_DEFECT_BAD_CLEN;
+		f->defect = err == ERANGE ? SB_DEFECT_MULTI_CLEN : SB_DEFECT_BAD_CLEN;
 		return EBADMSG;
 	}
 	if ((uint64_t)hlen + cl > max_size) {
 		f->defect = SB_DEFECT_TOO_LARGE;
 		return EMSGSIZE;
 	}
-	if (len < hlen + cl)
-		return ENODATA; /* RFC 4475 clerr over TCP: wait; the transport times out */
+	if (len < hlen + cl) {
+		/* RFC 4475 clerr over TCP: wait; the transport times out */
+		f->need = hlen + cl;
+		return ENODATA;
+	}
 	f->kind = SB_FRAME_MESSAGE;
 	f->len = hlen + cl;
+	f->scanned = 0;
 	return 0;
 }

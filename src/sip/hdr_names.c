@@ -60,13 +60,15 @@ static const struct name_entry table[] = {
 
 /* Case-insensitive compare of a header name against a lower-case literal of
  * the same length, from the second byte on.  OR-ing 0x20 lower-cases ASCII
- * letters and leaves '-' and digits alone; the caller has checked that the
- * name is a token, so no other byte can fold onto a letter or '-'. */
+ * letters, and only upper-case letters fold onto lower-case ones; '-' is
+ * compared exactly, since CR (0x0d) would fold onto it. */
 static inline bool rest_eq(const char *p, const char *lit, size_t n)
 {
-	for (size_t i = 1; i < n; i++)
-		if ((char)(p[i] | 0x20) != lit[i])
+	for (size_t i = 1; i < n; i++) {
+		char c = lit[i] == '-' ? p[i] : (char)(p[i] | 0x20);
+		if (c != lit[i])
 			return false;
+	}
 	return true;
 }
 

@@ -162,7 +162,11 @@ static void add_header(struct sb_sip_msg *m, struct sb_slice line, struct sb_sli
 int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 		 enum sb_sip_transport_kind kind)
 {
+	/* reset everything a caller may read, so a failed parse never shows
+	 * the previous message's values */
 	m->defect = SB_DEFECT_NONE;
+	m->is_request = false;
+	m->raw = m->start_line = m->version = m->headers = m->body = SB_SLICE_NULL;
 	m->nhdrs = 0;
 	m->nvia = 0;
 	m->status = 0;
@@ -189,11 +193,15 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 	if (start.l && start.p[start.l - 1] == '\r')
 		start.l--;
 	m->start_line = start;
-	int err = (start.l >= 4 && memcmp(start.p, "SIP/", 4) == 0)
+	/* RFC 3261 §7.1: the version literal is case-insensitive */
+	int err = (start.l >= 4 && sb_slice_caseeq(sb_slice_from(start.p, 4), SB_LIT("SIP/")))
 			  ? parse_status_line(m, start)
 			  : parse_request_line(m, start);
-	if (err)
+	if (err) {
+		m->is_request = false;
+		m->start_line = m->version = SB_SLICE_NULL;
 		return err;
+	}
 
 	const char *msg_start = p;
 	p = lf + 1;
@@ -454,11 +462,14 @@ int sb_sip_msg_max_forwards(struct sb_sip_msg *m, uint32_t *out)
 {
 	/* Max-Forwards = 1*DIGIT, 0-255 (RFC 3261 §20.22); RFC 4475 wsinv
 	 * has "0068"; a larger value is out of range (scalar02: 300) */
-	int err = numeric(m, SB_HDR_MAX_FORWARDS, SB_SIP_CACHE_MAX_FORWARDS, &m->max_forwards, out);
-	if (!err && *out > 255) {
+	uint32_t v;
+	int err = numeric(m, SB_HDR_MAX_FORWARDS, SB_SIP_CACHE_MAX_FORWARDS, &m->max_forwards, &v);
+	if (!err && v > 255) {
 		m->bad |= SB_SIP_CACHE_MAX_FORWARDS;
 		return EBADMSG;
 	}
+	if (!err)
+		*out = v;
 	return err;
 }
 

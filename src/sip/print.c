@@ -116,11 +116,30 @@ static bool one_line(struct sb_slice s)
 	return !s.l || (!memchr(s.p, '\r', s.l) && !memchr(s.p, '\n', s.l));
 }
 
-/* Extra header lines must end with a line end, or the next field would be
- * glued onto the last one. */
-static bool lines_end(struct sb_slice s)
+/* Extra header lines: each "name: value" ending in CRLF (RFC 3261 §7.3),
+ * the name a token, no empty line (it would end the header section early),
+ * no line starting with whitespace (it would fold into the field before),
+ * no bare CR or LF.  Anything else could inject fields or a body. */
+static bool extra_lines_ok(struct sb_slice s)
 {
-	return !s.l || s.p[s.l - 1] == '\n';
+	size_t i = 0;
+	while (i < s.l) {
+		size_t st = i;
+		while (i < s.l && sb_is_tchar(s.p[i]))
+			i++;
+		if (i == st)
+			return false; /* empty line, leading whitespace, bad name */
+		while (i < s.l && sb_is_wsp(s.p[i]))
+			i++;
+		if (i >= s.l || s.p[i] != ':')
+			return false;
+		while (i < s.l && s.p[i] != '\r' && s.p[i] != '\n')
+			i++;
+		if (i + 1 >= s.l || s.p[i] != '\r' || s.p[i + 1] != '\n')
+			return false;
+		i += 2;
+	}
+	return true;
 }
 
 /* The end both printers share: the caller's extra header lines, then
@@ -169,7 +188,7 @@ int sb_sip_print_response(struct sb_buf *out, const struct sb_sip_msg *req,
 		return EINVAL;
 	if (!one_line(spec->reason) || (spec->to_tag.p && !sb_is_token(spec->to_tag)) ||
 	    (spec->body.l && !spec->content_type.p) || !one_line(spec->content_type) ||
-	    !lines_end(spec->extra))
+	    !extra_lines_ok(spec->extra))
 		return EINVAL;
 	const struct sb_sip_hdr *via = sb_sip_hdr_first(req, SB_HDR_VIA);
 	const struct sb_sip_hdr *from = sb_sip_hdr_first(req, SB_HDR_FROM);
@@ -226,7 +245,7 @@ int sb_sip_print_request(struct sb_buf *out, const struct sb_sip_request_spec *s
 	    !one_line(spec->via) || !one_line(spec->from) || !one_line(spec->to) ||
 	    !one_line(spec->call_id) || !one_line(spec->contact) ||
 	    !one_line(spec->content_type) || (spec->body.l && !spec->content_type.p) ||
-	    !lines_end(spec->extra))
+	    !extra_lines_ok(spec->extra))
 		return EINVAL;
 	if (out->err)
 		return out->err;

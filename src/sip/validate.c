@@ -106,17 +106,28 @@ static void collect_unsupported(const struct sb_sip_msg *m, enum sb_sip_hdr_id i
 	}
 }
 
-static int validate_contacts(struct sb_sip_msg *m)
+/* Every Contact value must parse; "*" (RFC 3261 §20.10: STAR stands alone)
+ * is the only value when present, and only in a REGISTER (§10.2.2).
+ * Returns the reason phrase owed, or NULL. */
+static const char *validate_contacts(struct sb_sip_msg *m)
 {
 	struct sb_sip_values it;
 	struct sb_slice val;
+	unsigned n = 0;
+	bool star = false;
 	sb_sip_values_init(&it, m, SB_HDR_CONTACT);
 	while (sb_sip_values_next(&it, &val, NULL)) {
 		struct sb_nameaddr na;
 		if (sb_nameaddr_parse(&na, val) != 0)
-			return EBADMSG;
+			return "Bad Request - Malformed Contact";
+		star = star || na.star;
+		n++;
 	}
-	return 0;
+	if (star && n > 1)
+		return "Bad Request - Contact * Not Alone";
+	if (star && m->mid != SB_METHOD_REGISTER)
+		return "Bad Request - Contact * Outside REGISTER";
+	return NULL;
 }
 
 static int validate_request(struct sb_sip_msg *m, const struct sb_sip_validate_cfg *cfg,
@@ -156,8 +167,8 @@ static int validate_request(struct sb_sip_msg *m, const struct sb_sip_validate_c
 	if (err == EBADMSG)
 		return verdict(v, 400, "Bad Request - Malformed Max-Forwards");
 
-	if (validate_contacts(m) != 0)
-		return verdict(v, 400, "Bad Request - Malformed Contact");
+	if ((why = validate_contacts(m)) != NULL)
+		return verdict(v, 400, why);
 
 	/* Request-URI (RFC 3261 §8.2.2.1, §16.3 step 2) */
 	if (m->ruri.l > SB_SIP_MAX_URI_LEN)
@@ -196,14 +207,17 @@ static int validate_request(struct sb_sip_msg *m, const struct sb_sip_validate_c
 }
 
 /* 255.255.255.255, multicast and reserved IPv4 (first octet 224 and up): a
- * proxy never sends a response there (RFC 4475 bcast). */
+ * proxy never sends a response there (RFC 4475 bcast).  The address checked
+ * is where RFC 3261 §18.2.2 would send it: maddr, else received, else the
+ * sent-by host. */
 static bool is_broadcast(const struct sb_via *via)
 {
-	if (via->host_type != SB_HOST_IPV4)
+	struct sb_slice host = via->maddr.p ? via->maddr : via->received.p ? via->received : via->host;
+	if (sb_host_classify(host) != SB_HOST_IPV4)
 		return false;
 	unsigned octet = 0;
-	for (size_t i = 0; i < via->host.l && i < 3 && via->host.p[i] != '.'; i++)
-		octet = octet * 10 + (unsigned)(via->host.p[i] - '0');
+	for (size_t i = 0; i < host.l && i < 3 && host.p[i] != '.'; i++)
+		octet = octet * 10 + (unsigned)(host.p[i] - '0');
 	return octet >= 224;
 }
 

@@ -43,6 +43,7 @@ struct tp_conn {
 	unsigned busy;          /* stack frames holding it */
 	unsigned events;        /* SB_FD_* interest now registered */
 	struct sb_timer idle;
+	struct sb_sip_frame fr; /* framer state of the message being read */
 	char *rbuf;
 	size_t rlen, rcap;
 	char *wbuf;             /* queued output is wbuf[woff..wlen) */
@@ -358,12 +359,18 @@ static void conn_consume(struct tp_conn *c)
 		max = SB_SIP_MAX_MSG_SIZE;
 
 	while (!c->dead && off < c->rlen) {
-		struct sb_sip_frame f;
+		struct sb_sip_frame *fr = &c->fr;
 		const char *p = c->rbuf + off;
 		size_t avail = c->rlen - off;
-		int err = sb_sip_frame(p, avail, max, &f);
+		/* the framer resumes where it stopped, and says how many bytes
+		 * the message needs: a trickle costs linear work, not quadratic */
+		if (fr->need && avail < fr->need)
+			break;
+		int err = sb_sip_frame(p, avail, max, fr);
 		if (err == ENODATA)
 			break;
+		struct sb_sip_frame f = *fr;
+		memset(fr, 0, sizeof *fr);
 		if (err == EMSGSIZE) {
 			/* no 513 (RFC 3261 §21.5.14): the header section may
 			 * not even be complete; the stream cannot recover */

@@ -115,6 +115,26 @@ static void t_buf_numbers(void **state)
 	assert_memory_equal(b.p, "123", 3);
 }
 
+static void t_review_edges(void **state)
+{
+	uint64_t w;
+	/* a bound below 9: 7 is out of range, not wrapped in */
+	assert_int_equal(sb_slice_to_u64(SB_LIT("7"), 5, &w), ERANGE);
+	assert_int_equal(sb_slice_to_u64(SB_LIT("5"), 5, &w), 0);
+	assert_int_equal(w, 5);
+	/* a long printf that exactly fills a fixed buffer fits */
+	char mem[300];
+	struct sb_buf b;
+	sb_buf_init_fixed(&b, mem, sizeof mem);
+	assert_int_equal(sb_buf_append(&b, "x", 1), 0);
+	char fill[300];
+	memset(fill, 'y', 299);
+	fill[299] = '\0';
+	assert_int_equal(sb_buf_printf(&b, "%s", fill), 0);
+	assert_int_equal(b.len, 300);
+	assert_int_equal(sb_buf_printf(&b, "%s", "z"), ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +143,7 @@ int main(void)
 		cmocka_unit_test(t_numbers),
 		cmocka_unit_test(t_buf),
 		cmocka_unit_test(t_buf_numbers),
+		cmocka_unit_test(t_review_edges),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

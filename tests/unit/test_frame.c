@@ -111,6 +111,55 @@ static void t_bound(void **state)
 	free(big);
 }
 
+/* The framer ends the header section where the parser does (bare LF line
+ * ends too), so no message hides inside another one's body. */
+static void t_agrees_with_parser(void **state)
+{
+	static struct sb_sip_msg m;
+	struct sb_sip_frame f = { 0 };
+	const char *s = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n"
+			"Content-Length: 0\n\nINVITE sip:victim@example.com SIP/2.0\r\n"
+			"Content-Length: 0\r\n\r\n";
+	size_t len = strlen(s);
+	assert_int_equal(frame(s, len, &f), 0);
+	assert_int_equal(sb_sip_parse(&m, s, f.len, SB_SIP_STREAM), 0);
+	assert_int_equal(m.raw.l, f.len);
+	assert_int_equal(m.mid, SB_METHOD_OPTIONS);
+	/* the INVITE is the next frame, not swallowed */
+	struct sb_sip_frame g = { 0 };
+	assert_int_equal(frame(s + f.len, len - f.len, &g), 0);
+	assert_int_equal(sb_sip_parse(&m, s + f.len, g.len, SB_SIP_STREAM), 0);
+	assert_int_equal(m.mid, SB_METHOD_INVITE);
+	assert_int_equal(f.len + g.len, len);
+	/* LF-only line ends frame too */
+	s = "OPTIONS sip:a@b SIP/2.0\nl: 2\n\nok";
+	memset(&f, 0, sizeof f);
+	assert_int_equal(frame(s, strlen(s), &f), 0);
+	assert_int_equal(f.len, strlen(s));
+}
+
+/* Resumable: fed a byte at a time with its state kept, the framer never
+ * searches a byte twice for the header end, and once the header section is
+ * read it says how many bytes the message needs. */
+static void t_resumable(void **state)
+{
+	const char *s = MSG1;
+	size_t len = strlen(s), hdr = strstr(s, "\r\n\r\n") + 4 - s;
+	struct sb_sip_frame f = { 0 };
+	for (size_t cut = 1; cut < len; cut++) {
+		assert_int_equal(frame(s, cut, &f), ENODATA);
+		if (cut < hdr) {
+			assert_true(f.scanned + 2 >= cut);
+			assert_int_equal(f.need, 0);
+		} else {
+			assert_int_equal(f.need, len);
+		}
+	}
+	assert_int_equal(frame(s, len, &f), 0);
+	assert_int_equal(f.len, len);
+	assert_int_equal(f.scanned, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +168,8 @@ int main(void)
 		cmocka_unit_test(t_keepalives),
 		cmocka_unit_test(t_malformed),
 		cmocka_unit_test(t_bound),
+		cmocka_unit_test(t_agrees_with_parser),
+		cmocka_unit_test(t_resumable),
 	};
 	return cmocka_run_group_tests_name("frame", tests, NULL, NULL);
 }

@@ -321,6 +321,29 @@ static void t_single_valued(void **state)
 	assert_int_equal(sb_sip_msg_max_forwards(&msg, &v), ENOENT);
 }
 
+/* Review findings: a failed parse shows nothing of the previous message;
+ * the status-line version is case-insensitive; an out-of-range Max-Forwards
+ * leaves the output alone; CR never folds onto '-' in a header name. */
+static void t_reuse_and_edges(void **state)
+{
+	assert_int_equal(parse("MESSAGE sip:a@b SIP/2.0\r\nl: 4\r\n\r\nbody"), 0);
+	assert_int_equal(parse("SIP/2.0 9999 x\r\n\r\n"), EBADMSG);
+	assert_false(msg.is_request);
+	assert_null(msg.body.p);
+	assert_null(msg.raw.p);
+	assert_null(msg.version.p);
+	assert_int_equal(parse("sip/2.0 200 OK\r\nl: 0\r\n\r\n"), 0);
+	assert_false(msg.is_request);
+	assert_int_equal(msg.status, 200);
+	uint32_t mf = 7;
+	assert_int_equal(parse("OPTIONS sip:a@b SIP/2.0\r\nMax-Forwards: 300\r\n\r\n"), 0);
+	assert_int_equal(sb_sip_msg_max_forwards(&msg, &mf), EBADMSG);
+	assert_int_equal(mf, 7);
+	assert_int_equal(sb_sip_hdr_lookup(SB_LIT("Call\rID")), SB_HDR_OTHER);
+	assert_int_equal(sb_sip_hdr_lookup(SB_LIT("Content\rLength")), SB_HDR_OTHER);
+	assert_int_equal(sb_sip_hdr_lookup(SB_LIT("CALL-ID")), SB_HDR_CALL_ID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +357,7 @@ int main(void)
 		cmocka_unit_test(t_header_defects),
 		cmocka_unit_test(t_bounds),
 		cmocka_unit_test(t_single_valued),
+		cmocka_unit_test(t_reuse_and_edges),
 	};
 	return cmocka_run_group_tests_name("msg", tests, NULL, NULL);
 }

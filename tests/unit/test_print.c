@@ -1099,6 +1099,59 @@ static void test_edit_enospc(void **state)
 	free(mem);
 }
 
+/* A datagram whose last field has no line end and no empty line follows:
+ * an inserted field must not be glued onto it, and the output must frame. */
+static void test_edit_unterminated_last_line(void **state)
+{
+	struct fx *f = *state;
+	const char *text = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nCall-ID: abc";
+	free(f->in);
+	size_t l = strlen(text);
+	f->in = dup_exact(text, l);
+	assert_int_equal(sb_sip_parse(&f->m, f->in, l, SB_SIP_DATAGRAM), 0);
+	assert_int_equal(f->m.defect, SB_DEFECT_NO_EMPTY_LINE);
+	struct sb_sip_edits ed;
+	sb_sip_edits_init(&ed);
+	assert_int_equal(sb_sip_edit_insert(&ed, f->m.nhdrs, SB_LIT("Record-Route"), SB_LIT("<sip:p;lr>")), 0);
+	assert_int_equal(sb_sip_edit_body(&ed, SB_LIT("hello")), 0);
+	assert_int_equal(sb_sip_print_edited(&f->b, &f->m, &ed), 0);
+	check_out(&f->b, "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+			 "Call-ID: abc\r\nRecord-Route: <sip:p;lr>\r\nContent-Length: 5\r\n\r\nhello");
+	/* no edits at all: the line is ended and the empty line added */
+	sb_buf_reset(&f->b);
+	sb_sip_edits_init(&ed);
+	assert_int_equal(sb_sip_print_edited(&f->b, &f->m, &ed), 0);
+	check_out(&f->b, "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+			 "Call-ID: abc\r\n\r\n");
+}
+
+/* Extra lines that would end the header section early, fold into the field
+ * before, or end in a bare LF are refused. */
+static void test_extra_injection_refused(void **state)
+{
+	struct fx *f = *state;
+	parse_in(f, INVITE);
+	static const char *const bad[] = {
+		"X-A: 1\r\n\r\nINVITE sip:evil SIP/2.0\r\n",
+		"X-A: 1\n",
+		" folded: in\r\n",
+		"X-A: 1\r\nno colon\r\n",
+		"X-A: 1\rX-B: 2\r\n",
+	};
+	for (size_t i = 0; i < SB_ARRAY_LEN(bad); i++) {
+		struct sb_sip_response_spec spec = { .code = 486, .to_tag = SB_LIT("t1"),
+						     .extra = sb_slice_cstr(bad[i]) };
+		sb_buf_reset(&f->b);
+		if (sb_sip_print_response(&f->b, &f->m, &spec) != EINVAL)
+			fail_msg("accepted extra \"%s\"", bad[i]);
+		assert_int_equal(f->b.len, 0);
+	}
+	struct sb_sip_response_spec ok = { .code = 486, .to_tag = SB_LIT("t1"),
+					   .extra = SB_LIT("Retry-After: 60\r\nX-B:2\r\n") };
+	sb_buf_reset(&f->b);
+	assert_int_equal(sb_sip_print_response(&f->b, &f->m, &ok), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1124,6 +1177,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_edit_conflicts, setup, teardown),
 		cmocka_unit_test(test_edit_recording_bounds),
 		cmocka_unit_test_setup_teardown(test_edit_enospc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edit_unterminated_last_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_extra_injection_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

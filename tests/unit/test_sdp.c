@@ -333,7 +333,7 @@ static void test_mult_ip_in_sdp(void **state)
 	/* the wire form (CRLF) gives the same values */
 	static const char crlf[] = "v=0\r\n"
 				   "o=bob 280744730 28977631 IN IP4 host.example.com\r\n"
-				   "s=\r\n"
+				   "s= \r\n" /* RFC 8866 §5.3: never an empty s= line */
 				   "t=0 0\r\n"
 				   "m=audio 22334 RTP/AVP 0\r\n"
 				   "c=IN IP4 192.0.2.1\r\n"
@@ -446,7 +446,9 @@ static void test_session_direction_inherited(void **state)
 	struct sb_sdp *s = new_sdp();
 	assert_int_equal(parse_str(s, body), 0);
 	assert_int_equal(s->dir, SB_SDP_DIR_INACTIVE);
-	check_slice(s->name, " ");
+	/* "s= " is RFC 8866 §5.3's "no name": read as empty */
+	assert_non_null(s->name.p);
+	assert_int_equal(s->name.l, 0);
 	assert_int_equal(s->media[0].dir, SB_SDP_DIR_NONE);
 	assert_int_equal(sb_sdp_media_dir(s, &s->media[0]), SB_SDP_DIR_INACTIVE);
 	assert_int_equal(sb_sdp_media_dir(s, &s->media[1]), SB_SDP_DIR_SENDRECV);
@@ -641,7 +643,7 @@ static void test_print_exact(void **state)
 	assert_int_equal(sb_sdp_print(&out, s), 0);
 	static const char want[] = "v=0\r\n"
 				   "o=bob 280744730 28977631 IN IP4 host.example.com\r\n"
-				   "s=\r\n"
+				   "s= \r\n" /* RFC 8866 §5.3: never an empty s= line */
 				   "t=0 0\r\n"
 				   "m=audio 22334 RTP/AVP 0\r\n"
 				   "c=IN IP4 192.0.2.1\r\n"
@@ -1055,6 +1057,25 @@ static void test_bounds(void **state)
 	free(s);
 }
 
+/* RFC 8866 §5.3: s= must not be empty; an empty name prints as "s= " and
+ * reads back as empty. */
+static void test_empty_session_name(void **state)
+{
+	struct sb_sdp *s = new_sdp();
+	assert_int_equal(parse_str(s, "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=\r\nt=0 0\r\n"), 0);
+	assert_int_equal(s->name.l, 0);
+	struct sb_buf b;
+	sb_buf_init(&b, 0);
+	assert_int_equal(sb_sdp_print(&b, s), 0);
+	assert_non_null(memmem(b.p, b.len, "\r\ns= \r\n", 7));
+	struct sb_sdp *s2 = new_sdp();
+	assert_int_equal(parse_mem(s2, b.p, b.len), 0);
+	assert_int_equal(s2->name.l, 0);
+	sb_buf_free(&b);
+	free(s);
+	free(s2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1081,6 +1102,7 @@ int main(void)
 		cmocka_unit_test(test_reject_truncated),
 		cmocka_unit_test(test_reject_nul),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_empty_session_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

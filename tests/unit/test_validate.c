@@ -176,6 +176,36 @@ static void t_responses(void **state)
 	assert_true(verdict.drop);
 }
 
+static void t_contact_star(void **state)
+{
+	/* RFC 3261 §20.10 / §10.2.2: "*" alone, and only in REGISTER */
+	const char *s = "REGISTER sip:example.com SIP/2.0\r\n" HEAD_FIELDS
+			"CSeq: 1 REGISTER\r\nContact: *\r\nExpires: 0\r\nl: 0\r\n\r\n";
+	assert_int_equal(check(s, SB_ROLE_REGISTRAR), 0);
+	s = "REGISTER sip:example.com SIP/2.0\r\n" HEAD_FIELDS
+	    "CSeq: 1 REGISTER\r\nContact: *, <sip:a@h>\r\nExpires: 0\r\nl: 0\r\n\r\n";
+	assert_int_equal(check(s, SB_ROLE_REGISTRAR), 400);
+	assert_string_equal(verdict.reason, "Bad Request - Contact * Not Alone");
+	s = "INVITE sip:bob@example.com SIP/2.0\r\n" HEAD_FIELDS
+	    "CSeq: 1 INVITE\r\nContact: *\r\nl: 0\r\n\r\n";
+	assert_int_equal(check(s, SB_ROLE_PROXY), 400);
+	assert_string_equal(verdict.reason, "Bad Request - Contact * Outside REGISTER");
+}
+
+static void t_broadcast_received(void **state)
+{
+	/* the second Via's received= is where §18.2.2 sends it: check that */
+	const char *s = "SIP/2.0 200 OK\r\n" HEAD_FIELDS
+			"Via: SIP/2.0/UDP host.example.com;branch=z9hG4bK2;received=255.255.255.255\r\n"
+			"CSeq: 1 INVITE\r\nl: 0\r\n\r\n";
+	assert_int_equal(check(s, SB_ROLE_PROXY), 400);
+	assert_true(verdict.drop);
+	s = "SIP/2.0 200 OK\r\n" HEAD_FIELDS
+	    "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bK2;maddr=239.1.1.1\r\n"
+	    "CSeq: 1 INVITE\r\nl: 0\r\n\r\n";
+	assert_int_equal(check(s, SB_ROLE_PROXY), 400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +216,8 @@ int main(void)
 		cmocka_unit_test(t_missing),
 		cmocka_unit_test(t_bounds),
 		cmocka_unit_test(t_responses),
+		cmocka_unit_test(t_contact_star),
+		cmocka_unit_test(t_broadcast_received),
 	};
 	return cmocka_run_group_tests_name("validate", tests, NULL, NULL);
 }
