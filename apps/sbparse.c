@@ -126,10 +126,17 @@ static void print_typed(struct sb_sip_msg *m)
 	}
 	printf("  %-14s %zu bytes\n", "body", m->body.l);
 	const struct sb_sip_hdr *ct = sb_sip_hdr_first(m, SB_HDR_CONTENT_TYPE);
-	struct sb_sdp sdp;
-	if (ct && sb_slice_caseeq(ct->value, SB_LIT("application/sdp")) &&
-	    sb_sdp_parse(&sdp, m->body) == 0)
-		printf("  %-14s %zu media stream(s)\n", "sdp", sdp.nmedia);
+	struct sb_media_type mt;
+	if (ct && sb_media_type_parse(&mt, ct->value) == 0) {
+		printf("  %-14s ", "content-type");
+		put(mt.type);
+		putchar('/');
+		put(mt.subtype);
+		putchar('\n');
+		static struct sb_sdp sdp; /* ~31 KiB: not on the stack */
+		if (sb_media_type_is(&mt, "application", "sdp") && sb_sdp_parse(&sdp, m->body) == 0)
+			printf("  %-14s %zu media stream(s)\n", "sdp", sdp.nmedia);
+	}
 }
 
 int main(int argc, char **argv)

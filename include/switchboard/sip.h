@@ -438,6 +438,15 @@ struct sb_warning {
 };
 int sb_warning_parse(struct sb_warning *w, struct sb_slice value);
 
+/* Content-Type (RFC 3261 §20.15): m-type "/" m-subtype *( ";" m-parameter ). */
+struct sb_media_type {
+	struct sb_slice type, subtype;
+	struct sb_slice params;        /* after the first ';', raw */
+};
+int sb_media_type_parse(struct sb_media_type *mt, struct sb_slice value);
+/* Case-insensitive match, e.g. sb_media_type_is(&mt, "application", "sdp"). */
+bool sb_media_type_is(const struct sb_media_type *mt, const char *type, const char *subtype);
+
 /* Option tags and methods lists (Require, Proxy-Require, Supported,
  * Unsupported, Allow): true when tag appears in any value of id. */
 bool sb_sip_has_token(const struct sb_sip_msg *m, enum sb_sip_hdr_id id, struct sb_slice tag);

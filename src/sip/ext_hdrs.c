@@ -450,6 +450,46 @@ int sb_warning_parse(struct sb_warning *w, struct sb_slice value)
 
 /* ------------------------------------------------- option-tag lists */
 
+/* --------------------------------------------------------- Content-Type */
+
+/* RFC 3261 §20.15 / §25.1:
+ *   Content-Type = ( "Content-Type" / "c" ) HCOLON media-type
+ *   media-type = m-type SLASH m-subtype *(SEMI m-parameter)
+ *   m-parameter = m-attribute EQUAL m-value  (token / quoted-string)
+ * The type and subtype are tokens compared case-insensitively (§7.3.1). */
+int sb_media_type_parse(struct sb_media_type *mt, struct sb_slice value)
+{
+	*mt = (struct sb_media_type){ 0 };
+	const char *p, *end;
+	if (!lead_token(value, &p, &end, &mt->type))
+		return EBADMSG;
+	if (p >= end || *p != '/')
+		return EBADMSG;
+	p = sb_skip_sws(p + 1, end);
+	const char *s = p;
+	p = sb_scan_token(p, end);
+	if (p == s)
+		return EBADMSG;
+	mt->subtype = (struct sb_slice){ s, (size_t)(p - s) };
+	p = sb_skip_sws(p, end);
+	if (p < end) {
+		const char *ps = sb_skip_sws(p + 1, end);
+		mt->params = (struct sb_slice){ ps, (size_t)(end - ps) };
+	}
+	struct param pr;
+	int err;
+	while ((err = param_next(&p, end, &pr)) == 0) {
+		if (!pr.value.p)
+			return EBADMSG; /* m-parameter always has a value */
+	}
+	return err == ENOENT ? 0 : err;
+}
+
+bool sb_media_type_is(const struct sb_media_type *mt, const char *type, const char *subtype)
+{
+	return sb_slice_caseeq_cstr(mt->type, type) && sb_slice_caseeq_cstr(mt->subtype, subtype);
+}
+
 /* Case rules differ by list:
  * - Allow lists methods, and RFC 3261 §7.1 makes the method token
  *   case-sensitive ("invite" is not INVITE).

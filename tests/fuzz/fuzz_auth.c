@@ -54,6 +54,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_check_in(in, r.from_tag);
 	}
 
+	struct sb_media_type mt;
+	if (sb_media_type_parse(&mt, in) == 0) {
+		fuzz_check_in(in, mt.type);
+		fuzz_check_in(in, mt.subtype);
+		fuzz_check_in(in, mt.params);
+	}
+
 	struct sb_event e;
 	if (sb_event_parse(&e, in) == 0) {
 		fuzz_check_in(in, e.type);

@@ -385,6 +385,29 @@ static void test_has_token(void **state)
 	free(m);
 }
 
+/* Content-Type (RFC 3261 §20.15), values from the RFC 4475 corpus. */
+static void test_media_type(void **state)
+{
+	struct sb_media_type mt;
+	assert_int_equal(sb_media_type_parse(&mt, SB_LIT("application/sdp")), 0);
+	assert_true(sb_media_type_is(&mt, "application", "sdp"));
+	assert_null(mt.params.p);
+	assert_int_equal(sb_media_type_parse(&mt, SB_LIT("multipart/mixed;boundary=7a9cbec02ceef655")), 0);
+	assert_true(sb_media_type_is(&mt, "Multipart", "MIXED"));
+	assert_int_equal(mt.params.l, strlen("boundary=7a9cbec02ceef655"));
+	assert_int_equal(sb_media_type_parse(&mt, SB_LIT("text/plain ; charset = \"utf-8\"")), 0);
+	assert_int_equal(mt.subtype.l, 5);
+	assert_int_equal(sb_media_type_parse(&mt, SB_LIT("application/unknownformat")), 0);
+	assert_false(sb_media_type_is(&mt, "application", "sdp"));
+	static const char *const bad[] = { "", "application", "application/", "/sdp",
+					   "application/sdp;", "application/sdp;x",
+					   "application/sdp x", "app lication/sdp",
+					   "text/plain;charset=\"utf-8" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (sb_media_type_parse(&mt, sb_slice_cstr(bad[i])) != EBADMSG)
+			fail_msg("accepted \"%s\"", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +424,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_warning, release),
 		cmocka_unit_test_teardown(test_warning_rejects, release),
 		cmocka_unit_test_teardown(test_has_token, release),
+		cmocka_unit_test(test_media_type),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
