@@ -1,0 +1,402 @@
+/* registrar: REGISTER processing, RFC 3261 §10.3, over location.h.
+ *
+ * One pass reads and checks everything the request asks for (domain, AOR,
+ * every Contact with its expiry, the Call-ID/CSeq order, the bounds) into a
+ * small array; only when all of it passes are the bindings changed, so a
+ * REGISTER is applied whole or not at all (§10.3 step 7).  Then the 200 OK
+ * lists every current binding of the AOR (§10.3 step 8).  The choices the
+ * RFC leaves open are listed in registrar.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "switchboard/hash.h"
+#include "switchboard/registrar.h"
+
+struct sb_registrar {
+	struct sb_location *loc;
+	struct sb_loop *loop;
+	uint32_t min_expires, max_expires, default_expires;
+	uint32_t tag_seed;
+	size_t ndomains;
+	char **domains;
+};
+
+/* One Contact value of the request, checked, waiting to be applied. */
+struct reg_contact {
+	struct sb_slice uri_s;   /* URI text without <> or contact params */
+	struct sb_uri uri;
+	uint32_t expires;        /* seconds after min/max; 0 removes */
+	unsigned q1000;
+	bool exists;             /* the AOR has a binding for it now */
+	bool superseded;         /* a later value in the request names it too */
+};
+
+void sb_registrar_free(struct sb_registrar *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->ndomains; i++)
+		free(r->domains[i]);
+	free(r->domains);
+	free(r);
+}
+
+int sb_registrar_alloc(struct sb_registrar **rp, const struct sb_registrar_cfg *cfg)
+{
+	if (!rp || !cfg || !cfg->location || !cfg->loop)
+		return EINVAL;
+	uint32_t min = cfg->min_expires ? cfg->min_expires : SB_REG_DEFAULT_MIN_EXPIRES;
+	uint32_t max = cfg->max_expires ? cfg->max_expires : SB_REG_DEFAULT_MAX_EXPIRES;
+	uint32_t def = cfg->default_expires ? cfg->default_expires : SB_REG_DEFAULT_EXPIRES;
+	if (min > max || def < min || def > max)
+		return EINVAL;
+	size_t nd = 0;
+	while (cfg->domains && cfg->domains[nd])
+		if (++nd > SB_REG_MAX_DOMAINS)
+			return EINVAL;
+	struct sb_registrar *r = calloc(1, sizeof *r);
+	if (!r)
+		return ENOMEM;
+	r->loc = cfg->location;
+	r->loop = cfg->loop;
+	r->min_expires = min;
+	r->max_expires = max;
+	r->default_expires = def;
+	r->tag_seed = cfg->tag_seed;
+	if (nd) {
+		r->domains = calloc(nd, sizeof *r->domains);
+		if (!r->domains) {
+			free(r);
+			return ENOMEM;
+		}
+		for (; r->ndomains < nd; r->ndomains++) {
+			r->domains[r->ndomains] = strdup(cfg->domains[r->ndomains]);
+			if (!r->domains[r->ndomains]) {
+				sb_registrar_free(r);
+				return ENOMEM;
+			}
+		}
+	}
+	*rp = r;
+	return 0;
+}
+
+static bool serves_host(const struct sb_registrar *r, struct sb_slice host)
+{
+	if (!r->ndomains)
+		return true;
+	for (size_t i = 0; i < r->ndomains; i++)
+		if (sb_slice_caseeq_cstr(host, r->domains[i]))
+			return true;
+	return false;
+}
+
+bool sb_registrar_serves(const struct sb_registrar *r, const struct sb_sip_msg *req)
+{
+	struct sb_uri ruri;
+	if (!req->is_request || sb_uri_parse(&ruri, req->ruri) != 0)
+		return false;
+	if (ruri.scheme != SB_URI_SIP && ruri.scheme != SB_URI_SIPS)
+		return false;
+	return serves_host(r, ruri.host);
+}
+
+/* ------------------------------------------------------------ responses */
+
+/* The To tag of our responses: RFC 3261 §8.2.6.2 asks for one on every
+ * response but 100.  A REGISTER makes no dialog, so the tag only has to be
+ * a token; deriving it from Call-ID and CSeq makes a retransmission that
+ * reaches us get the same response. */
+static void make_tag(const struct sb_registrar *r, struct sb_sip_msg *req, char tag[9])
+{
+	static const char hex[] = "0123456789abcdef";
+	struct sb_slice cid = SB_SLICE_NULL;
+	const struct sb_cseq *cs = NULL;
+	uint32_t h = r->tag_seed;
+	if (sb_sip_msg_call_id(req, &cid) == 0)
+		h = sb_hash_bytes(cid.p, cid.l, h);
+	if (sb_sip_msg_cseq(req, &cs) == 0)
+		h = sb_hash_bytes(&cs->num, sizeof cs->num, h);
+	for (int i = 0; i < 8; i++)
+		tag[i] = hex[(h >> (28 - 4 * i)) & 15];
+	tag[8] = '\0';
+}
+
+static int respond(struct sb_registrar *r, struct sb_sip_msg *req, struct sb_buf *out,
+		   unsigned code, const char *reason, struct sb_slice extra)
+{
+	char tag[9];
+	make_tag(r, req, tag);
+	struct sb_sip_response_spec spec = {
+		.code = code,
+		.reason = reason ? sb_slice_cstr(reason) : SB_SLICE_NULL,
+		.to_tag = sb_slice_from(tag, 8),
+		.extra = extra,
+	};
+	return sb_sip_print_response(out, req, &spec);
+}
+
+static int respond_plain(struct sb_registrar *r, struct sb_sip_msg *req, struct sb_buf *out,
+			 unsigned code, const char *reason)
+{
+	return respond(r, req, out, code, reason, SB_SLICE_NULL);
+}
+
+/* q as RFC 3261 §25.1 writes it: "0.5", "0.25", "0.125", "0". */
+static void append_q(struct sb_buf *b, unsigned q1000)
+{
+	char s[6] = "0.";
+	size_t n = 2;
+	unsigned d[3] = { q1000 / 100, q1000 / 10 % 10, q1000 % 10 };
+	size_t last = 0;
+	for (size_t i = 0; i < 3; i++)
+		if (d[i])
+			last = i + 1;
+	for (size_t i = 0; i < last; i++)
+		s[n++] = (char)('0' + d[i]);
+	sb_buf_append(b, s, last ? n : 1);
+}
+
+/* RFC 3261 §10.3 step 8: a 200 OK listing every current binding of aor,
+ * each with the seconds it has left as its expires param. */
+static int respond_bindings(struct sb_registrar *r, struct sb_sip_msg *req, struct sb_buf *out,
+			    struct sb_slice aor)
+{
+	const struct sb_binding *some[SB_LOC_DEFAULT_MAX_PER_AOR];
+	const struct sb_binding **bs = some;
+	size_t n = sb_location_lookup(r->loc, aor, some, SB_ARRAY_LEN(some));
+	if (n > SB_ARRAY_LEN(some)) {
+		bs = malloc(n * sizeof *bs);
+		if (!bs)
+			return respond_plain(r, req, out, 500, "Out of Memory");
+		n = sb_location_lookup(r->loc, aor, bs, n);
+	}
+	struct sb_buf extra;
+	sb_buf_init(&extra, SB_SIP_MAX_MSG_SIZE);
+	sb_msec_t now = sb_loop_now(r->loop);
+	for (size_t i = 0; i < n; i++) {
+		sb_msec_t left = bs[i]->expires_at > now ? bs[i]->expires_at - now : 0;
+		sb_buf_append_cstr(&extra, "Contact: <");
+		sb_buf_append_slice(&extra, bs[i]->contact);
+		sb_buf_append_cstr(&extra, ">;expires=");
+		/* round up: a binding still there has at least a second left */
+		sb_buf_append_u64(&extra, (left + 999) / 1000);
+		if (bs[i]->q1000 < 1000) {
+			sb_buf_append_cstr(&extra, ";q=");
+			append_q(&extra, bs[i]->q1000);
+		}
+		sb_buf_append_cstr(&extra, "\r\n");
+	}
+	if (bs != some)
+		free(bs);
+	int err = extra.err;
+	if (!err)
+		err = respond(r, req, out, 200, NULL, sb_buf_slice(&extra));
+	sb_buf_free(&extra);
+	return err;
+}
+
+/* -------------------------------------------------------------- REGISTER */
+
+/* RFC 3261 §10.3 step 7: "If the Call-ID value in the existing binding
+ * differs from the Call-ID value in the request, the binding MUST be
+ * removed if the expiration time is zero and updated otherwise.  If they
+ * are the same, the registrar compares the CSeq value.  If the value is
+ * higher than that of the existing binding, it MUST update or remove the
+ * binding as above.  If not, the update MUST be aborted and the request
+ * fails."  True when b may be changed by this request. */
+static bool in_order(const struct sb_binding *b, struct sb_slice call_id, uint32_t cseq)
+{
+	return !sb_slice_eq(b->call_id, call_id) || cseq > b->cseq;
+}
+
+/* The seconds a contact asks for: its expires param, else the Expires
+ * header, else our default (RFC 3261 §10.3 step 7, §10.2.1.1). */
+static int contact_expiry(const struct sb_registrar *r, const struct sb_nameaddr *na,
+			  bool have_hdr, uint32_t hdr, uint32_t *secs)
+{
+	int err = sb_contact_expires(na, secs);
+	if (err == ENOENT) {
+		*secs = have_hdr ? hdr : r->default_expires;
+		return 0;
+	}
+	return err;
+}
+
+int sb_registrar_handle(struct sb_registrar *r, struct sb_sip_msg *req,
+			const struct sb_tp_rx *rx, struct sb_buf *out)
+{
+	if (!r || !req || !out || !req->is_request || req->mid != SB_METHOD_REGISTER)
+		return EINVAL;
+
+	/* RFC 3261 §10.3 step 1: bindings of domains we do not serve are not
+	 * ours to change (a proxy may forward them: sb_registrar_serves). */
+	struct sb_uri ruri;
+	if (sb_uri_parse(&ruri, req->ruri) != 0)
+		return respond_plain(r, req, out, 400, "Bad Request-URI");
+	if ((ruri.scheme != SB_URI_SIP && ruri.scheme != SB_URI_SIPS) ||
+	    !serves_host(r, ruri.host))
+		return respond_plain(r, req, out, 404, "Domain Not Served");
+
+	/* Step 5: the AOR is the To URI, canonicalised.  A non-SIP AOR cannot
+	 * be registered (RFC 4475 §3.3.4 unksm2: 400). */
+	const struct sb_nameaddr *to;
+	if (sb_sip_msg_to(req, &to) != 0)
+		return respond_plain(r, req, out, 400, "Bad To Header");
+	if (to->uri.scheme != SB_URI_SIP && to->uri.scheme != SB_URI_SIPS)
+		return respond_plain(r, req, out, 400, "Address of Record Not SIP");
+	if (!serves_host(r, to->uri.host))
+		return respond_plain(r, req, out, 404, "Domain Not Served");
+	char aor_buf[SB_LOC_MAX_AOR];
+	size_t aor_len;
+	int err = sb_location_aor_key(&to->uri, aor_buf, sizeof aor_buf, &aor_len);
+	if (err)
+		return respond_plain(r, req, out, 400,
+				     err == ENOSPC ? "Address of Record Too Long"
+						   : "Bad Address of Record");
+	struct sb_slice aor = sb_slice_from(aor_buf, aor_len);
+
+	struct sb_slice call_id;
+	const struct sb_cseq *cseq;
+	if (sb_sip_msg_call_id(req, &call_id) != 0)
+		return respond_plain(r, req, out, 400, "Bad Call-ID");
+	if (call_id.l > SB_LOC_MAX_CALL_ID)
+		return respond_plain(r, req, out, 400, "Call-ID Too Long");
+	if (sb_sip_msg_cseq(req, &cseq) != 0)
+		return respond_plain(r, req, out, 400, "Bad CSeq");
+	uint32_t hdr_expires = 0;
+	err = sb_sip_msg_expires(req, &hdr_expires);
+	if (err && err != ENOENT)
+		return respond_plain(r, req, out, 400, "Bad Expires");
+	bool have_hdr = err == 0;
+
+	/* Read every Contact value before changing anything. */
+	struct reg_contact cs[SB_REG_MAX_CONTACTS];
+	size_t n = 0;
+	bool star = false;
+	struct sb_sip_values it;
+	struct sb_slice v;
+	sb_sip_values_init(&it, req, SB_HDR_CONTACT);
+	while (sb_sip_values_next(&it, &v, NULL)) {
+		struct sb_nameaddr na;
+		if (sb_nameaddr_parse(&na, v) != 0)
+			return respond_plain(r, req, out, 400, "Bad Contact");
+		if (na.star) {
+			star = true;
+			n++;
+			continue;
+		}
+		if (n >= SB_REG_MAX_CONTACTS)
+			return respond_plain(r, req, out, 503, "Too Many Contacts");
+		struct reg_contact *c = &cs[n];
+		memset(c, 0, sizeof *c);
+		c->uri_s = na.uri_s;
+		c->uri = na.uri;
+		if (c->uri_s.l > SB_LOC_MAX_CONTACT)
+			return respond_plain(r, req, out, 400, "Contact Too Long");
+		if (sb_contact_q(&na, &c->q1000) != 0)
+			return respond_plain(r, req, out, 400, "Bad Contact q");
+		if (contact_expiry(r, &na, have_hdr, hdr_expires, &c->expires) != 0)
+			return respond_plain(r, req, out, 400, "Bad Contact expires");
+		n++;
+	}
+
+	/* Step 6: "*" removes every binding, but only alone and with
+	 * Expires: 0; otherwise the request is invalid (400). */
+	if (star) {
+		if (n != 1 || !have_hdr || hdr_expires != 0)
+			return respond_plain(r, req, out, 400, "Invalid Request");
+		const struct sb_binding *bs[SB_LOC_DEFAULT_MAX_PER_AOR];
+		const struct sb_binding **all = bs;
+		size_t nb = sb_location_lookup(r->loc, aor, bs, SB_ARRAY_LEN(bs));
+		if (nb > SB_ARRAY_LEN(bs)) {
+			all = malloc(nb * sizeof *all);
+			if (!all)
+				return respond_plain(r, req, out, 500, "Out of Memory");
+			nb = sb_location_lookup(r->loc, aor, all, nb);
+		}
+		/* Step 6: each binding goes only if its Call-ID differs or the
+		 * CSeq is higher; "otherwise, the update MUST be aborted and the
+		 * request fails". */
+		bool ok = true;
+		for (size_t i = 0; i < nb && ok; i++)
+			ok = in_order(all[i], call_id, cseq->num);
+		if (all != bs)
+			free(all);
+		if (!ok)
+			return respond_plain(r, req, out, 500, "Out of Order CSeq");
+		sb_location_remove_aor(r->loc, aor);
+		return respond_bindings(r, req, out, aor);
+	}
+
+	/* Step 7, for each contact: the interval, then the order. */
+	size_t removes = 0, adds = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct reg_contact *c = &cs[i];
+		/* "If and only if the expiration interval is greater than zero
+		 * AND smaller than one hour AND less than a registrar-configured
+		 * minimum, the registrar MAY reject the registration with a
+		 * response of 423" (min_expires <= max_expires, see alloc, and
+		 * we reject below the minimum whatever it is). */
+		if (c->expires != 0 && c->expires < r->min_expires) {
+			char mh[32];
+			struct sb_buf b;
+			sb_buf_init_fixed(&b, mh, sizeof mh);
+			sb_buf_append_cstr(&b, "Min-Expires: ");
+			sb_buf_append_u32(&b, r->min_expires);
+			sb_buf_append_cstr(&b, "\r\n");
+			return respond(r, req, out, 423, NULL, sb_buf_slice(&b));
+		}
+		/* "the registrar MAY shorten the expiration interval" */
+		if (c->expires > r->max_expires)
+			c->expires = r->max_expires;
+		for (size_t j = 0; j < i; j++)
+			if (!cs[j].superseded && sb_uri_equal(&cs[j].uri, &c->uri))
+				cs[j].superseded = true; /* the last value wins */
+		const struct sb_binding *b = sb_location_find(r->loc, aor, c->uri_s);
+		c->exists = b != NULL;
+		if (b && !in_order(b, call_id, cseq->num))
+			return respond_plain(r, req, out, 500, "Out of Order CSeq");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (cs[i].superseded)
+			continue;
+		if (cs[i].exists && cs[i].expires == 0)
+			removes++;
+		else if (!cs[i].exists && cs[i].expires != 0)
+			adds++;
+	}
+	err = sb_location_check_room(r->loc, aor, removes, adds);
+	if (err)
+		return respond_plain(r, req, out, 503,
+				     err == EDQUOT ? "Too Many Contacts" : "Too Many Bindings");
+
+	/* Commit.  Removals first, so that their room is free for the adds. */
+	struct sb_binding_update u = {
+		.aor = aor,
+		.call_id = call_id,
+		.cseq = cseq->num,
+	};
+	if (rx)
+		u.source = (struct sb_tp_dest){ .proto = rx->proto, .addr = rx->src,
+						.conn_id = rx->conn_id };
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			if (cs[i].superseded || (cs[i].expires == 0) != (pass == 0))
+				continue;
+			u.contact = cs[i].uri_s;
+			u.expires_s = cs[i].expires;
+			u.q1000 = cs[i].q1000;
+			err = sb_location_update(r->loc, &u);
+			/* Only ENOMEM (or a timer heap at max_timers) can get here
+			 * after the checks above; the RFC's answer to a failed
+			 * commit is 500 (step 7).  Earlier changes of this request
+			 * stay: memory is short, and undoing needs more of it. */
+			if (err)
+				return respond_plain(r, req, out, 500,
+						     err == EINVAL ? "Bad Contact" : "Server Error");
+		}
+	}
+	return respond_bindings(r, req, out, aor);
+}
