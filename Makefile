@@ -2,7 +2,7 @@
 # fresh Debian 12 machine: they apt-get the packages the project needs when
 # any is missing, configure with Meson, build, and run.
 #
-#   make run          build (release) and run what there is
+#   make run          build (release) and run the server
 #   make test         sanitizer build (ASan+UBSan) and every test; non-zero on failure
 #   make fuzz         libFuzzer targets for FUZZ_SECONDS each (clang)
 #   make bench-parse  parser benchmark against libosip2
@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := msg uri nameaddr via auth sdp
 
 # Debian packages: to build and test; to fuzz; to benchmark.
-PKGS_BUILD := meson ninja-build gcc pkg-config libcmocka-dev
+PKGS_BUILD := meson ninja-build gcc pkg-config libcmocka-dev libinih-dev python3 sip-tester
 PKGS_FUZZ  := clang libclang-rt-14-dev
 PKGS_BENCH := libosip2-dev
 
@@ -45,9 +45,10 @@ $(BUILD)/build.ninja: | deps
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# Until the server exists, run the message inspector on a torture message.
+# The server with its embedded defaults (UDP and TCP on 5060; Ctrl-C stops
+# it); sbparse is still built next to it.
 run: build
-	./$(BUILD)/sbparse tests/conformance/rfc4475/wsinv.dat
+	./$(BUILD)/switchboard
 
 $(BUILD_SAN)/build.ninja: | deps
 	meson setup $(BUILD_SAN) --buildtype=debug -Db_sanitize=address,undefined \

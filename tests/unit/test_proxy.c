@@ -1,0 +1,1166 @@
+/* Unit tests for the proxy core (RFC 3261 §16) on the real transaction
+ * layer, location service and registrar, with the loop's manual clock and a
+ * send callback that captures every message instead of a transport.  Each
+ * test injects messages as a transport would and asserts the exact
+ * messages that leave: forwarding (§16.6), the stateless errors (§16.3),
+ * loop detection, response relay and hop-by-hop ACK (§16.7), CANCEL
+ * (§16.10) and parallel forking. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+
+#include <cmocka.h>
+
+#include "switchboard/location.h"
+#include "switchboard/proxy.h"
+#include "switchboard/registrar.h"
+
+#define MAX_SENT 64
+
+struct sent {
+	char *buf;
+	size_t len;
+	struct sb_tp_dest dst;
+};
+
+struct fx {
+	struct sb_loop *loop;
+	struct sb_location *loc;
+	struct sb_registrar *reg;
+	struct sb_proxy *proxy;
+	struct sent sent[MAX_SENT];
+	unsigned nsent;
+	unsigned seen;          /* sent[] entries already looked at */
+};
+
+static int send_h(const struct sb_tp_dest *dst, const char *buf, size_t len, void *arg)
+{
+	struct fx *f = arg;
+	/* the transport's RFC 3261 §18.1.1 rule */
+	if (dst->proto == SB_TP_UDP && len > SB_TP_UDP_REQUEST_MAX && strncmp(buf, "SIP/", 4) != 0)
+		return EMSGSIZE;
+	assert_true(f->nsent < MAX_SENT);
+	struct sent *s = &f->sent[f->nsent++];
+	s->buf = malloc(len + 1);
+	assert_non_null(s->buf);
+	memcpy(s->buf, buf, len);
+	s->buf[len] = 0;
+	s->len = len;
+	s->dst = *dst;
+	return 0;
+}
+
+static int register_h(const struct sb_tp_rx *rx, struct sb_buf *out, void *arg)
+{
+	struct fx *f = arg;
+	return sb_registrar_handle(f->reg, rx->msg, rx, out);
+}
+
+static struct sb_addr addr(const char *host, uint16_t port)
+{
+	struct sb_addr a;
+	assert_int_equal(sb_addr_parse(&a, host, port), 0);
+	return a;
+}
+
+/* Options a test asks for through cmocka's initial state. */
+struct opts {
+	bool recurse;
+	enum sb_proxy_fork fork;
+};
+
+static int setup(void **state)
+{
+	const struct opts *o = *state;
+	struct fx *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	struct sb_loop_cfg lc = { .manual_clock = true };
+	assert_int_equal(sb_loop_alloc(&f->loop, &lc), 0);
+	struct sb_location_cfg loc = { .loop = f->loop };
+	assert_int_equal(sb_location_alloc(&f->loc, &loc), 0);
+	static const char *const doms[] = { "example.com", "192.0.2.10", NULL };
+	struct sb_registrar_cfg rc = { .location = f->loc, .loop = f->loop, .domains = doms };
+	assert_int_equal(sb_registrar_alloc(&f->reg, &rc), 0);
+	struct sb_proxy_cfg pc = {
+		.loop = f->loop,
+		.location = f->loc,
+		.send_h = send_h,
+		.send_arg = f,
+		.register_h = register_h,
+		.register_arg = f,
+		.domains = { "example.com", "192.0.2.10" },
+		.ndomains = 2,
+		.nlisten = 2,
+		.recurse_on_3xx = o ? o->recurse : false,
+		.fork = o ? o->fork : SB_FORK_PARALLEL,
+	};
+	pc.listen[0].proto = SB_TP_UDP;
+	pc.listen[0].addr = addr("192.0.2.10", 5060);
+	pc.listen[1].proto = SB_TP_TCP;
+	pc.listen[1].addr = addr("192.0.2.10", 5060);
+	assert_int_equal(sb_proxy_alloc(&f->proxy, &pc), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	sb_proxy_free(f->proxy);
+	sb_registrar_free(f->reg);
+	sb_location_free(f->loc);
+	sb_loop_free(f->loop);
+	for (unsigned k = 0; k < f->nsent; k++)
+		free(f->sent[k].buf);
+	free(f);
+	return 0;
+}
+
+/* Inject text (LF line ends become CRLF) from src over proto, as the
+ * transport would. */
+static void inject_from(struct fx *f, const char *text, enum sb_tp_proto proto, const char *ip,
+			uint16_t port)
+{
+	size_t n = strlen(text), k = 0;
+	char *buf = malloc(2 * n + 1);
+	assert_non_null(buf);
+	for (size_t i = 0; i < n; i++) {
+		if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
+			buf[k++] = '\r';
+		buf[k++] = text[i];
+	}
+	struct sb_sip_msg *m = malloc(sizeof *m);
+	assert_non_null(m);
+	assert_int_equal(sb_sip_parse(m, buf, k, SB_SIP_DATAGRAM), 0);
+	struct sb_tp_rx rx = {
+		.msg = m,
+		.proto = proto,
+		.src = addr(ip, port),
+		.local = addr("192.0.2.10", 5060),
+	};
+	sb_proxy_recv(&rx, f->proxy);
+	free(m);
+	free(buf);
+}
+
+/* Inject a message sent by the proxy back as if it came from ip:port. */
+static void inject_raw(struct fx *f, const char *buf, const char *ip, uint16_t port)
+{
+	inject_from(f, buf, SB_TP_UDP, ip, port);
+}
+
+/* The next message sent, checked to go to ip:port over proto. */
+static const struct sent *next_sent(struct fx *f, enum sb_tp_proto proto, const char *ip,
+				    uint16_t port)
+{
+	assert_true(f->seen < f->nsent);
+	const struct sent *s = &f->sent[f->seen++];
+	struct sb_addr want = addr(ip, port);
+	char a[SB_ADDR_STR_MAX], b[SB_ADDR_STR_MAX];
+	if (!sb_addr_eq(&s->dst.addr, &want) || s->dst.proto != proto)
+		fail_msg("sent to %s/%d, want %s/%d:\n%s", sb_addr_to_str(&s->dst.addr, a, sizeof a),
+			 s->dst.proto, sb_addr_to_str(&want, b, sizeof b), proto, s->buf);
+	return s;
+}
+
+static void no_more_sent(struct fx *f)
+{
+	if (f->seen != f->nsent)
+		fail_msg("unexpected message:\n%s", f->sent[f->seen].buf);
+}
+
+static void expect_text(const char *got, const char *want_lf)
+{
+	size_t n = strlen(want_lf), k = 0;
+	char *want = malloc(2 * n + 1);
+	assert_non_null(want);
+	for (size_t i = 0; i < n; i++) {
+		if (want_lf[i] == '\n')
+			want[k++] = '\r';
+		want[k++] = want_lf[i];
+	}
+	want[k] = 0;
+	if (strcmp(got, want) != 0)
+		fail_msg("got:\n%s\nwant:\n%s", got, want);
+	free(want);
+}
+
+/* The branch of the top Via of a sent message (copied into out). */
+static void top_branch(const char *msg, char *out, size_t cap)
+{
+	const char *b = strstr(msg, "branch=");
+	assert_non_null(b);
+	b += 7;
+	size_t l = strcspn(b, ";\r, ");
+	assert_true(l < cap);
+	memcpy(out, b, l);
+	out[l] = 0;
+}
+
+/* A response from the downstream UAS to a request the proxy sent. */
+static char *response_to(const char *req, unsigned code, const char *to_tag)
+{
+	struct sb_sip_msg *m = malloc(sizeof *m);
+	assert_non_null(m);
+	assert_int_equal(sb_sip_parse(m, req, strlen(req), SB_SIP_DATAGRAM), 0);
+	struct sb_buf out;
+	sb_buf_init(&out, 0);
+	struct sb_sip_response_spec spec = { .code = code };
+	if (to_tag)
+		spec.to_tag = sb_slice_cstr(to_tag);
+	assert_int_equal(sb_sip_print_response(&out, m, &spec), 0);
+	assert_int_equal(sb_buf_append(&out, "", 1), 0);
+	free(m);
+	return out.p;
+}
+
+static void register_contact(struct fx *f, const char *user, const char *ip, uint16_t port,
+			     unsigned expires, unsigned cseq)
+{
+	char msg[1024];
+	snprintf(msg, sizeof msg,
+		 "REGISTER sip:example.com SIP/2.0\n"
+		 "Via: SIP/2.0/UDP %s:%u;branch=z9hG4bKreg%u%u\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:%s@example.com>;tag=r1\n"
+		 "To: <sip:%s@example.com>\n"
+		 "Call-ID: reg-%s-%u@%s\n"
+		 "CSeq: %u REGISTER\n"
+		 "Contact: <sip:%s@%s:%u>\n"
+		 "Expires: %u\n"
+		 "Content-Length: 0\n\n",
+		 ip, port, cseq, port, user, user, user, port, ip, cseq, user, ip, port, expires);
+	inject_from(f, msg, SB_TP_UDP, ip, port);
+	const struct sent *s = next_sent(f, SB_TP_UDP, ip, port);
+	assert_true(strncmp(s->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+}
+
+static const char invite_alice[] =
+	"INVITE sip:bob@example.com SIP/2.0\n"
+	"Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
+	"Max-Forwards: 70\n"
+	"From: Alice <sip:alice@example.com>;tag=at1\n"
+	"To: Bob <sip:bob@example.com>\n"
+	"Call-ID: call1@192.0.2.30\n"
+	"CSeq: 1 INVITE\n"
+	"Contact: <sip:alice@192.0.2.30:5060>\n"
+	"Content-Length: 0\n\n";
+
+/* alice's INVITE with another Max-Forwards, CSeq and extra header lines. */
+static void invite_variant(char *out, size_t cap, unsigned mf, unsigned cseq, const char *extra)
+{
+	snprintf(out, cap,
+		 "INVITE sip:bob@example.com SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa%u;rport\n"
+		 "Max-Forwards: %u\n"
+		 "From: Alice <sip:alice@example.com>;tag=at1\n"
+		 "To: Bob <sip:bob@example.com>\n"
+		 "Call-ID: call1@192.0.2.30\n"
+		 "CSeq: %u INVITE\n"
+		 "Contact: <sip:alice@192.0.2.30:5060>\n"
+		 "%s"
+		 "Content-Length: 0\n\n",
+		 cseq, mf, cseq, extra);
+}
+
+/* Register bob, send alice's INVITE; returns the forwarded INVITE after
+ * checking the 100 Trying. */
+static const struct sent *basic_invite(struct fx *f)
+{
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *t = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(t->buf,
+		    "SIP/2.0 100 Trying\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 INVITE\n"
+		    "Content-Length: 0\n\n");
+	return next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+}
+
+/* ------------------------------------------------------------- tests */
+
+static void test_basic_forward(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *s = basic_invite(f);
+	char br[128], want[2048];
+	top_branch(s->buf, br, sizeof br);
+	assert_true(strncmp(br, SB_PROXY_BRANCH_PREFIX, strlen(SB_PROXY_BRANCH_PREFIX)) == 0);
+	snprintf(want, sizeof want,
+		 "INVITE sip:bob@192.0.2.20:5062 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=%s;rport\n"
+		 "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport=5060;received=192.0.2.30\n"
+		 "Record-Route: <sip:192.0.2.10:5060;transport=udp;lr>\n"
+		 "Max-Forwards: 69\n"
+		 "From: Alice <sip:alice@example.com>;tag=at1\n"
+		 "To: Bob <sip:bob@example.com>\n"
+		 "Call-ID: call1@192.0.2.30\n"
+		 "CSeq: 1 INVITE\n"
+		 "Contact: <sip:alice@192.0.2.30:5060>\n"
+		 "Content-Length: 0\n\n",
+		 br);
+	expect_text(s->buf, want);
+	no_more_sent(f);
+	/* the 100 from downstream stays here; the 180 goes up, our Via off */
+	char *r100 = response_to(s->buf, 100, NULL);
+	inject_raw(f, r100, "192.0.2.20", 5062);
+	no_more_sent(f);
+	char *r180 = response_to(s->buf, 180, "bt1");
+	inject_raw(f, r180, "192.0.2.20", 5062);
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf,
+		    "SIP/2.0 180 Ringing\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport=5060;received=192.0.2.30\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=bt1\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 INVITE\n"
+		    "Content-Length: 0\n\n");
+	/* a 200 goes up at once */
+	char *r200 = response_to(s->buf, 200, "bt1");
+	inject_raw(f, r200, "192.0.2.20", 5062);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.30:5060;", 48) == 0);
+	no_more_sent(f);
+	/* the ACK for the 2xx follows the route set, statelessly, to bob */
+	inject_from(f,
+		    "ACK sip:bob@192.0.2.20:5062 SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKack1;rport\n"
+		    "Route: <sip:192.0.2.10:5060;transport=udp;lr>\n"
+		    "Max-Forwards: 70\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=bt1\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 ACK\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *ack = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	top_branch(ack->buf, br, sizeof br);
+	snprintf(want, sizeof want,
+		 "ACK sip:bob@192.0.2.20:5062 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=%s;rport\n"
+		 "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKack1;rport=5060;received=192.0.2.30\n"
+		 "Max-Forwards: 69\n"
+		 "From: Alice <sip:alice@example.com>;tag=at1\n"
+		 "To: Bob <sip:bob@example.com>;tag=bt1\n"
+		 "Call-ID: call1@192.0.2.30\n"
+		 "CSeq: 1 ACK\n"
+		 "Content-Length: 0\n\n",
+		 br);
+	expect_text(ack->buf, want);
+	/* a 2xx retransmission (no transaction left to match once Accepted
+	 * ends) is relayed statelessly to the next Via */
+	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS + 1000);
+	inject_raw(f, r200, "192.0.2.20", 5062);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.30:5060;", 48) == 0);
+	assert_null(strstr(up->buf, "192.0.2.10:5060;branch"));
+	free(r100);
+	free(r180);
+	free(r200);
+	sb_loop_advance(f->loop, 300000);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+}
+
+static void test_not_found_and_unavailable(void **state)
+{
+	struct fx *f = *state;
+	/* nobody ever registered as bob: 404 */
+	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(s->buf, "SIP/2.0 100 Trying\r\n", 20) == 0);
+	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(s->buf, "SIP/2.0 404 Not Found\r\n", 23) == 0);
+	no_more_sent(f);
+	/* bob registers and unregisters: known, no binding, 480 */
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	register_contact(f, "bob", "192.0.2.20", 5062, 0, 2);
+	char inv[1024];
+	invite_variant(inv, sizeof inv, 70, 2, "");
+	inject_from(f, inv, SB_TP_UDP, "192.0.2.30", 5060);
+	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(s->buf, "SIP/2.0 100 Trying\r\n", 20) == 0);
+	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(s->buf, "SIP/2.0 480 Temporarily Unavailable\r\n", 37) == 0);
+	/* the caller's ACK for the 480 is absorbed */
+	inject_from(f,
+		    "ACK sip:bob@example.com SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa2;rport\n"
+		    "Max-Forwards: 70\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=x\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 2 ACK\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	no_more_sent(f);
+}
+
+static void test_too_many_hops(void **state)
+{
+	struct fx *f = *state;
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	char inv[1024];
+	invite_variant(inv, sizeof inv, 0, 1, "");
+	inject_from(f, inv, SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(s->buf, "SIP/2.0 483 Too Many Hops\r\n", 27) == 0);
+	assert_non_null(strstr(s->buf, "\r\nTo: Bob <sip:bob@example.com>;tag="));
+	no_more_sent(f);
+	/* but an OPTIONS with Max-Forwards 0 is answered by the proxy */
+	inject_from(f,
+		    "OPTIONS sip:bob@example.com SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKo1\n"
+		    "Max-Forwards: 0\n"
+		    "From: <sip:alice@example.com>;tag=o1\n"
+		    "To: <sip:bob@example.com>\n"
+		    "Call-ID: opt1\n"
+		    "CSeq: 1 OPTIONS\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(s->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	no_more_sent(f);
+}
+
+static void test_loop_and_spiral(void **state)
+{
+	struct fx *f = *state;
+	/* a foreign target keeps its Request-URI: sent back to us, it loops */
+	inject_from(f,
+		    "MESSAGE sip:carol@192.0.2.99 SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKm1\n"
+		    "Max-Forwards: 70\n"
+		    "From: <sip:alice@example.com>;tag=m1\n"
+		    "To: <sip:carol@192.0.2.99>\n"
+		    "Call-ID: msg1\n"
+		    "CSeq: 1 MESSAGE\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *s = next_sent(f, SB_TP_UDP, "192.0.2.99", 5060);
+	assert_true(strncmp(s->buf, "MESSAGE sip:carol@192.0.2.99 SIP/2.0\r\n", 38) == 0);
+	/* no Record-Route on a MESSAGE */
+	assert_null(strstr(s->buf, "Record-Route"));
+	inject_raw(f, s->buf, "192.0.2.99", 5060);
+	s = next_sent(f, SB_TP_UDP, "192.0.2.99", 5060);
+	assert_true(strncmp(s->buf, "SIP/2.0 482 Loop Detected\r\n", 27) == 0);
+	no_more_sent(f);
+
+	/* a spiral: the INVITE to bob@example.com comes back with bob's
+	 * contact as Request-URI: forwarded again, not a loop */
+	const struct sent *fw = basic_invite(f);
+	inject_raw(f, fw->buf, "192.0.2.99", 5060);
+	s = next_sent(f, SB_TP_UDP, "192.0.2.99", 5060);
+	assert_true(strncmp(s->buf, "SIP/2.0 100 Trying\r\n", 20) == 0);
+	s = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	assert_true(strncmp(s->buf, "INVITE sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
+	/* three Vias now: ours twice, alice's */
+	const char *v = s->buf;
+	unsigned nvia = 0;
+	while ((v = strstr(v, "\r\nVia: ")) != NULL) {
+		nvia++;
+		v++;
+	}
+	assert_int_equal(nvia, 3);
+}
+
+static void test_bad_extension(void **state)
+{
+	struct fx *f = *state;
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	char inv[1024];
+	invite_variant(inv, sizeof inv, 70, 1, "Proxy-Require: foo, bar\n");
+	inject_from(f, inv, SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(s->buf, "SIP/2.0 420 Bad Extension\r\n", 27) == 0);
+	assert_non_null(strstr(s->buf, "\r\nUnsupported: foo, bar\r\n"));
+	no_more_sent(f);
+}
+
+static void test_busy_relayed_with_hop_by_hop_ack(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *fw = basic_invite(f);
+	char br[128], want[2048];
+	top_branch(fw->buf, br, sizeof br);
+	char *r486 = response_to(fw->buf, 486, "bt9");
+	inject_raw(f, r486, "192.0.2.20", 5062);
+	/* the client transaction ACKs the 486 itself (§17.1.1.3) */
+	const struct sent *ack = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	snprintf(want, sizeof want,
+		 "ACK sip:bob@192.0.2.20:5062 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=%s;rport\n"
+		 "Max-Forwards: 69\n"
+		 "To: Bob <sip:bob@example.com>;tag=bt9\n"
+		 "From: Alice <sip:alice@example.com>;tag=at1\n"
+		 "Call-ID: call1@192.0.2.30\n"
+		 "CSeq: 1 ACK\n"
+		 "Content-Length: 0\n\n",
+		 br);
+	expect_text(ack->buf, want);
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf,
+		    "SIP/2.0 486 Busy Here\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport=5060;received=192.0.2.30\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=bt9\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 INVITE\n"
+		    "Content-Length: 0\n\n");
+	no_more_sent(f);
+	/* the caller's ACK ends at the server transaction */
+	inject_from(f,
+		    "ACK sip:bob@example.com SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
+		    "Max-Forwards: 70\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=bt9\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 ACK\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	no_more_sent(f);
+	free(r486);
+	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS + 1000);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+}
+
+static void test_cancel(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *fw = basic_invite(f);
+	char br[128], want[2048];
+	top_branch(fw->buf, br, sizeof br);
+	char *r180 = response_to(fw->buf, 180, "bt2");
+	inject_raw(f, r180, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 180 upstream */
+	inject_from(f,
+		    "CANCEL sip:bob@example.com SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
+		    "Max-Forwards: 70\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 CANCEL\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *ok = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(ok->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	assert_non_null(strstr(ok->buf, "\r\nCSeq: 1 CANCEL\r\n"));
+	/* §9.1: the same Request-URI, Call-ID, To, From, CSeq number and top
+	 * Via as the INVITE on that branch */
+	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	snprintf(want, sizeof want,
+		 "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=%s;rport\n"
+		 "Max-Forwards: 70\n"
+		 "To: Bob <sip:bob@example.com>\n"
+		 "From: Alice <sip:alice@example.com>;tag=at1\n"
+		 "Call-ID: call1@192.0.2.30\n"
+		 "CSeq: 1 CANCEL\n"
+		 "Content-Length: 0\n\n",
+		 br);
+	expect_text(c->buf, want);
+	no_more_sent(f);
+	/* bob answers 200 to the CANCEL and 487 to the INVITE */
+	char *c200 = response_to(c->buf, 200, "bt2");
+	inject_raw(f, c200, "192.0.2.20", 5062);
+	no_more_sent(f);
+	char *r487 = response_to(fw->buf, 487, "bt2");
+	inject_raw(f, r487, "192.0.2.20", 5062);
+	const struct sent *ack = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	assert_true(strncmp(ack->buf, "ACK sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 37) == 0);
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 487 Request Terminated\r\n", 32) == 0);
+	assert_non_null(strstr(up->buf, "\r\nCSeq: 1 INVITE\r\n"));
+	no_more_sent(f);
+	free(r180);
+	free(c200);
+	free(r487);
+
+	/* a CANCEL matching nothing: 481 */
+	inject_from(f,
+		    "CANCEL sip:bob@example.com SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKnone\n"
+		    "Max-Forwards: 70\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>\n"
+		    "Call-ID: nothing\n"
+		    "CSeq: 1 CANCEL\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 481 ", 12) == 0);
+	no_more_sent(f);
+}
+
+static void test_parallel_fork(void **state)
+{
+	struct fx *f = *state;
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	register_contact(f, "bob", "192.0.2.21", 5064, 3600, 1);
+	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 100 */
+	/* most recently refreshed first */
+	const struct sent *a = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
+	const struct sent *b = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	assert_true(strncmp(a->buf, "INVITE sip:bob@192.0.2.21:5064 SIP/2.0\r\n", 40) == 0);
+	assert_true(strncmp(b->buf, "INVITE sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
+	char bra[128], brb[128];
+	top_branch(a->buf, bra, sizeof bra);
+	top_branch(b->buf, brb, sizeof brb);
+	assert_string_not_equal(bra, brb);
+	no_more_sent(f);
+	char *a180 = response_to(a->buf, 180, "ta");
+	char *b180 = response_to(b->buf, 180, "tb");
+	inject_raw(f, a180, "192.0.2.21", 5064);
+	inject_raw(f, b180, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	/* b answers: its 200 goes up, a is cancelled */
+	char *b200 = response_to(b->buf, 200, "tb");
+	inject_raw(f, b200, "192.0.2.20", 5062);
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	assert_non_null(strstr(up->buf, ";tag=tb\r\n"));
+	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
+	assert_true(strncmp(c->buf, "CANCEL sip:bob@192.0.2.21:5064 SIP/2.0\r\n", 40) == 0);
+	char brc[128];
+	top_branch(c->buf, brc, sizeof brc);
+	assert_string_equal(brc, bra);
+	no_more_sent(f);
+	/* a's 487 is ACKed and goes nowhere else */
+	char *a487 = response_to(a->buf, 487, "ta");
+	inject_raw(f, a487, "192.0.2.21", 5064);
+	const struct sent *ack = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
+	assert_true(strncmp(ack->buf, "ACK sip:bob@192.0.2.21:5064 SIP/2.0\r\n", 37) == 0);
+	no_more_sent(f);
+	free(a180);
+	free(b180);
+	free(b200);
+	free(a487);
+}
+
+static void test_timeout_is_408(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *fw = basic_invite(f);
+	(void)fw;
+	/* Timer B (64*T1) with no answer: 408 upstream */
+	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS);
+	while (f->seen < f->nsent &&
+	       strncmp(f->sent[f->seen].buf, "INVITE ", 7) == 0)
+		f->seen++; /* Timer A retransmissions */
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 408 Request Timeout\r\n", 29) == 0);
+	no_more_sent(f);
+}
+
+static void test_double_record_route_udp_to_tcp(void **state)
+{
+	struct fx *f = *state;
+	/* a foreign target over TCP: the request leaves on another transport */
+	inject_from(f,
+		    "SUBSCRIBE sip:carol@192.0.2.99;transport=tcp SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKs1\n"
+		    "Max-Forwards: 70\n"
+		    "From: <sip:alice@example.com>;tag=s1\n"
+		    "To: <sip:carol@192.0.2.99>\n"
+		    "Call-ID: sub1\n"
+		    "CSeq: 1 SUBSCRIBE\n"
+		    "Event: presence\n"
+		    "Contact: <sip:alice@192.0.2.30>\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *s = next_sent(f, SB_TP_TCP, "192.0.2.99", 5060);
+	char br[128], want[2048];
+	top_branch(s->buf, br, sizeof br);
+	snprintf(want, sizeof want,
+		 "SUBSCRIBE sip:carol@192.0.2.99;transport=tcp SIP/2.0\n"
+		 "Via: SIP/2.0/TCP 192.0.2.10:5060;branch=%s;rport\n"
+		 "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKs1\n"
+		 "Record-Route: <sip:192.0.2.10:5060;transport=tcp;lr>\n"
+		 "Record-Route: <sip:192.0.2.10:5060;transport=udp;lr>\n"
+		 "Max-Forwards: 69\n"
+		 "From: <sip:alice@example.com>;tag=s1\n"
+		 "To: <sip:carol@192.0.2.99>\n"
+		 "Call-ID: sub1\n"
+		 "CSeq: 1 SUBSCRIBE\n"
+		 "Event: presence\n"
+		 "Contact: <sip:alice@192.0.2.30>\n"
+		 "Content-Length: 0\n\n",
+		 br);
+	expect_text(s->buf, want);
+}
+
+static void test_route_processing(void **state)
+{
+	struct fx *f = *state;
+	/* our own Route (both of a double Record-Route) goes, the next one is
+	 * where the request is sent; the Request-URI stays */
+	inject_from(f,
+		    "BYE sip:alice@192.0.2.30 SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.20:5062;branch=z9hG4bKb1\n"
+		    "Route: <sip:192.0.2.10:5060;transport=tcp;lr>, <sip:192.0.2.10;lr>\n"
+		    "Route: <sip:192.0.2.77:5080;lr>\n"
+		    "Max-Forwards: 70\n"
+		    "From: <sip:bob@example.com>;tag=b1\n"
+		    "To: <sip:alice@example.com>;tag=a1\n"
+		    "Call-ID: dlg1\n"
+		    "CSeq: 5 BYE\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.20", 5062);
+	const struct sent *s = next_sent(f, SB_TP_UDP, "192.0.2.77", 5080);
+	char br[128], want[2048];
+	top_branch(s->buf, br, sizeof br);
+	snprintf(want, sizeof want,
+		 "BYE sip:alice@192.0.2.30 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=%s;rport\n"
+		 "Via: SIP/2.0/UDP 192.0.2.20:5062;branch=z9hG4bKb1\n"
+		 "Route: <sip:192.0.2.77:5080;lr>\n"
+		 "Max-Forwards: 69\n"
+		 "From: <sip:bob@example.com>;tag=b1\n"
+		 "To: <sip:alice@example.com>;tag=a1\n"
+		 "Call-ID: dlg1\n"
+		 "CSeq: 5 BYE\n"
+		 "Content-Length: 0\n\n",
+		 br);
+	expect_text(s->buf, want);
+	/* a strict router upstream: the Request-URI is ours, the last Route
+	 * becomes the Request-URI */
+	inject_from(f,
+		    "BYE sip:192.0.2.10:5060;lr SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.20:5062;branch=z9hG4bKb2\n"
+		    "Route: <sip:alice@192.0.2.30:5070>\n"
+		    "Max-Forwards: 70\n"
+		    "From: <sip:bob@example.com>;tag=b1\n"
+		    "To: <sip:alice@example.com>;tag=a1\n"
+		    "Call-ID: dlg1\n"
+		    "CSeq: 6 BYE\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.20", 5062);
+	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5070);
+	assert_true(strncmp(s->buf, "BYE sip:alice@192.0.2.30:5070 SIP/2.0\r\n", 39) == 0);
+	assert_null(strstr(s->buf, "Route:"));
+
+	/* a phone with us as outbound proxy: its preloaded Route goes, our
+	 * Record-Route takes its place */
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	inject_from(f,
+		    "INVITE sip:bob@example.com SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKob1\n"
+		    "Route: <sip:example.com;lr>\n"
+		    "Max-Forwards: 70\n"
+		    "From: <sip:alice@example.com>;tag=a9\n"
+		    "To: <sip:bob@example.com>\n"
+		    "Call-ID: ob1\n"
+		    "CSeq: 1 INVITE\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 100 */
+	s = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	top_branch(s->buf, br, sizeof br);
+	snprintf(want, sizeof want,
+		 "INVITE sip:bob@192.0.2.20:5062 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=%s;rport\n"
+		 "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKob1\n"
+		 "Record-Route: <sip:192.0.2.10:5060;transport=udp;lr>\n"
+		 "Max-Forwards: 69\n"
+		 "From: <sip:alice@example.com>;tag=a9\n"
+		 "To: <sip:bob@example.com>\n"
+		 "Call-ID: ob1\n"
+		 "CSeq: 1 INVITE\n"
+		 "Content-Length: 0\n\n",
+		 br);
+	expect_text(s->buf, want);
+}
+
+static void test_unsupported_scheme_and_options_to_us(void **state)
+{
+	struct fx *f = *state;
+	inject_from(f,
+		    "OPTIONS sip:192.0.2.10 SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKo2\n"
+		    "Max-Forwards: 70\n"
+		    "From: <sip:alice@example.com>;tag=o2\n"
+		    "To: <sip:192.0.2.10>\n"
+		    "Call-ID: opt2\n"
+		    "CSeq: 1 OPTIONS\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(s->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	assert_non_null(strstr(s->buf, "\r\nAllow: INVITE, ACK, CANCEL, BYE"));
+	inject_from(f,
+		    "INVITE foo:bar SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKu1\n"
+		    "Max-Forwards: 70\n"
+		    "From: <sip:alice@example.com>;tag=u1\n"
+		    "To: <sip:bob@example.com>\n"
+		    "Call-ID: u1\n"
+		    "CSeq: 1 INVITE\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(s->buf, "SIP/2.0 416 ", 12) == 0);
+	no_more_sent(f);
+}
+
+
+/* Skip retransmissions of requests already seen (Timer A/E). */
+static void skip_retransmissions(struct fx *f, const char *start)
+{
+	while (f->seen < f->nsent && strncmp(f->sent[f->seen].buf, start, strlen(start)) == 0)
+		f->seen++;
+}
+
+static char *response_with(const char *req, unsigned code, const char *to_tag, const char *extra)
+{
+	struct sb_sip_msg *m = malloc(sizeof *m);
+	assert_non_null(m);
+	assert_int_equal(sb_sip_parse(m, req, strlen(req), SB_SIP_DATAGRAM), 0);
+	struct sb_buf out;
+	sb_buf_init(&out, 0);
+	struct sb_sip_response_spec spec = { .code = code, .to_tag = sb_slice_cstr(to_tag),
+					     .extra = sb_slice_cstr(extra) };
+	assert_int_equal(sb_sip_print_response(&out, m, &spec), 0);
+	assert_int_equal(sb_buf_append(&out, "", 1), 0);
+	free(m);
+	return out.p;
+}
+
+static void test_redirect_relayed(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *fw = basic_invite(f);
+	/* the Yealink flow: the 302 is ACKed hop by hop and relayed */
+	char *r302 = response_with(fw->buf, 302, "b3", "Contact: <sip:carol@192.0.2.40:5070>\r\n");
+	inject_raw(f, r302, "192.0.2.20", 5062);
+	const struct sent *ack = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	assert_true(strncmp(ack->buf, "ACK sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 37) == 0);
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 302 Moved Temporarily\r\n", 31) == 0);
+	assert_non_null(strstr(up->buf, "\r\nContact: <sip:carol@192.0.2.40:5070>\r\n"));
+	no_more_sent(f);
+	free(r302);
+}
+
+static void test_redirect_recursed(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *fw = basic_invite(f);
+	char *r302 = response_with(fw->buf, 302, "b3", "Contact: <sip:carol@192.0.2.40:5070>\r\n");
+	inject_raw(f, r302, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
+	/* the proxy calls the Contact itself; the caller never sees the 302 */
+	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.40", 5070);
+	assert_true(strncmp(c->buf, "INVITE sip:carol@192.0.2.40:5070 SIP/2.0\r\n", 42) == 0);
+	assert_non_null(strstr(c->buf, "\r\nMax-Forwards: 69\r\n"));
+	no_more_sent(f);
+	char *r200 = response_to(c->buf, 200, "c1");
+	inject_raw(f, r200, "192.0.2.40", 5070);
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	assert_non_null(strstr(up->buf, ";tag=c1\r\n"));
+	no_more_sent(f);
+	free(r302);
+	free(r200);
+}
+
+static void test_sequential_fork(void **state)
+{
+	struct fx *f = *state;
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	register_contact(f, "bob", "192.0.2.21", 5064, 3600, 1);
+	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 100 */
+	const struct sent *a = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
+	no_more_sent(f); /* one at a time */
+	char *a480 = response_to(a->buf, 480, "ta");
+	inject_raw(f, a480, "192.0.2.21", 5064);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.21", 5064); /* ACK */
+	const struct sent *b = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	assert_true(strncmp(b->buf, "INVITE sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
+	no_more_sent(f);
+	char *b486 = response_to(b->buf, 486, "tb");
+	inject_raw(f, b486, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
+	/* §16.7 step 6: both 4xx; the first stored wins */
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 480 ", 12) == 0);
+	no_more_sent(f);
+	free(a480);
+	free(b486);
+}
+
+static void test_best_response_6xx_cancels(void **state)
+{
+	struct fx *f = *state;
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	register_contact(f, "bob", "192.0.2.21", 5064, 3600, 1);
+	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *a = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
+	const struct sent *b = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	char *b180 = response_to(b->buf, 180, "tb");
+	inject_raw(f, b180, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	char *a603 = response_to(a->buf, 603, "ta");
+	inject_raw(f, a603, "192.0.2.21", 5064);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.21", 5064); /* ACK */
+	/* §16.7 step 10: the 6xx cancels the ringing branch */
+	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	assert_true(strncmp(c->buf, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
+	no_more_sent(f);
+	char *b487 = response_to(b->buf, 487, "tb");
+	inject_raw(f, b487, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
+	/* the 6xx beats the 487 */
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 603 Decline\r\n", 21) == 0);
+	no_more_sent(f);
+	free(b180);
+	free(a603);
+	free(b487);
+}
+
+static void test_timer_c(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *fw = basic_invite(f);
+	char *r180 = response_to(fw->buf, 180, "b1");
+	inject_raw(f, r180, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	/* a provisional response restarts Timer C */
+	sb_loop_advance(f->loop, SB_PROXY_TIMER_C_MS - 1000);
+	skip_retransmissions(f, "SIP/2.0 180");
+	no_more_sent(f);
+	inject_raw(f, r180, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	sb_loop_advance(f->loop, SB_PROXY_TIMER_C_MS - 1);
+	no_more_sent(f);
+	/* Timer C fires: the branch is cancelled (§16.8) */
+	sb_loop_advance(f->loop, 1);
+	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	assert_true(strncmp(c->buf, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
+	char *r487 = response_to(fw->buf, 487, "b1");
+	inject_raw(f, r487, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 487 ", 12) == 0);
+	free(r180);
+	free(r487);
+}
+
+static void test_max_forwards_inserted(void **state)
+{
+	struct fx *f = *state;
+	/* RFC 3261 §16.6 step 3: none in the request: one with 70 */
+	inject_from(f,
+		    "MESSAGE sip:carol@[2001:db8::9]:5070 SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKnomf\n"
+		    "From: <sip:alice@example.com>;tag=m1\n"
+		    "To: <sip:carol@example.org>\n"
+		    "Call-ID: nomf\n"
+		    "CSeq: 1 MESSAGE\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	/* no IPv6 listener: the target cannot be reached; a local 503
+	 * goes up as 500 (§16.7 step 6) */
+	const struct sent *s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(s->buf, "SIP/2.0 500 ", 12) == 0);
+	inject_from(f,
+		    "MESSAGE sip:carol@192.0.2.99 SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKnomf2\n"
+		    "From: <sip:alice@example.com>;tag=m1\n"
+		    "To: <sip:carol@example.org>\n"
+		    "Call-ID: nomf2\n"
+		    "CSeq: 1 MESSAGE\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	s = next_sent(f, SB_TP_UDP, "192.0.2.99", 5060);
+	assert_non_null(strstr(s->buf, "\r\nContent-Length: 0\r\nMax-Forwards: 70\r\n\r\n"));
+	/* a host name: no DNS yet, 502 */
+	inject_from(f,
+		    "MESSAGE sip:carol@example.org SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKnomf3\n"
+		    "Max-Forwards: 10\n"
+		    "From: <sip:alice@example.com>;tag=m1\n"
+		    "To: <sip:carol@example.org>\n"
+		    "Call-ID: nomf3\n"
+		    "CSeq: 1 MESSAGE\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(s->buf, "SIP/2.0 502 ", 12) == 0);
+	no_more_sent(f);
+}
+
+static void test_cancelled_branch_never_answers(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *fw = basic_invite(f);
+	char *r180 = response_to(fw->buf, 180, "b1");
+	inject_raw(f, r180, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	inject_from(f,
+		    "CANCEL sip:bob@example.com SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
+		    "Max-Forwards: 70\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 CANCEL\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 200 CANCEL */
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* CANCEL */
+	/* bob answers neither: 64*T1 later the branch is given up and the
+	 * caller gets its 487 */
+	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS - 1);
+	skip_retransmissions(f, "CANCEL ");
+	no_more_sent(f);
+	sb_loop_advance(f->loop, 1);
+	skip_retransmissions(f, "CANCEL ");
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 487 ", 12) == 0);
+	/* everything ends: no context is left behind */
+	sb_loop_advance(f->loop, 400000);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	free(r180);
+}
+
+static void test_large_request_goes_tcp(void **state)
+{
+	struct fx *f = *state;
+	char big[4096], body[1500];
+	memset(body, 'a', sizeof body - 1);
+	body[sizeof body - 1] = 0;
+	snprintf(big, sizeof big,
+		 "MESSAGE sip:carol@192.0.2.99 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKbig\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:alice@example.com>;tag=m1\n"
+		 "To: <sip:carol@192.0.2.99>\n"
+		 "Call-ID: big1\n"
+		 "CSeq: 1 MESSAGE\n"
+		 "Content-Type: text/plain\n"
+		 "Content-Length: %zu\n\n%s",
+		 strlen(body), body);
+	inject_from(f, big, SB_TP_UDP, "192.0.2.30", 5060);
+	/* RFC 3261 §18.1.1: over 1300 bytes, TCP, and the Via says so */
+	const struct sent *s = next_sent(f, SB_TP_TCP, "192.0.2.99", 5060);
+	assert_non_null(strstr(s->buf, "\r\nVia: SIP/2.0/TCP 192.0.2.10:5060;branch=z9hG4bKsb"));
+	no_more_sent(f);
+}
+
+/* Every RFC 4475 torture message, as a request from a client and as a
+ * response from a server: nothing crashes (ASan, UBSan), nothing leaks, and
+ * whatever the proxy answers goes back to the sender. */
+static void test_torture_corpus(void **state)
+{
+	struct fx *f = *state;
+	char dir[512];
+	const char *src = __FILE__, *slash = strrchr(src, '/');
+	snprintf(dir, sizeof dir, "%.*s/../conformance/rfc4475", slash ? (int)(slash - src) : 1,
+		 slash ? src : ".");
+	DIR *d = opendir(dir);
+	if (!d)
+		fail_msg("cannot open %s (run from the build directory)", dir);
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	struct dirent *e;
+	unsigned n = 0;
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+		if (l < 5 || strcmp(e->d_name + l - 4, ".dat") != 0)
+			continue;
+		char path[1024];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		FILE *fp = fopen(path, "rb");
+		assert_non_null(fp);
+		char *buf = malloc(SB_SIP_MAX_MSG_SIZE + 1);
+		assert_non_null(buf);
+		size_t len = fread(buf, 1, SB_SIP_MAX_MSG_SIZE + 1, fp);
+		fclose(fp);
+		struct sb_sip_msg *m = malloc(sizeof *m);
+		assert_non_null(m);
+		if (sb_sip_parse(m, buf, len, SB_SIP_DATAGRAM) == 0) {
+			struct sb_tp_rx rx = {
+				.msg = m,
+				.proto = SB_TP_UDP,
+				.src = addr("192.0.2.30", 5060),
+				.local = addr("192.0.2.10", 5060),
+			};
+			unsigned before = f->nsent;
+			sb_proxy_recv(&rx, f->proxy);
+			for (unsigned k = before; k < f->nsent; k++)
+				if (strncmp(f->sent[k].buf, "SIP/", 4) == 0) {
+					struct sb_addr want = addr("192.0.2.30", 5060);
+					assert_true(sb_addr_eq(&f->sent[k].dst.addr, &want));
+				}
+			n++;
+		}
+		free(m);
+		free(buf);
+		/* keep the capture small: forget what was sent */
+		for (unsigned k = 0; k < f->nsent; k++)
+			free(f->sent[k].buf);
+		f->nsent = f->seen = 0;
+		sb_loop_advance(f->loop, 1000);
+		for (unsigned k = 0; k < f->nsent; k++)
+			free(f->sent[k].buf);
+		f->nsent = f->seen = 0;
+	}
+	closedir(d);
+	assert_true(n >= 40);
+	sb_loop_advance(f->loop, 400000);
+	for (unsigned k = 0; k < f->nsent && k < MAX_SENT; k++)
+		free(f->sent[k].buf);
+	f->nsent = f->seen = 0;
+}
+
+int main(void)
+{
+	static struct opts recurse = { .recurse = true };
+	static struct opts sequential = { .fork = SB_FORK_SEQUENTIAL };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_basic_forward, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_found_and_unavailable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_hops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loop_and_spiral, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_extension, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_busy_relayed_with_hop_by_hop_ack, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parallel_fork, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_is_408, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_double_record_route_udp_to_tcp, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_route_processing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsupported_scheme_and_options_to_us, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_redirect_relayed, setup, teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_redirect_recursed, setup, teardown,
+							 &recurse),
+		cmocka_unit_test_prestate_setup_teardown(test_sequential_fork, setup, teardown,
+							 &sequential),
+		cmocka_unit_test_setup_teardown(test_best_response_6xx_cancels, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_c, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_request_goes_tcp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_forwards_inserted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torture_corpus, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancelled_branch_never_answers, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
