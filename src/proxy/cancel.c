@@ -1,0 +1,129 @@
+/* proxy/cancel: CANCEL both ways.  A CANCEL from upstream is answered and
+ * cancels the pending branches of its request's context (RFC 3261 §16.10);
+ * a branch is cancelled with a CANCEL built from the request as forwarded
+ * (§9.1), not before a provisional response has come, and given up 64*T1
+ * later when no final response follows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy_int.h"
+
+static void cancel_end(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
+{
+	(void)t;
+	(void)why;
+	px_req_unref(arg);
+}
+
+/* RFC 3261 §9.1: a CANCEL with the Request-URI, Call-ID, To, From, CSeq
+ * number and top Via of the request it cancels, and its Route fields. */
+void px_branch_send_cancel(struct px_branch *b)
+{
+	struct px_req *r = b->r;
+	struct sb_proxy *p = r->p;
+	struct sb_sip_msg *m = malloc(sizeof *m);
+	if (!m)
+		return;
+	if (sb_sip_parse(m, b->buf, b->len, SB_SIP_DATAGRAM) != 0)
+		goto out;
+	const struct sb_sip_hdr *via = sb_sip_hdr_first(m, SB_HDR_VIA);
+	const struct sb_sip_hdr *from = sb_sip_hdr_first(m, SB_HDR_FROM);
+	const struct sb_sip_hdr *to = sb_sip_hdr_first(m, SB_HDR_TO);
+	const struct sb_cseq *cs;
+	struct sb_slice cid;
+	if (!via || !from || !to || sb_sip_msg_cseq(m, &cs) || sb_sip_msg_call_id(m, &cid))
+		goto out;
+	struct sb_slice v0 = via->value, top;
+	if (!sb_sip_list_next(&v0, &top))
+		goto out;
+	struct sb_buf extra;
+	sb_buf_init(&extra, SB_SIP_MAX_MSG_SIZE);
+	for (const struct sb_sip_hdr *h = sb_sip_hdr_first(m, SB_HDR_ROUTE); h;
+	     h = sb_sip_hdr_next(m, h))
+		sb_buf_append_slice(&extra, h->line);
+	struct sb_sip_request_spec spec = {
+		.method = SB_LIT("CANCEL"),
+		.ruri = m->ruri,
+		.via = top,
+		.from = from->value,
+		.to = to->value,
+		.call_id = cid,
+		.cseq = cs->num,
+		.max_forwards = SB_PROXY_DEFAULT_MAX_FORWARDS,
+		.extra = extra.len ? sb_buf_slice(&extra) : SB_SLICE_NULL,
+	};
+	sb_buf_reset(&p->out);
+	int err = extra.err ? extra.err : sb_sip_print_request(&p->out, &spec);
+	sb_buf_free(&extra);
+	if (err)
+		goto out;
+	struct sb_tsx_client_cfg cc = {
+		.dst = b->dst,
+		.buf = p->out.p,
+		.len = p->out.len,
+		.owner = { .end_h = cancel_end, .arg = r },
+	};
+	struct sb_tsx *ct;
+	if ((err = sb_tsx_client_alloc(&ct, p->layer, &cc)) == 0)
+		r->refs++;
+	else
+		px_log(p, SB_LOG_WARN, "cannot send CANCEL: %s", strerror(err));
+	/* RFC 3261 §9.1: without a final response 64*T1 after the CANCEL,
+	 * the INVITE is given up (px_timer_c_h on a cancelled branch) */
+	uint32_t t1 = p->cfg.t1_ms ? p->cfg.t1_ms : SB_TSX_T1_MS;
+	sb_timer_start(p->cfg.loop, &b->timer_c, 64u * (sb_msec_t)t1, px_timer_c_h, b);
+out:
+	free(m);
+}
+
+/* RFC 3261 §16.7 step 10, §16.10: cancel a pending INVITE branch; §9.1: not
+ * before a provisional response has come (it is sent when one does). */
+void px_branch_cancel(struct px_branch *b)
+{
+	if (!px_branch_pending(b) || b->cancelled || !b->ct)
+		return;
+	if (b->status < 101) {
+		b->want_cancel = true;
+		return;
+	}
+	b->cancelled = true;
+	px_branch_send_cancel(b);
+}
+
+void px_cancel_others(struct px_req *r, const struct px_branch *except)
+{
+	for (unsigned k = 0; k < r->nbr; k++)
+		if (&r->br[k] != except)
+			px_branch_cancel(&r->br[k]);
+}
+
+void px_handle_cancel(struct sb_proxy *p, const struct sb_tp_rx *rx)
+{
+	struct sb_tsx *inv = sb_tsx_find_invite_for_cancel(p->layer, rx->msg);
+	struct sb_tsx *st;
+	struct sb_tsx_owner none = { 0 };
+	if (sb_tsx_server_alloc(&st, p->layer, rx, &none) != 0)
+		return;
+	struct sb_hash_node *n = inv ? sb_hash_find(p->by_st, &inv, sizeof inv) : NULL;
+	/* §16.10: with a response context, 200 to the CANCEL and cancel the
+	 * pending branches; without one, 481 (§9.2) */
+	unsigned code = n ? 200 : 481;
+	if (px_print_response(p, rx->msg, code, NULL, SB_SLICE_NULL) == 0)
+		(void)sb_tsx_respond(st, p->out.p, p->out.len);
+	if (!n)
+		return;
+	struct px_req *r = SB_HASH_OWNER(n, struct px_req, node);
+	if (r->final_sent || r->cancelled)
+		return;
+	r->cancelled = true;
+	px_cancel_others(r, NULL);
+	/* branches without a provisional response cannot be cancelled yet
+	 * (§9.1); 487 need not wait for them */
+	bool waiting = false;
+	for (unsigned k = 0; k < r->nbr; k++)
+		waiting |= px_branch_pending(&r->br[k]) && r->br[k].cancelled;
+	if (!waiting && r->msg.mid == SB_METHOD_INVITE)
+		px_upstream_generated(r, 487, NULL);
+	else
+		px_try_finish(r);
+}

@@ -1,0 +1,266 @@
+/* proxy/context: the response context of RFC 3261 §16.7.  A request
+ * context lives while any transaction it owns does (its server
+ * transaction, a client transaction per branch, the CANCELs it sent), so
+ * that a late 2xx from another fork (RFC 6026) still finds it.  Responses
+ * from the branches are relayed (provisionals, every 2xx to an INVITE) or
+ * kept when best (§16.7 step 6) until every branch is answered; Timer C
+ * (§16.6 step 11, §16.8) cancels or gives up a branch that hangs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy_int.h"
+
+void px_req_free(struct px_req *r)
+{
+	struct sb_proxy *p = r->p;
+	for (unsigned k = 0; k < r->nbr; k++) {
+		sb_timer_stop(p->cfg.loop, &r->br[k].timer_c);
+		free(r->br[k].buf);
+	}
+	if (r->st_key)
+		sb_hash_remove(p->by_st, &r->node);
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		p->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	p->nreqs--;
+	free(r->best);
+	free(r->buf);
+	free(r);
+}
+
+void px_req_unref(struct px_req *r)
+{
+	if (--r->refs == 0)
+		px_req_free(r);
+}
+
+void px_st_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
+{
+	struct px_req *r = arg;
+	(void)t;
+	(void)why;
+	if (r->st_key) {
+		sb_hash_remove(r->p->by_st, &r->node);
+		r->st_key = NULL;
+	}
+	r->st = NULL;
+	px_req_unref(r);
+}
+
+/* Send a response upstream through the server transaction. */
+static void upstream(struct px_req *r, const char *buf, size_t len, unsigned code)
+{
+	if (!r->st)
+		return;
+	if (code >= 200)
+		r->final_sent = true;
+	int err = sb_tsx_respond(r->st, buf, len);
+	if (err)
+		px_log(r->p, SB_LOG_WARN, "cannot send %u upstream: %s", code, strerror(err));
+}
+
+void px_upstream_generated(struct px_req *r, unsigned code, const char *reason)
+{
+	struct sb_proxy *p = r->p;
+	if (px_print_response(p, &r->msg, code, reason, SB_SLICE_NULL) == 0)
+		upstream(r, p->out.p, p->out.len, code);
+}
+
+bool px_branch_pending(const struct px_branch *b)
+{
+	return b->used && !b->final;
+}
+
+/* §16.7 step 6: the best of the final responses: any 6xx, else the lowest
+ * class; within a class the first. */
+static bool better(unsigned neu, unsigned old)
+{
+	if (old == 0)
+		return true;
+	if (old >= 600)
+		return false;
+	if (neu >= 600)
+		return true;
+	return neu / 100 < old / 100;
+}
+
+void px_store_best(struct px_req *r, unsigned status, const char *buf, size_t len)
+{
+	if (!better(status, r->best_status))
+		return;
+	free(r->best);
+	r->best = NULL;
+	r->best_len = 0;
+	r->best_status = status;
+	if (buf && (r->best = malloc(len)) != NULL) {
+		memcpy(r->best, buf, len);
+		r->best_len = len;
+	}
+}
+
+/* Print msg with our Via popped (§16.7 step 9) into p->out. */
+int px_print_upstream(struct sb_proxy *p, struct sb_sip_msg *msg)
+{
+	struct sb_sip_edits ed;
+	sb_sip_edits_init(&ed);
+	int err = sb_sip_edit_pop_via(&ed);
+	sb_buf_reset(&p->out);
+	return err ? err : sb_sip_print_edited(&p->out, msg, &ed);
+}
+
+/* When every branch is answered and no target is left, send the best
+ * response (§16.7 step 6), or 487 after a CANCEL (§16.10). */
+void px_try_finish(struct px_req *r)
+{
+	px_start_targets(r);
+	for (unsigned k = 0; k < r->nbr; k++)
+		if (px_branch_pending(&r->br[k]))
+			return;
+	if (r->next_target < r->ntargets && !r->cancelled)
+		return;
+	if (r->final_sent)
+		return;
+	if (r->cancelled && r->msg.mid == SB_METHOD_INVITE) {
+		px_upstream_generated(r, 487, NULL);
+		return;
+	}
+	if (r->best && r->best_status != 503) {
+		upstream(r, r->best, r->best_len, r->best_status);
+		return;
+	}
+	/* §16.7 step 6: a 503 becomes 500 upstream; a timeout is a 408 */
+	unsigned code = r->best_status ? r->best_status : 408;
+	px_upstream_generated(r, code == 503 ? 500 : code, NULL);
+}
+
+static void branch_final(struct px_branch *b, unsigned status)
+{
+	b->final = true;
+	b->status = status;
+	sb_timer_stop(b->r->p->cfg.loop, &b->timer_c);
+}
+
+void px_branch_response(struct sb_tsx *t, unsigned status, struct sb_sip_msg *msg, void *arg)
+{
+	struct px_branch *b = arg;
+	struct px_req *r = b->r;
+	struct sb_proxy *p = r->p;
+	bool invite = r->msg.mid == SB_METHOD_INVITE;
+	(void)t;
+
+	if (status < 200) {
+		if (b->final)
+			return;
+		if (status > b->status)
+			b->status = status;
+		/* §16.7 step 2 / §16.8: a provisional response resets Timer C */
+		if (invite && status > 100 && !b->cancelled)
+			sb_timer_start(p->cfg.loop, &b->timer_c, p->cfg.timer_c_ms, px_timer_c_h, b);
+		if (b->want_cancel && status > 100) {
+			b->want_cancel = false;
+			b->cancelled = true;
+			px_branch_send_cancel(b);
+			return;
+		}
+		/* §16.7 step 5: provisional responses but 100 go upstream */
+		if (status > 100 && msg && !r->final_sent && !r->cancelled &&
+		    px_print_upstream(p, msg) == 0)
+			upstream(r, p->out.p, p->out.len, status);
+		return;
+	}
+
+	if (status < 300) {
+		bool first = !b->final;
+		branch_final(b, status);
+		/* §16.7 step 5: every 2xx to an INVITE goes upstream at once;
+		 * to any other request only the first final */
+		if (msg && (invite || !r->final_sent) && px_print_upstream(p, msg) == 0) {
+			if (r->final_sent && r->st && sb_tsx_state(r->st) != SB_TSX_ACCEPTED) {
+				/* the server transaction no longer takes it:
+				 * forward statelessly (§16.7 step 9 still holds) */
+				struct sb_tp_dest d = { .proto = r->proto, .addr = r->src,
+							.conn_id = r->conn_id };
+				(void)px_send(&d, p->out.p, p->out.len, p);
+			} else {
+				upstream(r, p->out.p, p->out.len, status);
+			}
+		}
+		/* §16.7 step 10: a 2xx ends the other INVITE branches */
+		if (invite && first)
+			px_cancel_others(r, b);
+		px_try_finish(r);
+		return;
+	}
+
+	if (b->final)
+		return;
+	branch_final(b, status);
+	if (status >= 300 && status < 400 && p->cfg.recurse_on_3xx && msg && !r->cancelled &&
+	    px_add_contacts(r, msg) > 0) {
+		/* §16.7 step 5: recursion.  The Contacts recursed on "MUST be
+		 * removed from the response" before it is stored; with all of
+		 * them gone nothing is left worth relaying, so it is not */
+		px_try_finish(r);
+		return;
+	}
+	if (msg) {
+		if (px_print_upstream(p, msg) == 0)
+			px_store_best(r, status, p->out.p, p->out.len);
+	} else {
+		px_store_best(r, status, NULL, 0); /* 408 timeout, 503 transport */
+	}
+	/* §16.7 step 10: "if a 6xx response is received ... SHOULD cancel all
+	 * client pending transactions" */
+	if (invite && status >= 600)
+		px_cancel_others(r, b);
+	px_try_finish(r);
+}
+
+void px_branch_end(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
+{
+	struct px_branch *b = arg;
+	struct px_req *r = b->r;
+	(void)t;
+	(void)why;
+	b->ct = NULL;
+	sb_timer_stop(r->p->cfg.loop, &b->timer_c);
+	if (!b->final) {
+		/* ended without a final response going up: count it as 408 */
+		branch_final(b, 408);
+		px_store_best(r, 408, NULL, 0);
+		px_try_finish(r);
+	}
+	px_req_unref(r);
+}
+
+/* RFC 3261 §16.8: Timer C fired.  With a provisional response the branch is
+ * cancelled; without, it is as if it had timed out (408). */
+void px_timer_c_h(void *arg)
+{
+	struct px_branch *b = arg;
+	struct px_req *r = b->r;
+	if (b->final)
+		return;
+	if (b->status >= 101 && !b->cancelled) {
+		px_branch_cancel(b);
+		return;
+	}
+	/* no response at all, or none 64*T1 after our CANCEL (§9.1): the
+	 * branch is given up as a 408 and its transaction left to itself */
+	branch_final(b, 408);
+	px_store_best(r, 408, NULL, 0);
+	bool detach = b->ct != NULL;
+	if (detach) {
+		sb_tsx_set_owner(b->ct, NULL);
+		b->ct = NULL;
+		r->refs++; /* held across try_finish, dropped below */
+	}
+	px_try_finish(r);
+	if (detach) {
+		px_req_unref(r); /* the detached transaction's reference */
+		px_req_unref(r);
+	}
+}

@@ -1,0 +1,360 @@
+/* proxy/forward: building and sending one branch (RFC 3261 §16.6).  The
+ * request is printed again with edits (Request-URI, Max-Forwards,
+ * Record-Route, our Route values removed, received/rport on the top Via,
+ * our Via on top) rather than copied and rewritten, and handed to a client
+ * transaction.  Our branch carries the loop-detection hash of §16.6 step 8
+ * (checked by §16.3 step 4 in proxy.c).  A request too large for UDP goes
+ * over TCP (§18.1.1); a binding whose flow has closed is reached at its
+ * Contact. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy_int.h"
+
+/* Scratch bytes for rewritten field values of one forwarded request. */
+#define PX_SCRATCH 8192u
+
+uint64_t px_fnv(uint64_t h, struct sb_slice s)
+{
+	for (size_t k = 0; k < s.l; k++) {
+		h ^= (unsigned char)s.p[k];
+		h *= PX_FNV_PRIME;
+	}
+	/* a separator, so that ("ab","c") and ("a","bc") differ */
+	h ^= 0xff;
+	h *= PX_FNV_PRIME;
+	return h;
+}
+
+void px_hex64(uint64_t v, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (unsigned k = 0; k < PX_HASH_HEX; k++)
+		out[k] = digits[(v >> (4 * (PX_HASH_HEX - 1 - k))) & 15];
+	out[PX_HASH_HEX] = 0;
+}
+
+/* RFC 3261 §16.6 step 8 / §16.3 step 4: a hash of the fields that decide
+ * whether a request came back unchanged: the Request-URI as received, To
+ * tag, From tag, Call-ID, CSeq number, Proxy-Require, Proxy-Authorization
+ * and Route.  The topmost Via the RFC also lists is left out: a looped
+ * request carries another hop's Via on top, so with it no loop would ever
+ * match (a known erratum). */
+void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HASH_HEX + 1])
+{
+	uint64_t h = PX_FNV_OFFSET ^ p->cfg.seed;
+	const struct sb_nameaddr *na;
+	const struct sb_cseq *cs;
+	struct sb_slice s;
+	h = px_fnv(h, m->ruri);
+	h = px_fnv(h, sb_sip_msg_to(m, &na) == 0 ? na->tag : SB_SLICE_NULL);
+	h = px_fnv(h, sb_sip_msg_from(m, &na) == 0 ? na->tag : SB_SLICE_NULL);
+	h = px_fnv(h, sb_sip_msg_call_id(m, &s) == 0 ? s : SB_SLICE_NULL);
+	if (sb_sip_msg_cseq(m, &cs) == 0) {
+		char num[16];
+		int n = snprintf(num, sizeof num, "%u", cs->num);
+		h = px_fnv(h, sb_slice_from(num, (size_t)n));
+	}
+	static const enum sb_sip_hdr_id ids[] = { SB_HDR_PROXY_REQUIRE, SB_HDR_PROXY_AUTHORIZATION,
+						  SB_HDR_ROUTE };
+	for (unsigned k = 0; k < SB_ARRAY_LEN(ids); k++)
+		for (const struct sb_sip_hdr *f = sb_sip_hdr_first(m, ids[k]); f;
+		     f = sb_sip_hdr_next(m, f))
+			h = px_fnv(h, f->value);
+	px_hex64(h, out);
+}
+
+/* Scratch space for the values the edits of one message point to. */
+struct px_scratch {
+	char mem[PX_SCRATCH];
+	size_t used;
+};
+
+static struct sb_slice scratch_put(struct px_scratch *s, const char *p, size_t l)
+{
+	if (l > sizeof s->mem - s->used)
+		return SB_SLICE_NULL;
+	char *d = s->mem + s->used;
+	memcpy(d, p, l);
+	s->used += l;
+	return sb_slice_from(d, l);
+}
+
+static struct sb_slice scratch_printf(struct px_scratch *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static struct sb_slice scratch_printf(struct px_scratch *s, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room = sizeof s->mem - s->used;
+	va_start(ap, fmt);
+	int n = vsnprintf(s->mem + s->used, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room)
+		return SB_SLICE_NULL;
+	struct sb_slice r = sb_slice_from(s->mem + s->used, (size_t)n);
+	s->used += (size_t)n;
+	return r;
+}
+
+/* RFC 3581 §4 / RFC 3261 §18.2.1: the top Via gets received (the source
+ * address) and, when the client asked with rport, rport (the source port),
+ * so that responses find their way back through NAT. */
+static int stamp_top_via(struct sb_sip_msg *m, const struct sb_addr *src, struct px_scratch *sc,
+			 struct sb_sip_edits *ed)
+{
+	const struct sb_via *v;
+	uint16_t hi = m->first[SB_HDR_VIA];
+	if (hi == SB_SIP_NO_HDR || sb_sip_msg_via(m, &v) != 0)
+		return 0;
+	char ip[SB_ADDR_STR_MAX];
+	sb_addr_host_to_str(src, ip, sizeof ip);
+	struct sb_slice host = v->host;
+	if (host.l >= 2 && host.p[0] == '[')
+		host = sb_slice_from(host.p + 1, host.l - 2);
+	bool need_received = !sb_slice_caseeq_cstr(host, ip);
+	bool need_rport = v->rport.p && v->rport.l == 0;
+	if (!need_received && !need_rport)
+		return 0;
+	/* the first value of the field, and what follows it */
+	struct sb_slice rest = m->hdrs[hi].value, first;
+	if (!sb_sip_list_next(&rest, &first))
+		return 0;
+	const char *fend = first.p + first.l;
+	size_t start = sc->used;
+	const char *params = v->params.p ? v->params.p - 1 : fend; /* at its ';' */
+	if (!scratch_put(sc, first.p, (size_t)(params - first.p)).p)
+		return ENOSPC;
+	struct sb_slice pr = v->params, name, val;
+	while (v->params.p && sb_param_next(&pr, &name, &val, NULL)) {
+		if (sb_slice_caseeq_cstr(name, "received"))
+			continue;
+		if (sb_slice_caseeq_cstr(name, "rport")) {
+			if (!scratch_printf(sc, ";rport=%u", sb_addr_port(src)).p)
+				return ENOSPC;
+			continue;
+		}
+		const char *e = val.p ? val.p + val.l : name.p + name.l;
+		if (!scratch_put(sc, ";", 1).p || !scratch_put(sc, name.p, (size_t)(e - name.p)).p)
+			return ENOSPC;
+	}
+	if (!scratch_printf(sc, ";received=%s", ip).p)
+		return ENOSPC;
+	/* the other values of the field, unchanged */
+	const char *vend = m->hdrs[hi].value.p + m->hdrs[hi].value.l;
+	if (fend < vend && !scratch_put(sc, fend, (size_t)(vend - fend)).p)
+		return ENOSPC;
+	return sb_sip_edit_replace(ed, hi, sb_slice_from(sc->mem + start, sc->used - start));
+}
+
+static bool dialog_creating(enum sb_sip_method mid)
+{
+	/* RFC 3261 §12, RFC 6665 §4.1, RFC 3515 §2.4.4 */
+	return mid == SB_METHOD_INVITE || mid == SB_METHOD_SUBSCRIBE || mid == SB_METHOD_REFER;
+}
+
+static bool has_to_tag(struct sb_sip_msg *m)
+{
+	const struct sb_nameaddr *to;
+	return sb_sip_msg_to(m, &to) == 0 && to->tag.p;
+}
+
+static struct sb_slice listen_uri_host(const struct sb_proxy_listen *l, struct px_scratch *sc)
+{
+	char h[SB_ADDR_STR_MAX + 2];
+	if (px_addr_host(&l->addr, h, sizeof h))
+		return SB_SLICE_NULL;
+	return scratch_printf(sc, "%s:%u", h, sb_addr_port(&l->addr));
+}
+
+/* Print m forwarded to dst (RFC 3261 §16.6 steps 1-8) into p->out. */
+int px_print_forward(struct sb_proxy *p, struct sb_sip_msg *m, const struct px_routing *rt,
+		     const struct px_fwd *fw, const struct sb_tp_dest *dst)
+{
+	struct sb_sip_edits ed;
+	static const char *const tp_param[] = { "udp", "tcp", "tls" };
+	struct px_scratch *sc = malloc(sizeof *sc);
+	int err;
+	if (!sc)
+		return ENOMEM;
+	sc->used = 0;
+	sb_sip_edits_init(&ed);
+
+	const struct sb_proxy_listen *out = px_pick_listen(p, dst->proto, sb_addr_family(&dst->addr));
+	if (!out) {
+		err = EAFNOSUPPORT;
+		goto out;
+	}
+	/* step 2: the Request-URI; §16.4 strict routing replaced it already */
+	struct sb_slice ruri = rt->strict ? rt->new_ruri : fw->ruri;
+	if (ruri.p && (err = sb_sip_edit_ruri(&ed, ruri)))
+		goto out;
+	/* step 3: Max-Forwards */
+	uint32_t mf;
+	if (sb_sip_msg_max_forwards(m, &mf) == 0) {
+		struct sb_slice v = scratch_printf(sc, "%u", mf ? mf - 1 : 0);
+		err = sb_sip_edit_replace(&ed, m->first[SB_HDR_MAX_FORWARDS], v);
+	} else {
+		err = sb_sip_edit_insert(&ed, m->nhdrs, SB_LIT("Max-Forwards"),
+					 SB_LIT("70"));
+	}
+	if (err)
+		goto out;
+	/* step 4: Record-Route; RFC 5658 §3.3: twice when the request leaves
+	 * on another transport or address than it came in on, so that each
+	 * side of the dialog sees the address it can reach */
+	if (fw->record_route) {
+		uint16_t at = m->first[SB_HDR_RECORD_ROUTE];
+		if (at == SB_SIP_NO_HDR)
+			at = m->first[SB_HDR_VIA] != SB_SIP_NO_HDR ? m->last[SB_HDR_VIA] + 1 : 0;
+		if (at > m->nhdrs)
+			at = m->nhdrs;
+		struct sb_slice hp = listen_uri_host(out, sc);
+		struct sb_slice rr = scratch_printf(sc, "<sip:%.*s;transport=%s;lr>", (int)hp.l,
+						    hp.p, tp_param[out->proto]);
+		if ((err = sb_sip_edit_insert(&ed, at, SB_LIT("Record-Route"), rr)))
+			goto out;
+		const struct sb_proxy_listen *in = fw->in;
+		if (in && (in->proto != out->proto || !sb_addr_eq(&in->addr, &out->addr))) {
+			struct sb_slice hp2 = listen_uri_host(in, sc);
+			struct sb_slice rr2 = scratch_printf(sc, "<sip:%.*s;transport=%s;lr>",
+							     (int)hp2.l, hp2.p,
+							     tp_param[in->proto]);
+			if ((err = sb_sip_edit_insert(&ed, at, SB_LIT("Record-Route"), rr2)))
+				goto out;
+		}
+	}
+	/* §16.4 / §16.6 step 6: our Route values go */
+	if ((err = px_route_edits(rt, m, &ed)))
+		goto out;
+	if (fw->src && (err = stamp_top_via(m, fw->src, sc, &ed)))
+		goto out;
+	/* step 8: our Via on top, with rport (RFC 3581) */
+	struct sb_slice hp = listen_uri_host(out, sc);
+	static const char *const tp_via[] = { "UDP", "TCP", "TLS" };
+	struct sb_slice via = scratch_printf(sc, "SIP/2.0/%s %.*s;branch=%s;rport", tp_via[out->proto],
+					     (int)hp.l, hp.p, fw->branch);
+	if ((err = sb_sip_edit_push_via(&ed, via)))
+		goto out;
+	sb_buf_reset(&p->out);
+	err = sb_sip_print_edited(&p->out, m, &ed);
+out:
+	free(sc);
+	return err;
+}
+
+static void make_branch(struct sb_proxy *p, const char *hash, char *out, size_t cap)
+{
+	snprintf(out, cap, SB_PROXY_BRANCH_PREFIX "%s.%llx", hash, (unsigned long long)++p->counter);
+}
+
+/* Start a branch to target tg (§16.6).  0, or an errno: the branch then
+ * counts as answered with the status *fail. */
+int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
+{
+	struct sb_proxy *p = r->p;
+	struct sb_sip_msg *m = &r->msg;
+	struct px_routing rt;
+	struct sb_uri tu;
+	struct sb_tp_dest dst;
+	bool flow = false;
+	int err;
+
+	*fail = 500;
+	if (r->nbr >= SB_PROXY_MAX_TARGETS)
+		return ENOSPC;
+	if ((err = px_route(p, m, &rt)))
+		return err;
+	if (sb_uri_parse(&tu, sb_slice_from(tg->uri, tg->len)) != 0) {
+		*fail = 400;
+		return EBADMSG;
+	}
+	/* §16.6 step 7: the next hop is the first Route left, else the target */
+	if (rt.has_next) {
+		err = px_uri_dest(&rt.next.uri, &dst);
+	} else if (tg->has_dest && px_use_flow(tg, &tu)) {
+		dst = tg->dest;
+		flow = true;
+		err = 0;
+	} else {
+		struct sb_uri du;
+		if (rt.strict && sb_uri_parse(&du, rt.new_ruri) == 0)
+			err = px_uri_dest(&du, &dst);
+		else
+			err = px_uri_dest(&tu, &dst);
+	}
+	if (err) {
+		*fail = err == EHOSTUNREACH ? 502 : 503;
+		return err;
+	}
+
+	struct px_branch *b = &r->br[r->nbr];
+	memset(b, 0, sizeof *b);
+	b->r = r;
+	char branch[64];
+	make_branch(p, r->hash, branch, sizeof branch);
+	struct px_fwd fw = {
+		.ruri = sb_slice_from(tg->uri, tg->len),
+		.record_route = dialog_creating(m->mid) && !has_to_tag(m),
+		.in = px_in_listen(p, r->proto, &r->local, sb_addr_family(&r->src)),
+		.src = &r->src,
+		.branch = branch,
+	};
+	if (sb_slice_eq(fw.ruri, m->ruri))
+		fw.ruri = SB_SLICE_NULL;
+	struct sb_tsx *ct = NULL;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if ((err = px_print_forward(p, m, &rt, &fw, &dst))) {
+			*fail = 503;
+			return err;
+		}
+		struct sb_tsx_client_cfg cc = {
+			.dst = dst,
+			.buf = p->out.p,
+			.len = p->out.len,
+			.owner = { .response_h = px_branch_response, .end_h = px_branch_end, .arg = b },
+		};
+		err = sb_tsx_client_alloc(&ct, p->layer, &cc);
+		/* RFC 3261 §18.1.1: a request too large for UDP goes over TCP,
+		 * with the Via transport rewritten */
+		if (err == EMSGSIZE && dst.proto == SB_TP_UDP && !flow) {
+			dst.proto = SB_TP_TCP;
+			dst.conn_id = 0;
+			make_branch(p, r->hash, branch, sizeof branch);
+			continue;
+		}
+		/* the flow a binding registered on is gone (RFC 5626 §5.3):
+		 * reach the Contact itself, as RFC 3261 §18.1.1 would, over
+		 * the flow's transport unless the Contact names one */
+		if (flow && (err == ENOTCONN || err == ECONNRESET || err == EPIPE)) {
+			enum sb_tp_proto fp = dst.proto;
+			if (px_uri_dest(&tu, &dst) != 0)
+				break;
+			if (!tu.transport.p)
+				dst.proto = fp;
+			flow = false;
+			make_branch(p, r->hash, branch, sizeof branch);
+			continue;
+		}
+		break;
+	}
+	if (err) {
+		*fail = 503;
+		return err;
+	}
+	b->buf = malloc(p->out.len);
+	if (b->buf) {
+		memcpy(b->buf, p->out.p, p->out.len);
+		b->len = p->out.len;
+	}
+	b->ct = ct;
+	b->dst = dst;
+	b->used = true;
+	r->nbr++;
+	r->refs++;
+	if (m->mid == SB_METHOD_INVITE)
+		sb_timer_start(p->cfg.loop, &b->timer_c, p->cfg.timer_c_ms, px_timer_c_h, b);
+	return 0;
+}

@@ -1,0 +1,180 @@
+/* proxy/proxy_int.h: what the files of the proxy core share and nobody
+ * else sees: the proxy, request context, branch and target structs, the
+ * outcome of Route processing, and the functions one file calls in
+ * another.
+ *
+ * One request context (struct px_req) per forwarded request: the server
+ * transaction, a copy of the request, the target set and one branch per
+ * target with its client transaction, Timer C and the CANCEL it may send.
+ * The context counts the transactions it owns and is freed when the last of
+ * them has ended (context.c). */
+#ifndef SB_PROXY_INT_H
+#define SB_PROXY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "switchboard/hash.h"
+#include "switchboard/proxy.h"
+
+/* Route values looked at per request; more are left untouched. */
+#define PX_MAX_ROUTES 64u
+/* Hex digits of the loop-detection hash in our branch. */
+#define PX_HASH_HEX 16u
+/* FNV-1a, 64 bits: branch hashes and our To tags need spread, not
+ * secrecy (the seed keeps them apart between runs). */
+#define PX_FNV_OFFSET 14695981039346656037ull
+#define PX_FNV_PRIME  1099511628211ull
+
+struct px_target {
+	char uri[SB_LOC_MAX_CONTACT];
+	size_t len;
+	unsigned q1000;
+	bool has_dest;              /* a binding's flow (RFC 5626 style) */
+	struct sb_tp_dest dest;
+};
+
+struct px_req;
+
+struct px_branch {
+	struct px_req *r;
+	struct sb_tsx *ct;          /* NULL once ended or detached */
+	char *buf;                  /* the request as forwarded */
+	size_t len;
+	struct sb_tp_dest dst;
+	unsigned status;            /* last response: final when >= 200 */
+	bool used, final, want_cancel, cancelled;
+	struct sb_timer timer_c;    /* RFC 3261 §16.6 step 11 */
+};
+
+struct px_req {
+	struct px_req *prev, *next;
+	struct sb_hash_node node;   /* keyed by the server transaction pointer */
+	struct sb_tsx *st_key;
+	struct sb_proxy *p;
+	struct sb_tsx *st;          /* NULL once ended */
+	unsigned refs;              /* live transactions owned */
+	char *buf;                  /* the request as received */
+	size_t len;
+	struct sb_sip_msg msg;      /* parsed over buf */
+	enum sb_tp_proto proto;
+	struct sb_addr src, local;
+	uint32_t conn_id;
+	char hash[PX_HASH_HEX + 1];
+	struct px_target targets[SB_PROXY_MAX_TARGETS];
+	unsigned ntargets, next_target;
+	struct px_branch br[SB_PROXY_MAX_TARGETS];
+	unsigned nbr;
+	char *best;                 /* the best final response so far, printed */
+	size_t best_len;
+	unsigned best_status;       /* 0: none; with best NULL: generate it */
+	bool final_sent, cancelled;
+};
+
+struct sb_proxy {
+	struct sb_proxy_cfg cfg;
+	char domains[SB_PROXY_MAX_DOMAINS][SB_PROXY_MAX_NAME];
+	char lhost[SB_PROXY_MAX_LISTEN][SB_ADDR_STR_MAX]; /* listener hosts, IPv6 in [] */
+	struct sb_tsx_layer *layer;
+	struct sb_hash *known;
+	struct sb_hash *by_st;
+	struct px_req *reqs;
+	size_t nreqs;
+	uint64_t counter;
+	struct sb_buf out;          /* print buffer, reused */
+};
+
+/* What §16.4 makes of a request (route.c). */
+
+struct px_route_val {
+	struct sb_slice v;
+	uint16_t hdr;
+};
+
+/* The outcome of RFC 3261 §16.4 for a request. */
+struct px_routing {
+	struct px_route_val rv[PX_MAX_ROUTES];
+	unsigned nrv;
+	unsigned first_kept;        /* values before it are ours and removed */
+	bool strict;                /* the last value becomes the Request-URI */
+	struct sb_slice new_ruri;   /* strict: the last Route's URI */
+	struct sb_nameaddr next;    /* the first kept Route, when has_next */
+	bool has_next;
+};
+
+/* What to write in a forwarded request, for one target. */
+struct px_fwd {
+	struct sb_slice ruri;            /* absent: unchanged */
+	bool record_route;
+	const struct sb_proxy_listen *in;
+	const struct sb_tp_rx *rx_stamp; /* stamp the top Via from this source */
+	const struct sb_addr *src;
+	const char *branch;
+};
+
+/* proxy.c: the log, the one exit to the wire (also the transaction
+ * layer's send_h), and the AORs known as users. */
+void px_log(const struct sb_proxy *p, enum sb_log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int px_send(const struct sb_tp_dest *dst, const char *buf, size_t len, void *arg);
+bool px_known_has(struct sb_proxy *p, const char *aor, size_t len);
+void px_known_add(struct sb_proxy *p, const char *aor, size_t len);
+
+/* self.c: who we are. */
+bool px_via_is_ours(const struct sb_proxy *p, const struct sb_via *v);
+int px_addr_host(const struct sb_addr *a, char *buf, size_t cap);
+const struct sb_proxy_listen *px_pick_listen(const struct sb_proxy *p, enum sb_tp_proto pr,
+					     int fam);
+const struct sb_proxy_listen *px_in_listen(const struct sb_proxy *p, enum sb_tp_proto pr,
+					   const struct sb_addr *local, int fam);
+
+/* route.c: §16.4 and the next hop.  px_route: 0 or EBADMSG (a Route
+ * value that does not parse). */
+int px_route(const struct sb_proxy *p, struct sb_sip_msg *m, struct px_routing *rt);
+int px_route_edits(const struct px_routing *rt, const struct sb_sip_msg *m,
+		   struct sb_sip_edits *ed);
+int px_uri_dest(const struct sb_uri *u, struct sb_tp_dest *d);
+bool px_use_flow(const struct px_target *tg, const struct sb_uri *contact);
+
+/* target.c: §16.5. */
+void px_target_set(struct px_req *r, unsigned *fail);
+unsigned px_add_contacts(struct px_req *r, struct sb_sip_msg *msg);
+void px_start_targets(struct px_req *r);
+
+/* forward.c: §16.6. */
+uint64_t px_fnv(uint64_t h, struct sb_slice s);
+void px_hex64(uint64_t v, char *out);
+void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HASH_HEX + 1]);
+int px_print_forward(struct sb_proxy *p, struct sb_sip_msg *m, const struct px_routing *rt,
+		     const struct px_fwd *fw, const struct sb_tp_dest *dst);
+int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail);
+
+/* context.c: §16.7, Timer C. */
+void px_req_free(struct px_req *r);
+void px_req_unref(struct px_req *r);
+void px_st_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg);
+void px_upstream_generated(struct px_req *r, unsigned code, const char *reason);
+bool px_branch_pending(const struct px_branch *b);
+void px_store_best(struct px_req *r, unsigned status, const char *buf, size_t len);
+int px_print_upstream(struct sb_proxy *p, struct sb_sip_msg *msg);
+void px_try_finish(struct px_req *r);
+void px_branch_response(struct sb_tsx *t, unsigned status, struct sb_sip_msg *msg, void *arg);
+void px_branch_end(struct sb_tsx *t, enum sb_tsx_end why, void *arg);
+void px_timer_c_h(void *arg);
+
+/* cancel.c: §16.10, §9.1. */
+void px_branch_send_cancel(struct px_branch *b);
+void px_branch_cancel(struct px_branch *b);
+void px_cancel_others(struct px_req *r, const struct px_branch *except);
+void px_handle_cancel(struct sb_proxy *p, const struct sb_tp_rx *rx);
+
+/* stateless.c: the responses we make, ACK for 2xx, stray responses. */
+int px_print_response(struct sb_proxy *p, const struct sb_sip_msg *req, unsigned code,
+		      const char *reason, struct sb_slice extra);
+void px_reply_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx, unsigned code,
+			const char *reason, struct sb_slice extra);
+void px_ack_h(struct sb_tsx *st, const struct sb_tp_rx *rx, void *arg);
+void px_stray_h(const struct sb_tp_rx *rx, void *arg);
+
+#endif

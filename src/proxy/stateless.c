@@ -1,0 +1,193 @@
+/* proxy/stateless: what the proxy sends outside a response context.  The
+ * responses it makes itself (validation errors, OPTIONS to itself, the
+ * answers a context generates) carry a To tag derived from the Call-ID, so
+ * that the ACK for one is known and absorbed; ACKs for 2xx are forwarded
+ * statelessly (§16.4, and §16.5 for our users' bindings); responses
+ * matching no transaction (2xx retransmissions) are relayed with our Via
+ * popped (§16.7, §18.1.2). */
+#include <stdio.h>
+#include <string.h>
+
+#include "proxy_int.h"
+
+/* Hex digits of the To tag of the responses we make. */
+#define PX_TAG_LEN 8u
+
+static struct sb_tp_dest rx_dest(const struct sb_tp_rx *rx)
+{
+	struct sb_tp_dest d = { .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id };
+	return d;
+}
+
+/* The To tag of the responses the proxy makes itself: a hash of the
+ * Call-ID, so that the ACK for one (which matches no transaction when the
+ * response was sent statelessly) is known as ours and absorbed. */
+static void own_tag(const struct sb_proxy *p, struct sb_sip_msg *m, char tag[PX_HASH_HEX + 1])
+{
+	struct sb_slice cid = SB_SLICE_NULL;
+	(void)sb_sip_msg_call_id(m, &cid);
+	px_hex64(px_fnv(PX_FNV_OFFSET ^ p->cfg.seed ^ 0x5b, cid), tag);
+	tag[PX_TAG_LEN] = 0;
+}
+
+static bool acks_our_response(const struct sb_proxy *p, struct sb_sip_msg *ack)
+{
+	const struct sb_nameaddr *to;
+	char tag[PX_HASH_HEX + 1];
+	if (sb_sip_msg_to(ack, &to) != 0 || !to->tag.p)
+		return false;
+	own_tag(p, ack, tag);
+	return sb_slice_eq(to->tag, sb_slice_from(tag, PX_TAG_LEN));
+}
+
+/* Print a response to req into p->out.  0 or an errno. */
+int px_print_response(struct sb_proxy *p, const struct sb_sip_msg *req, unsigned code,
+		      const char *reason, struct sb_slice extra)
+{
+	struct sb_sip_response_spec spec = {
+		.code = code,
+		.reason = reason ? sb_slice_cstr(reason) : SB_SLICE_NULL,
+		.extra = extra,
+	};
+	char tag[PX_HASH_HEX + 1];
+	if (code > 100) {
+		/* RFC 3261 §8.2.6.2: a To tag, the same for retransmissions */
+		own_tag(p, (struct sb_sip_msg *)req, tag);
+		spec.to_tag = sb_slice_from(tag, PX_TAG_LEN);
+	}
+	sb_buf_reset(&p->out);
+	return sb_sip_print_response(&p->out, req, &spec);
+}
+
+void px_reply_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx, unsigned code,
+			const char *reason, struct sb_slice extra)
+{
+	if (rx->msg->mid == SB_METHOD_ACK)
+		return; /* RFC 3261 §17.1.1.3: an ACK is never answered */
+	if (px_print_response(p, rx->msg, code, reason, extra) != 0)
+		return;
+	struct sb_tp_dest d = rx_dest(rx);
+	(void)px_send(&d, p->out.p, p->out.len, p);
+}
+
+/* Stateless forwarding of an ACK for a 2xx (or one passed up in
+ * Accepted): §16.4 routing, Max-Forwards, our Via, to the next hop. */
+static void ack_send(struct sb_proxy *p, const struct sb_tp_rx *rx, const struct px_routing *rt,
+		     struct sb_slice ruri, const struct sb_tp_dest *dst)
+{
+	struct sb_sip_msg *m = rx->msg;
+	/* the same branch for a retransmitted ACK: a hash of its own */
+	char hash[PX_HASH_HEX + 1], hh[PX_HASH_HEX + 1], branch[64];
+	const struct sb_via *v;
+	uint64_t h = px_fnv(PX_FNV_OFFSET ^ p->cfg.seed, ruri.p ? ruri : m->ruri);
+	if (sb_sip_msg_via(m, &v) == 0)
+		h = px_fnv(h, v->branch);
+	px_loop_hash(p, m, hash);
+	px_hex64(h, hh);
+	snprintf(branch, sizeof branch, SB_PROXY_BRANCH_PREFIX "%s.a%s", hash, hh);
+	struct px_fwd fw = { .ruri = ruri, .src = &rx->src, .branch = branch };
+	if (px_print_forward(p, m, rt, &fw, dst) == 0)
+		(void)px_send(dst, p->out.p, p->out.len, p);
+}
+
+void px_ack_h(struct sb_tsx *st, const struct sb_tp_rx *rx, void *arg)
+{
+	struct sb_proxy *p = arg;
+	struct sb_sip_msg *m = rx->msg;
+	struct px_routing rt;
+	struct sb_tp_dest dst;
+	struct sb_uri ru;
+	(void)st;
+	/* RFC 3261 §17.2.1: the ACK for a non-2xx we sent statelessly (a
+	 * validation error) ends here */
+	if (acks_our_response(p, m))
+		return;
+	if (px_route(p, m, &rt) != 0)
+		return;
+	const struct sb_uri *to_uri;
+	struct sb_uri du;
+	if (rt.has_next) {
+		to_uri = &rt.next.uri;
+	} else if (rt.strict) {
+		if (sb_uri_parse(&du, rt.new_ruri) != 0)
+			return;
+		to_uri = &du;
+	} else {
+		if (sb_uri_parse(&ru, m->ruri) != 0)
+			return;
+		if (sb_proxy_uri_in_domain(p, &ru)) {
+			/* §16.5: an ACK to one of our users (a UA that did not
+			 * keep the remote target) goes to each of its bindings;
+			 * only the one holding the dialog takes it */
+			char aor[SB_LOC_MAX_AOR];
+			size_t aorl;
+			const struct sb_binding *bs[SB_PROXY_MAX_TARGETS];
+			if (sb_location_aor_key(&ru, aor, sizeof aor, &aorl) != 0)
+				return;
+			size_t n = sb_location_lookup(p->cfg.location, sb_slice_from(aor, aorl),
+						      bs, SB_PROXY_MAX_TARGETS);
+			if (n > SB_PROXY_MAX_TARGETS)
+				n = SB_PROXY_MAX_TARGETS;
+			struct px_target tg;
+			for (size_t k = 0; k < n; k++) {
+				if (bs[k]->contact.l >= sizeof tg.uri)
+					continue;
+				memset(&tg, 0, sizeof tg);
+				memcpy(tg.uri, bs[k]->contact.p, bs[k]->contact.l);
+				tg.len = bs[k]->contact.l;
+				tg.has_dest = true;
+				tg.dest = bs[k]->source;
+				struct sb_uri cu;
+				if (sb_uri_parse(&cu, sb_slice_from(tg.uri, tg.len)) != 0)
+					continue;
+				if (px_use_flow(&tg, &cu))
+					dst = tg.dest;
+				else if (px_uri_dest(&cu, &dst) != 0)
+					continue;
+				ack_send(p, rx, &rt, sb_slice_from(tg.uri, tg.len), &dst);
+			}
+			return;
+		}
+		if (sb_proxy_uri_is_us(p, &ru))
+			return; /* to us: absorbed */
+		to_uri = &ru;
+	}
+	if (px_uri_dest(to_uri, &dst) != 0)
+		return;
+	ack_send(p, rx, &rt, SB_SLICE_NULL, &dst);
+}
+
+/* §16.7 / §18.1.2: a response matching no transaction (a 2xx
+ * retransmission): pop our Via and send it to the next one. */
+void px_stray_h(const struct sb_tp_rx *rx, void *arg)
+{
+	struct sb_proxy *p = arg;
+	struct sb_sip_msg *m = rx->msg;
+	struct sb_sip_values it;
+	struct sb_slice v;
+	struct sb_via top, next;
+	sb_sip_values_init(&it, m, SB_HDR_VIA);
+	if (!sb_sip_values_next(&it, &v, NULL) || sb_via_parse(&top, sb_slice_trim(v)) != 0)
+		return;
+	if (!px_via_is_ours(p, &top) ||
+	    !(top.branch.l > sizeof SB_PROXY_BRANCH_PREFIX - 1 &&
+	      memcmp(top.branch.p, SB_PROXY_BRANCH_PREFIX, sizeof SB_PROXY_BRANCH_PREFIX - 1) == 0))
+		return; /* §18.1.2: not ours, dropped */
+	if (!sb_sip_values_next(&it, &v, NULL) || sb_via_parse(&next, sb_slice_trim(v)) != 0)
+		return;
+	/* RFC 3261 §18.2.2, RFC 3581 §4: received and rport win */
+	struct sb_tp_dest d = { .proto = SB_TP_UDP };
+	if (sb_slice_caseeq_cstr(next.transport, "TCP"))
+		d.proto = SB_TP_TCP;
+	else if (!sb_slice_caseeq_cstr(next.transport, "UDP"))
+		return;
+	char host[SB_ADDR_STR_MAX];
+	sb_slice_to_cstr(next.received.p ? next.received : next.host, host, sizeof host);
+	uint32_t port = next.port ? next.port : 5060;
+	if (next.rport.p && next.rport.l && sb_slice_to_u32(next.rport, &port) != 0)
+		return;
+	if (port > 65535 || sb_addr_parse(&d.addr, host, (uint16_t)port) != 0)
+		return;
+	if (px_print_upstream(p, m) == 0)
+		(void)px_send(&d, p->out.p, p->out.len, p);
+}

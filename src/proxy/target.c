@@ -1,0 +1,117 @@
+/* proxy/target: the target set of RFC 3261 §16.5 and how it is worked
+ * through.  A Request-URI in our domains is looked up in the location
+ * service (404 for an unknown user, 480 for a known one without bindings);
+ * any other is its own target.  A 3xx adds its Contacts when the proxy
+ * recurses (§16.7 step 5).  Targets are started all at once (parallel
+ * forking) or one after another, highest q first (sequential). */
+#include <string.h>
+
+#include "proxy_int.h"
+
+/* §16.5: the target set. */
+void px_target_set(struct px_req *r, unsigned *fail)
+{
+	struct sb_proxy *p = r->p;
+	struct sb_sip_msg *m = &r->msg;
+	struct sb_uri ru;
+	*fail = 0;
+	if (sb_uri_parse(&ru, m->ruri) != 0) {
+		*fail = 400;
+		return;
+	}
+	/* foreign domains go to the Request-URI as it is; §16.5 makes no
+	 * exception for requests inside a dialog: a UA that sends its BYE to
+	 * the AOR (SIPp's uac does) reaches the bindings */
+	if (!sb_proxy_uri_in_domain(p, &ru)) {
+		struct px_target *t = &r->targets[r->ntargets++];
+		memcpy(t->uri, m->ruri.p, m->ruri.l < sizeof t->uri ? m->ruri.l : 0);
+		t->len = m->ruri.l < sizeof t->uri ? m->ruri.l : 0;
+		t->q1000 = 1000;
+		if (!t->len) {
+			r->ntargets = 0;
+			*fail = 414;
+		}
+		return;
+	}
+	char aor[SB_LOC_MAX_AOR];
+	size_t aorl;
+	if (sb_location_aor_key(&ru, aor, sizeof aor, &aorl) != 0) {
+		*fail = 404;
+		return;
+	}
+	const struct sb_binding *bs[SB_PROXY_MAX_TARGETS];
+	size_t n = sb_location_lookup(p->cfg.location, sb_slice_from(aor, aorl), bs,
+				      SB_PROXY_MAX_TARGETS);
+	if (n > SB_PROXY_MAX_TARGETS)
+		n = SB_PROXY_MAX_TARGETS;
+	if (n == 0) {
+		*fail = px_known_has(p, aor, aorl) ? 480 : 404;
+		return;
+	}
+	px_known_add(p, aor, aorl);
+	for (size_t k = 0; k < n; k++) {
+		if (bs[k]->contact.l >= SB_LOC_MAX_CONTACT)
+			continue;
+		struct px_target *t = &r->targets[r->ntargets++];
+		memcpy(t->uri, bs[k]->contact.p, bs[k]->contact.l);
+		t->len = bs[k]->contact.l;
+		t->q1000 = bs[k]->q1000;
+		t->has_dest = true;
+		t->dest = bs[k]->source;
+	}
+	/* sb_location_lookup gives highest q first: the sequential order */
+}
+
+/* §16.7 step 5 with --recurse-on-3xx: the Contacts of a 3xx join the
+ * target set.  Returns how many were added. */
+unsigned px_add_contacts(struct px_req *r, struct sb_sip_msg *msg)
+{
+	struct sb_sip_values it;
+	struct sb_slice v;
+	unsigned added = 0;
+	sb_sip_values_init(&it, msg, SB_HDR_CONTACT);
+	while (r->ntargets < SB_PROXY_MAX_TARGETS && sb_sip_values_next(&it, &v, NULL)) {
+		struct sb_nameaddr na;
+		if (sb_nameaddr_parse(&na, sb_slice_trim(v)) != 0 || na.star ||
+		    na.uri_s.l >= SB_LOC_MAX_CONTACT)
+			continue;
+		/* a target already tried is not tried again (§16.5) */
+		bool dup = false;
+		for (unsigned k = 0; k < r->ntargets && !dup; k++)
+			dup = sb_slice_eq(sb_slice_from(r->targets[k].uri, r->targets[k].len),
+					  na.uri_s);
+		if (dup)
+			continue;
+		struct px_target *t = &r->targets[r->ntargets++];
+		memset(t, 0, sizeof *t);
+		memcpy(t->uri, na.uri_s.p, na.uri_s.l);
+		t->len = na.uri_s.l;
+		if (sb_contact_q(&na, &t->q1000) != 0)
+			t->q1000 = 1000;
+		added++;
+	}
+	return added;
+}
+
+/* Start targets not yet tried: all of them (parallel), or the next one
+ * when nothing is pending (sequential). */
+void px_start_targets(struct px_req *r)
+{
+	struct sb_proxy *p = r->p;
+	while (r->next_target < r->ntargets && !r->final_sent && !r->cancelled) {
+		if (p->cfg.fork == SB_FORK_SEQUENTIAL) {
+			bool pending = false;
+			for (unsigned k = 0; k < r->nbr; k++)
+				pending |= px_branch_pending(&r->br[k]);
+			if (pending)
+				return;
+		}
+		unsigned fail;
+		struct px_target *tg = &r->targets[r->next_target++];
+		if (px_branch_start(r, tg, &fail) != 0) {
+			px_log(p, SB_LOG_INFO, "cannot forward to %.*s: %u", (int)tg->len, tg->uri,
+			       fail);
+			px_store_best(r, fail, NULL, 0);
+		}
+	}
+}
