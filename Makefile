@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := msg uri nameaddr via auth sdp
 
 # Debian packages: to build and test; to fuzz; to benchmark.
-PKGS_BUILD := meson ninja-build gcc pkg-config libcmocka-dev libinih-dev python3 sip-tester
+PKGS_BUILD := meson ninja-build gcc pkg-config libcmocka-dev libinih-dev libsqlite3-dev libssl-dev python3 sip-tester
 PKGS_FUZZ  := clang libclang-rt-14-dev
 PKGS_BENCH := libosip2-dev
 
