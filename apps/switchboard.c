@@ -75,6 +75,17 @@ static int send_h(const struct sb_tp_dest *dst, const char *buf, size_t len, voi
 	return sb_transport_send(s->tp, dst, buf, len);
 }
 
+/* RFC 3261 §17.1.4: a TCP connection failed or closed (a connect refused
+ * included): the client transactions waiting on it fail now with a
+ * transport error rather than at Timer B or F. */
+static void close_h(uint32_t conn_id, const struct sb_addr *peer, int err, void *arg)
+{
+	struct server *s = arg;
+	(void)err;
+	if (s->proxy)
+		sb_tsx_layer_conn_failed(sb_proxy_tsx_layer(s->proxy), conn_id, peer);
+}
+
 static int register_h(const struct sb_tp_rx *rx, struct sb_buf *out, void *arg)
 {
 	struct server *s = arg;
@@ -133,7 +144,8 @@ static int setup(struct server *s)
 	char a[SB_ADDR_STR_MAX];
 	if ((err = sb_loop_alloc(&s->loop, NULL)))
 		return err;
-	struct sb_transport_cfg tc = { .loop = s->loop, .recv_h = recv_h, .arg = s };
+	struct sb_transport_cfg tc = { .loop = s->loop, .recv_h = recv_h, .close_h = close_h,
+				       .arg = s };
 	if ((err = sb_transport_alloc(&s->tp, &tc)))
 		return err;
 	struct sb_location_cfg lc = { .loop = s->loop, .hash_seed = (uint64_t)getpid() * 2654435761u };

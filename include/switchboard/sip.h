@@ -343,7 +343,10 @@ int sb_sip_msg_expires(struct sb_sip_msg *m, uint32_t *out);
 enum sb_sip_frame_kind {
 	SB_FRAME_MESSAGE,   /* f->len bytes hold one message */
 	SB_FRAME_PING,      /* CRLFCRLF keep-alive: answer CRLF (RFC 5626 §3.5.1) */
-	SB_FRAME_PONG,      /* a lone CRLF: consume it */
+	SB_FRAME_PONG,      /* a CRLF followed by something else: consume it.  A
+	                       CRLF (or CR, CRLFCR) with nothing after it is
+	                       ENODATA: it may be the start of a ping; the
+	                       transport takes it as a pong after a short wait */
 };
 struct sb_sip_frame {
 	enum sb_sip_frame_kind kind;

@@ -190,6 +190,20 @@ struct sb_tsx_client_cfg {
 int sb_tsx_client_alloc(struct sb_tsx **tp, struct sb_tsx_layer *l,
 			const struct sb_tsx_client_cfg *cfg);
 
+/* RFC 3261 §17.1.4: the transport lost the connection conn_id to peer (a
+ * TCP connect refused, a reset, a close: the transport's close_h).  Every
+ * client transaction still waiting for its first response (Calling,
+ * Trying) that was sent on conn_id, or with conn_id 0 to peer over a
+ * stream transport (conn_id may then be the connection being opened), fails
+ * with a transport error: its owner sees 503 and end_h with
+ * SB_TSX_END_TRANSPORT.  Once a provisional response came the request was
+ * delivered and the response may come on a new connection (§18.2.2), so
+ * Proceeding is left alone.  The failures are delivered from a zero-delay
+ * timer, never inside this call (close_h may run inside a send).  peer may
+ * be NULL (only conn_id is matched then). */
+void sb_tsx_layer_conn_failed(struct sb_tsx_layer *l, uint32_t conn_id,
+			      const struct sb_addr *peer);
+
 /* ------------------------------------------------------------ server */
 
 /* Create the server transaction for rx->msg, a request that is not an ACK
@@ -217,6 +231,13 @@ struct sb_tsx *sb_tsx_find_invite_for_cancel(struct sb_tsx_layer *l, struct sb_s
 /* Replace the owner; NULL detaches (the transaction runs on, and tells
  * nobody).  Safe from inside the owner's callbacks. */
 void sb_tsx_set_owner(struct sb_tsx *t, const struct sb_tsx_owner *owner);
+/* Terminate t now, whatever its state, sending nothing and telling the
+ * owner nothing but end_h (why SB_TSX_END_TIMEOUT), from the usual
+ * deferred free.  For a TU that has given up on a transaction: a proxy's
+ * Timer C, or 64*T1 after its CANCEL (RFC 3261 §9.1, §16.8: "the client
+ * transaction MUST be destroyed"), or a non-INVITE server transaction that
+ * must not be answered with 408 (RFC 4320 §4.2).  No-op once Terminated. */
+void sb_tsx_abandon(struct sb_tsx *t);
 enum sb_tsx_kind sb_tsx_kind(const struct sb_tsx *t);
 enum sb_tsx_state sb_tsx_state(const struct sb_tsx *t);
 /* The last status sent (server) or received (client); 0 before any. */

@@ -45,11 +45,14 @@ struct sb_addr {
 };
 
 /* Where to send: a protocol, an address, and for streams optionally the
- * connection a request came in on (responses go back on it, §18.2.2). */
+ * connection a request came in on (responses go back on it, §18.2.2); for
+ * UDP optionally the local address to send from (a response leaves from the
+ * address and port its request reached, RFC 3581 §4: copy rx->local). */
 struct sb_tp_dest {
 	enum sb_tp_proto proto;
 	struct sb_addr addr;
 	uint32_t conn_id;      /* 0: any connection to addr, or a new one */
+	struct sb_addr local;  /* UDP source; zeroed: any listener of the family */
 };
 
 /* One received message, valid during the receive callback only. */
@@ -94,6 +97,14 @@ static inline int sb_addr_family(const struct sb_addr *a)
 #define SB_TP_DEF_MAX_CONNS      4096u    /* TCP connections in all */
 #define SB_TP_DEF_MAX_PER_IP     32u      /* TCP connections per peer IP */
 #define SB_TP_DEF_IDLE_MS        120000u  /* close a TCP connection idle this long */
+/* A message (or keep-alive) must arrive whole within this time of its first
+ * byte, or the connection closes: a peer trickling bytes (slowloris) cannot
+ * hold a connection and its buffer.  Idleness counts from the last complete
+ * message or keep-alive, in either direction, never from a partial read. */
+#define SB_TP_DEF_MSG_MS         5000u
+/* A CRLF with nothing after it may be a pong or the first half of a ping
+ * (RFC 5626 §3.5.1); after this long without more bytes it is a pong. */
+#define SB_TP_PONG_WAIT_MS       1000u
 /* A connection buffers at most one whole message plus what follows it in
  * the same read; the framer needs more than SB_SIP_MAX_MSG_SIZE to tell "too
  * large" (EMSGSIZE) from "need more". */
@@ -117,7 +128,8 @@ struct sb_transport;
  * rx->conn_id); it must not free the transport. */
 typedef void (sb_tp_recv_h)(const struct sb_tp_rx *rx, void *arg);
 /* A TCP connection closed: err is 0 for an orderly close by the peer or by
- * sb_transport_conn_close(), ETIMEDOUT for the idle timer, else why it broke
+ * sb_transport_conn_close(), ETIMEDOUT for the idle timer or a message that
+ * did not complete within msg_ms, else why it broke
  * (ECONNREFUSED, EBADMSG for an unframeable stream, EMSGSIZE, ...).  Queued
  * output is lost: transactions waiting on it see a transport error
  * (RFC 3261 §17.1.4), flows fail (RFC 5626 §5.2).  Also called from inside
@@ -134,6 +146,7 @@ struct sb_transport_cfg {
 	uint32_t max_conns;            /* 0: SB_TP_DEF_MAX_CONNS */
 	uint32_t max_conns_per_ip;     /* 0: SB_TP_DEF_MAX_PER_IP (inbound only) */
 	uint32_t idle_ms;              /* 0: SB_TP_DEF_IDLE_MS */
+	uint32_t msg_ms;               /* 0: SB_TP_DEF_MSG_MS */
 	uint32_t max_conn_buf;         /* 0: SB_TP_DEF_MAX_CONN_BUF */
 	uint32_t max_sendq;            /* 0: SB_TP_DEF_MAX_SENDQ */
 	uint32_t udp_request_max;      /* 0: SB_TP_UDP_REQUEST_MAX; UINT32_MAX: off */
@@ -153,8 +166,11 @@ struct sb_tp_stats {
 	uint64_t conns_refused;    /* max_conns or max_conns_per_ip */
 	uint64_t conns_connected;  /* outbound connections opened */
 	uint64_t conns_idle_closed;
+	uint64_t conns_slow_closed;  /* a message did not complete within msg_ms */
 	uint64_t conns_error_closed; /* framing, size, socket errors */
 	uint64_t accept_errors;    /* EMFILE and the like: accepting paused */
+	uint64_t buf_bytes;        /* gauge: bytes allocated now for connections'
+				    * read buffers and send queues */
 };
 
 /* 0, EINVAL (no loop or recv_h), ENOMEM. */
@@ -170,8 +186,10 @@ void sb_transport_free(struct sb_transport *tp);
 int sb_transport_listen(struct sb_transport *tp, enum sb_tp_proto proto,
 			const struct sb_addr *addr, struct sb_addr *bound);
 
-/* Send one message.  UDP: sendto from the first listening socket of the
- * address family, at once.  TCP: on dst->conn_id when set; when that
+/* Send one message.  UDP: at once, from dst->local when set (the listener
+ * bound to exactly that address and port, else a wildcard listener of that
+ * port with IP_PKTINFO/IPV6_PKTINFO naming the source address), else from
+ * the first listening socket of the address family.  TCP: on dst->conn_id when set; when that
  * connection is gone, a response goes where RFC 3261 §18.2.2 says (a
  * connection to the top Via's received, or numeric sent-by, host and its
  * sent-by port or 5060) and a request fails with ENOTCONN (RFC 5626: the

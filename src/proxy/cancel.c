@@ -1,5 +1,6 @@
 /* proxy/cancel: CANCEL both ways.  A CANCEL from upstream is answered and
- * cancels the pending branches of its request's context (RFC 3261 §16.10);
+ * cancels the pending branches of its request's context (RFC 3261 §16.10),
+ * or, without a context, is forwarded statelessly;
  * a branch is cancelled with a CANCEL built from the request as forwarded
  * (§9.1), not before a provisional response has come, and given up 64*T1
  * later when no final response follows. */
@@ -82,7 +83,9 @@ void px_branch_cancel(struct px_branch *b)
 {
 	if (!px_branch_pending(b) || b->cancelled || !b->ct)
 		return;
-	if (b->status < 101) {
+	/* §9.1: "a CANCEL ... SHOULD NOT be sent" before "a provisional
+	 * response" has come: any, 100 Trying included (§16.10) */
+	if (b->status < 100) {
 		b->want_cancel = true;
 		return;
 	}
@@ -100,13 +103,23 @@ void px_cancel_others(struct px_req *r, const struct px_branch *except)
 void px_handle_cancel(struct sb_proxy *p, const struct sb_tp_rx *rx)
 {
 	struct sb_tsx *inv = sb_tsx_find_invite_for_cancel(p->layer, rx->msg);
+	struct sb_hash_node *n = inv ? sb_hash_find(p->by_st, &inv, sizeof inv) : NULL;
+	/* §16.10: "If a response context is not found, the element does not
+	 * have any knowledge of the request to apply the CANCEL to.  It MUST
+	 * statelessly forward the CANCEL request" (the request may have gone
+	 * through a stateless element, or through us before a restart).  No
+	 * server transaction: a retransmission is forwarded again, and the
+	 * 200 comes back as a stray response, relayed like any (px_stray_h) */
+	if (!n && px_cancel_stateless(p, rx) > 0)
+		return;
 	struct sb_tsx *st;
 	struct sb_tsx_owner none = { 0 };
 	if (sb_tsx_server_alloc(&st, p->layer, rx, &none) != 0)
 		return;
-	struct sb_hash_node *n = inv ? sb_hash_find(p->by_st, &inv, sizeof inv) : NULL;
-	/* §16.10: with a response context, 200 to the CANCEL and cancel the
-	 * pending branches; without one, 481 (§9.2) */
+	/* with a response context, 200 to the CANCEL and cancel the pending
+	 * branches; without one and without a target to forward it to (a
+	 * user of ours with no binding, a Request-URI naming us, an address
+	 * that cannot be reached), 481 (§9.2) */
 	unsigned code = n ? 200 : 481;
 	if (px_print_response(p, rx->msg, code, NULL, SB_SLICE_NULL) == 0)
 		(void)sb_tsx_respond(st, p->out.p, p->out.len);

@@ -5,6 +5,7 @@
  * from the branches are relayed (provisionals, every 2xx to an INVITE) or
  * kept when best (§16.7 step 6) until every branch is answered; Timer C
  * (§16.6 step 11, §16.8) cancels or gives up a branch that hangs. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,8 @@ void px_req_free(struct px_req *r)
 		r->next->prev = r->prev;
 	p->nreqs--;
 	free(r->best);
+	free(r->auth);
+	free(r->targets);
 	free(r->buf);
 	free(r);
 }
@@ -75,11 +78,15 @@ bool px_branch_pending(const struct px_branch *b)
 }
 
 /* §16.7 step 6: the best of the final responses: any 6xx, else the lowest
- * class; within a class the first. */
-static bool better(unsigned neu, unsigned old)
+ * class; within a class the first.  For a non-INVITE request a 408 (a
+ * timeout, or one received) is worse than anything: it is never sent
+ * upstream (RFC 4320 §4.2), so any real answer beats it. */
+static bool better(unsigned neu, unsigned old, bool invite)
 {
 	if (old == 0)
 		return true;
+	if (!invite && (old == 408 || neu == 408))
+		return old == 408 && neu != 408;
 	if (old >= 600)
 		return false;
 	if (neu >= 600)
@@ -89,7 +96,7 @@ static bool better(unsigned neu, unsigned old)
 
 void px_store_best(struct px_req *r, unsigned status, const char *buf, size_t len)
 {
-	if (!better(status, r->best_status))
+	if (!better(status, r->best_status, r->msg.mid == SB_METHOD_INVITE))
 		return;
 	free(r->best);
 	r->best = NULL;
@@ -111,6 +118,76 @@ int px_print_upstream(struct sb_proxy *p, struct sb_sip_msg *msg)
 	return err ? err : sb_sip_print_edited(&p->out, msg, &ed);
 }
 
+static bool is_auth_hdr(const struct sb_sip_hdr *h)
+{
+	return h->id == SB_HDR_WWW_AUTHENTICATE || h->id == SB_HDR_PROXY_AUTHENTICATE;
+}
+
+/* §16.7 step 7: keep the challenges of a 401 or 407 from a branch. */
+static void collect_auth(struct px_req *r, struct sb_sip_msg *msg)
+{
+	size_t need = 0;
+	for (uint16_t k = 0; k < msg->nhdrs; k++)
+		if (is_auth_hdr(&msg->hdrs[k]))
+			need += msg->hdrs[k].line.l;
+	if (!need || need > PX_MAX_AUTH - r->auth_len)
+		return; /* none, or past the bound: that branch's are left out */
+	char *a = realloc(r->auth, r->auth_len + need);
+	if (!a)
+		return;
+	r->auth = a;
+	for (uint16_t k = 0; k < msg->nhdrs; k++) {
+		const struct sb_sip_hdr *h = &msg->hdrs[k];
+		if (is_auth_hdr(h)) {
+			memcpy(r->auth + r->auth_len, h->line.p, h->line.l);
+			r->auth_len += h->line.l;
+		}
+	}
+	r->auth_nbr++;
+}
+
+/* §16.7 step 7: "the proxy MUST collect any WWW-Authenticate and
+ * Proxy-Authenticate header field values from all other 401 (Unauthorized)
+ * and 407 (Proxy Authentication Required) responses received so far in
+ * this response context and add them to this response": print the best
+ * response with its own challenges replaced by all of them (its own
+ * included) into p->out.  0 or an errno. */
+static int print_with_auth(struct px_req *r)
+{
+	struct sb_proxy *p = r->p;
+	struct sb_sip_msg *m = malloc(sizeof *m);
+	int err = ENOMEM;
+	if (!m)
+		return err;
+	if ((err = sb_sip_parse(m, r->best, r->best_len, SB_SIP_DATAGRAM)) != 0 || !m->nhdrs) {
+		err = err ? err : EBADMSG;
+		goto out;
+	}
+	sb_buf_reset(&p->out);
+	const char *hend = m->hdrs[0].line.p;
+	sb_buf_append(&p->out, r->best, (size_t)(hend - r->best)); /* status line */
+	bool put = false;
+	for (uint16_t k = 0; k < m->nhdrs; k++) {
+		const struct sb_sip_hdr *h = &m->hdrs[k];
+		/* all of them where its first challenge was */
+		if (is_auth_hdr(h) && !put) {
+			sb_buf_append(&p->out, r->auth, r->auth_len);
+			put = true;
+		}
+		if (!is_auth_hdr(h))
+			sb_buf_append_slice(&p->out, h->line);
+		hend = h->line.p + h->line.l;
+	}
+	if (!put)
+		sb_buf_append(&p->out, r->auth, r->auth_len);
+	/* the empty line and the body */
+	sb_buf_append(&p->out, hend, r->best_len - (size_t)(hend - r->best));
+	err = p->out.err;
+out:
+	free(m);
+	return err;
+}
+
 /* When every branch is answered and no target is left, send the best
  * response (§16.7 step 6), or 487 after a CANCEL (§16.10). */
 void px_try_finish(struct px_req *r)
@@ -119,7 +196,7 @@ void px_try_finish(struct px_req *r)
 	for (unsigned k = 0; k < r->nbr; k++)
 		if (px_branch_pending(&r->br[k]))
 			return;
-	if (r->next_target < r->ntargets && !r->cancelled)
+	if (r->next_target < r->ntargets && !r->cancelled && !r->no_new_branches)
 		return;
 	if (r->final_sent)
 		return;
@@ -127,12 +204,26 @@ void px_try_finish(struct px_req *r)
 		px_upstream_generated(r, 487, NULL);
 		return;
 	}
+	unsigned code = r->best_status ? r->best_status : 408;
+	if (code == 408 && r->msg.mid != SB_METHOD_INVITE) {
+		/* RFC 4320 §4.2: "A SIP element MUST NOT send any response with
+		 * a Status-Code of 408 to a non-INVITE request": nothing goes
+		 * up.  The server transaction has no timer in Trying and would
+		 * wait forever: it is ended here (the client's own Timer F,
+		 * started before ours, has run out too) */
+		r->final_sent = true;
+		if (r->st)
+			sb_tsx_abandon(r->st);
+		return;
+	}
 	if (r->best && r->best_status != 503) {
-		upstream(r, r->best, r->best_len, r->best_status);
+		if ((code == 401 || code == 407) && r->auth_nbr > 1 && print_with_auth(r) == 0)
+			upstream(r, r->p->out.p, r->p->out.len, code);
+		else
+			upstream(r, r->best, r->best_len, code);
 		return;
 	}
 	/* §16.7 step 6: a 503 becomes 500 upstream; a timeout is a 408 */
-	unsigned code = r->best_status ? r->best_status : 408;
 	px_upstream_generated(r, code == 503 ? 500 : code, NULL);
 }
 
@@ -156,10 +247,13 @@ void px_branch_response(struct sb_tsx *t, unsigned status, struct sb_sip_msg *ms
 			return;
 		if (status > b->status)
 			b->status = status;
-		/* §16.7 step 2 / §16.8: a provisional response resets Timer C */
+		/* §16.7 step 2 / §16.8: a provisional response resets Timer C,
+		 * "For 100 (Trying) responses, this step is not taken" */
 		if (invite && status > 100 && !b->cancelled)
 			sb_timer_start(p->cfg.loop, &b->timer_c, p->cfg.timer_c_ms, px_timer_c_h, b);
-		if (b->want_cancel && status > 100) {
+		/* §9.1: any provisional response, 100 included, lets the
+		 * CANCEL waiting for it go */
+		if (b->want_cancel && status >= 100) {
 			b->want_cancel = false;
 			b->cancelled = true;
 			px_branch_send_cancel(b);
@@ -178,11 +272,16 @@ void px_branch_response(struct sb_tsx *t, unsigned status, struct sb_sip_msg *ms
 		/* §16.7 step 5: every 2xx to an INVITE goes upstream at once;
 		 * to any other request only the first final */
 		if (msg && (invite || !r->final_sent) && px_print_upstream(p, msg) == 0) {
-			if (r->final_sent && r->st && sb_tsx_state(r->st) != SB_TSX_ACCEPTED) {
-				/* the server transaction no longer takes it:
-				 * forward statelessly (§16.7 step 9 still holds) */
+			if (!r->st || (r->final_sent && sb_tsx_state(r->st) != SB_TSX_ACCEPTED)) {
+				/* the server transaction is gone (Timer I, H, L,
+				 * a transport error) or no longer takes it: every
+				 * 2xx must still reach the caller (RFC 6026 §8.1;
+				 * §16.7 step 9 still holds): forward statelessly
+				 * to the request's source */
 				struct sb_tp_dest d = { .proto = r->proto, .addr = r->src,
-							.conn_id = r->conn_id };
+							.conn_id = r->conn_id,
+							.local = r->local };
+				r->final_sent = true;
 				(void)px_send(&d, p->out.p, p->out.len, p);
 			} else {
 				upstream(r, p->out.p, p->out.len, status);
@@ -207,13 +306,18 @@ void px_branch_response(struct sb_tsx *t, unsigned status, struct sb_sip_msg *ms
 		return;
 	}
 	if (msg) {
+		if ((status == 401 || status == 407))
+			collect_auth(r, msg);
 		if (px_print_upstream(p, msg) == 0)
 			px_store_best(r, status, p->out.p, p->out.len);
 	} else {
 		px_store_best(r, status, NULL, 0); /* 408 timeout, 503 transport */
 	}
-	/* §16.7 step 10: "if a 6xx response is received ... SHOULD cancel all
+	/* §16.7 step 5: after a 6xx "it MUST NOT create any new branches";
+	 * step 10: "if a 6xx response is received ... SHOULD cancel all
 	 * client pending transactions" */
+	if (status >= 600)
+		r->no_new_branches = true;
 	if (invite && status >= 600)
 		px_cancel_others(r, b);
 	px_try_finish(r);
@@ -244,23 +348,20 @@ void px_timer_c_h(void *arg)
 	struct px_req *r = b->r;
 	if (b->final)
 		return;
-	if (b->status >= 101 && !b->cancelled) {
+	/* §16.8: "If the client transaction has received a provisional
+	 * response, the proxy MUST generate a CANCEL request matching that
+	 * transaction": any provisional, 100 Trying included */
+	if (b->status >= 100 && !b->cancelled) {
 		px_branch_cancel(b);
 		return;
 	}
 	/* no response at all, or none 64*T1 after our CANCEL (§9.1): the
-	 * branch is given up as a 408 and its transaction left to itself */
+	 * branch is given up as a 408 and "the client transaction MUST be
+	 * destroyed" (§16.8).  Its end_h comes from the deferred free and
+	 * drops the context's reference then. */
 	branch_final(b, 408);
 	px_store_best(r, 408, NULL, 0);
-	bool detach = b->ct != NULL;
-	if (detach) {
-		sb_tsx_set_owner(b->ct, NULL);
-		b->ct = NULL;
-		r->refs++; /* held across try_finish, dropped below */
-	}
+	if (b->ct)
+		sb_tsx_abandon(b->ct);
 	px_try_finish(r);
-	if (detach) {
-		px_req_unref(r); /* the detached transaction's reference */
-		px_req_unref(r);
-	}
 }

@@ -241,12 +241,14 @@ static void request_h(const struct sb_tp_rx *rx, void *arg)
 	if (rt.strict) {
 		/* §16.4: the Request-URI came from the last Route; it is the
 		 * target as it is */
-		struct px_target *t = &r->targets[r->ntargets++];
-		size_t l = rt.new_ruri.l < sizeof t->uri ? rt.new_ruri.l : 0;
-		memcpy(t->uri, rt.new_ruri.p, l);
-		t->len = l;
-		t->q1000 = 1000;
-		fail = l ? 0 : 414;
+		struct px_target *t = px_target_add(r);
+		size_t l = t && rt.new_ruri.l < sizeof t->uri ? rt.new_ruri.l : 0;
+		if (t) {
+			memcpy(t->uri, rt.new_ruri.p, l);
+			t->len = l;
+			t->q1000 = 1000;
+		}
+		fail = !t ? 500 : l ? 0 : 414;
 	} else {
 		px_target_set(r, &fail);
 	}

@@ -20,6 +20,8 @@
 
 /* Route values looked at per request; more are left untouched. */
 #define PX_MAX_ROUTES 64u
+/* Bytes of challenges (§16.7 step 7) collected per request. */
+#define PX_MAX_AUTH 8192u
 /* Hex digits of the loop-detection hash in our branch. */
 #define PX_HASH_HEX 16u
 /* FNV-1a, 64 bits: branch hashes and our To tags need spread, not
@@ -62,7 +64,8 @@ struct px_req {
 	struct sb_addr src, local;
 	uint32_t conn_id;
 	char hash[PX_HASH_HEX + 1];
-	struct px_target targets[SB_PROXY_MAX_TARGETS];
+	struct px_target *targets;  /* ntargets of them, on the heap: most
+	                               requests have one */
 	unsigned ntargets, next_target;
 	struct px_branch br[SB_PROXY_MAX_TARGETS];
 	unsigned nbr;
@@ -70,6 +73,12 @@ struct px_req {
 	size_t best_len;
 	unsigned best_status;       /* 0: none; with best NULL: generate it */
 	bool final_sent, cancelled;
+	bool no_new_branches;       /* §16.7 step 5: a 6xx came */
+	char *auth;                 /* §16.7 step 7: the WWW-Authenticate and
+	                               Proxy-Authenticate lines of every 401 and
+	                               407, as received */
+	size_t auth_len;
+	unsigned auth_nbr;          /* branches that contributed to auth */
 };
 
 struct sb_proxy {
@@ -138,6 +147,9 @@ int px_uri_dest(const struct sb_uri *u, struct sb_tp_dest *d);
 bool px_use_flow(const struct px_target *tg, const struct sb_uri *contact);
 
 /* target.c: §16.5. */
+/* A new, zeroed target at the end of r's set; NULL at
+ * SB_PROXY_MAX_TARGETS or without memory. */
+struct px_target *px_target_add(struct px_req *r);
 void px_target_set(struct px_req *r, unsigned *fail);
 unsigned px_add_contacts(struct px_req *r, struct sb_sip_msg *msg);
 void px_start_targets(struct px_req *r);
@@ -175,6 +187,9 @@ int px_print_response(struct sb_proxy *p, const struct sb_sip_msg *req, unsigned
 void px_reply_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx, unsigned code,
 			const char *reason, struct sb_slice extra);
 void px_ack_h(struct sb_tsx *st, const struct sb_tp_rx *rx, void *arg);
+/* RFC 3261 §16.10: forward a CANCEL that has no response context
+ * statelessly; how many copies went out (0: no target). */
+unsigned px_cancel_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx);
 void px_stray_h(const struct sb_tp_rx *rx, void *arg);
 
 #endif

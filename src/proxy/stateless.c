@@ -1,8 +1,9 @@
 /* proxy/stateless: what the proxy sends outside a response context.  The
  * responses it makes itself (validation errors, OPTIONS to itself, the
  * answers a context generates) carry a To tag derived from the Call-ID, so
- * that the ACK for one is known and absorbed; ACKs for 2xx are forwarded
- * statelessly (§16.4, and §16.5 for our users' bindings); responses
+ * that the ACK for one is known and absorbed; ACKs for 2xx and CANCELs
+ * without a response context (§16.10) are forwarded statelessly (§16.4,
+ * and §16.5 for our users' bindings); responses
  * matching no transaction (2xx retransmissions) are relayed with our Via
  * popped (§16.7, §18.1.2). */
 #include <stdio.h>
@@ -15,7 +16,9 @@
 
 static struct sb_tp_dest rx_dest(const struct sb_tp_rx *rx)
 {
-	struct sb_tp_dest d = { .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id };
+	/* RFC 3581 §4: the response leaves from where the request came in */
+	struct sb_tp_dest d = { .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id,
+				.local = rx->local };
 	return d;
 }
 
@@ -70,13 +73,15 @@ void px_reply_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx, unsigned 
 	(void)px_send(&d, p->out.p, p->out.len, p);
 }
 
-/* Stateless forwarding of an ACK for a 2xx (or one passed up in
- * Accepted): §16.4 routing, Max-Forwards, our Via, to the next hop. */
-static void ack_send(struct sb_proxy *p, const struct sb_tp_rx *rx, const struct px_routing *rt,
-		     struct sb_slice ruri, const struct sb_tp_dest *dst)
+/* Send one statelessly forwarded copy of rx: §16.4 routing, Max-Forwards,
+ * our Via, to the next hop.  The branch is the same for a retransmission
+ * (a hash of the Request-URI and the top Via's branch), and kind ('a' for
+ * ACK, 'c' for CANCEL) keeps it apart from the branch of another method. */
+static void stateless_send(struct sb_proxy *p, const struct sb_tp_rx *rx,
+			   const struct px_routing *rt, struct sb_slice ruri,
+			   const struct sb_tp_dest *dst, char kind)
 {
 	struct sb_sip_msg *m = rx->msg;
-	/* the same branch for a retransmitted ACK: a hash of its own */
 	char hash[PX_HASH_HEX + 1], hh[PX_HASH_HEX + 1], branch[64];
 	const struct sb_via *v;
 	uint64_t h = px_fnv(PX_FNV_OFFSET ^ p->cfg.seed, ruri.p ? ruri : m->ruri);
@@ -84,46 +89,46 @@ static void ack_send(struct sb_proxy *p, const struct sb_tp_rx *rx, const struct
 		h = px_fnv(h, v->branch);
 	px_loop_hash(p, m, hash);
 	px_hex64(h, hh);
-	snprintf(branch, sizeof branch, SB_PROXY_BRANCH_PREFIX "%s.a%s", hash, hh);
+	snprintf(branch, sizeof branch, SB_PROXY_BRANCH_PREFIX "%s.%c%s", hash, kind, hh);
 	struct px_fwd fw = { .ruri = ruri, .src = &rx->src, .branch = branch };
 	if (px_print_forward(p, m, rt, &fw, dst) == 0)
 		(void)px_send(dst, p->out.p, p->out.len, p);
 }
 
-void px_ack_h(struct sb_tsx *st, const struct sb_tp_rx *rx, void *arg)
+/* Forward rx statelessly to the target §16.4 and §16.5 give it: the first
+ * Route left, the Request-URI a strict route made, each binding of one of
+ * our users, or a foreign Request-URI.  Returns how many copies went out;
+ * 0 when there is no target (a request to us, a user without bindings, an
+ * address that cannot be reached). */
+static unsigned forward_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx, char kind)
 {
-	struct sb_proxy *p = arg;
 	struct sb_sip_msg *m = rx->msg;
 	struct px_routing rt;
 	struct sb_tp_dest dst;
 	struct sb_uri ru;
-	(void)st;
-	/* RFC 3261 §17.2.1: the ACK for a non-2xx we sent statelessly (a
-	 * validation error) ends here */
-	if (acks_our_response(p, m))
-		return;
 	if (px_route(p, m, &rt) != 0)
-		return;
+		return 0;
 	const struct sb_uri *to_uri;
 	struct sb_uri du;
 	if (rt.has_next) {
 		to_uri = &rt.next.uri;
 	} else if (rt.strict) {
 		if (sb_uri_parse(&du, rt.new_ruri) != 0)
-			return;
+			return 0;
 		to_uri = &du;
 	} else {
 		if (sb_uri_parse(&ru, m->ruri) != 0)
-			return;
+			return 0;
 		if (sb_proxy_uri_in_domain(p, &ru)) {
-			/* §16.5: an ACK to one of our users (a UA that did not
-			 * keep the remote target) goes to each of its bindings;
-			 * only the one holding the dialog takes it */
+			/* §16.5: to one of our users, each of its bindings;
+			 * only the one holding the dialog (the transaction)
+			 * takes it */
 			char aor[SB_LOC_MAX_AOR];
 			size_t aorl;
 			const struct sb_binding *bs[SB_PROXY_MAX_TARGETS];
+			unsigned sent = 0;
 			if (sb_location_aor_key(&ru, aor, sizeof aor, &aorl) != 0)
-				return;
+				return 0;
 			size_t n = sb_location_lookup(p->cfg.location, sb_slice_from(aor, aorl),
 						      bs, SB_PROXY_MAX_TARGETS);
 			if (n > SB_PROXY_MAX_TARGETS)
@@ -144,17 +149,35 @@ void px_ack_h(struct sb_tsx *st, const struct sb_tp_rx *rx, void *arg)
 					dst = tg.dest;
 				else if (px_uri_dest(&cu, &dst) != 0)
 					continue;
-				ack_send(p, rx, &rt, sb_slice_from(tg.uri, tg.len), &dst);
+				stateless_send(p, rx, &rt, sb_slice_from(tg.uri, tg.len), &dst, kind);
+				sent++;
 			}
-			return;
+			return sent;
 		}
 		if (sb_proxy_uri_is_us(p, &ru))
-			return; /* to us: absorbed */
+			return 0; /* to us: nothing to forward */
 		to_uri = &ru;
 	}
 	if (px_uri_dest(to_uri, &dst) != 0)
+		return 0;
+	stateless_send(p, rx, &rt, SB_SLICE_NULL, &dst, kind);
+	return 1;
+}
+
+void px_ack_h(struct sb_tsx *st, const struct sb_tp_rx *rx, void *arg)
+{
+	struct sb_proxy *p = arg;
+	(void)st;
+	/* RFC 3261 §17.2.1: the ACK for a non-2xx we sent statelessly (a
+	 * validation error) ends here */
+	if (acks_our_response(p, rx->msg))
 		return;
-	ack_send(p, rx, &rt, SB_SLICE_NULL, &dst);
+	(void)forward_stateless(p, rx, 'a');
+}
+
+unsigned px_cancel_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx)
+{
+	return forward_stateless(p, rx, 'c');
 }
 
 /* §16.7 / §18.1.2: a response matching no transaction (a 2xx

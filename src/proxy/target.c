@@ -4,9 +4,24 @@
  * any other is its own target.  A 3xx adds its Contacts when the proxy
  * recurses (§16.7 step 5).  Targets are started all at once (parallel
  * forking) or one after another, highest q first (sequential). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "proxy_int.h"
+
+struct px_target *px_target_add(struct px_req *r)
+{
+	if (r->ntargets >= SB_PROXY_MAX_TARGETS)
+		return NULL;
+	/* exact size: a target is 568 bytes and most requests have one */
+	struct px_target *t = realloc(r->targets, (r->ntargets + 1) * sizeof *t);
+	if (!t)
+		return NULL;
+	r->targets = t;
+	t += r->ntargets++;
+	memset(t, 0, sizeof *t);
+	return t;
+}
 
 /* §16.5: the target set. */
 void px_target_set(struct px_req *r, unsigned *fail)
@@ -23,7 +38,11 @@ void px_target_set(struct px_req *r, unsigned *fail)
 	 * exception for requests inside a dialog: a UA that sends its BYE to
 	 * the AOR (SIPp's uac does) reaches the bindings */
 	if (!sb_proxy_uri_in_domain(p, &ru)) {
-		struct px_target *t = &r->targets[r->ntargets++];
+		struct px_target *t = px_target_add(r);
+		if (!t) {
+			*fail = 500;
+			return;
+		}
 		memcpy(t->uri, m->ruri.p, m->ruri.l < sizeof t->uri ? m->ruri.l : 0);
 		t->len = m->ruri.l < sizeof t->uri ? m->ruri.l : 0;
 		t->q1000 = 1000;
@@ -52,7 +71,9 @@ void px_target_set(struct px_req *r, unsigned *fail)
 	for (size_t k = 0; k < n; k++) {
 		if (bs[k]->contact.l >= SB_LOC_MAX_CONTACT)
 			continue;
-		struct px_target *t = &r->targets[r->ntargets++];
+		struct px_target *t = px_target_add(r);
+		if (!t)
+			break;
 		memcpy(t->uri, bs[k]->contact.p, bs[k]->contact.l);
 		t->len = bs[k]->contact.l;
 		t->q1000 = bs[k]->q1000;
@@ -69,6 +90,8 @@ unsigned px_add_contacts(struct px_req *r, struct sb_sip_msg *msg)
 	struct sb_sip_values it;
 	struct sb_slice v;
 	unsigned added = 0;
+	if (r->no_new_branches)
+		return 0; /* §16.7 step 5: a 6xx came */
 	sb_sip_values_init(&it, msg, SB_HDR_CONTACT);
 	while (r->ntargets < SB_PROXY_MAX_TARGETS && sb_sip_values_next(&it, &v, NULL)) {
 		struct sb_nameaddr na;
@@ -82,8 +105,9 @@ unsigned px_add_contacts(struct px_req *r, struct sb_sip_msg *msg)
 					  na.uri_s);
 		if (dup)
 			continue;
-		struct px_target *t = &r->targets[r->ntargets++];
-		memset(t, 0, sizeof *t);
+		struct px_target *t = px_target_add(r);
+		if (!t)
+			break;
 		memcpy(t->uri, na.uri_s.p, na.uri_s.l);
 		t->len = na.uri_s.l;
 		if (sb_contact_q(&na, &t->q1000) != 0)
@@ -98,7 +122,9 @@ unsigned px_add_contacts(struct px_req *r, struct sb_sip_msg *msg)
 void px_start_targets(struct px_req *r)
 {
 	struct sb_proxy *p = r->p;
-	while (r->next_target < r->ntargets && !r->final_sent && !r->cancelled) {
+	/* §16.7 step 5: after a 6xx "the proxy MUST NOT add any new branches" */
+	while (r->next_target < r->ntargets && !r->final_sent && !r->cancelled &&
+	       !r->no_new_branches) {
 		if (p->cfg.fork == SB_FORK_SEQUENTIAL) {
 			bool pending = false;
 			for (unsigned k = 0; k < r->nbr; k++)

@@ -380,7 +380,7 @@ int sb_registrar_handle(struct sb_registrar *r, struct sb_sip_msg *req,
 	};
 	if (rx)
 		u.source = (struct sb_tp_dest){ .proto = rx->proto, .addr = rx->src,
-						.conn_id = rx->conn_id };
+						.conn_id = rx->conn_id, .local = rx->local };
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < n; i++) {
 			if (cs[i].superseded || (cs[i].expires == 0) != (pass == 0))

@@ -79,25 +79,32 @@ int sb_sip_frame(const char *buf, size_t len, size_t max_size, struct sb_sip_fra
 		return ENODATA;
 	/* RFC 5626 §3.5.1 keep-alives: CRLFCRLF is a ping (answer CRLF), a
 	 * lone CRLF a pong.  RFC 3261 §7.5 lets a stream carry CRLFs between
-	 * messages; they are consumed the same way. */
+	 * messages; they are consumed the same way.  A proper prefix of
+	 * CRLFCRLF may be a ping still arriving, so it waits (ENODATA): a
+	 * CRLF at the end of the bytes is a pong only once the caller knows
+	 * nothing follows it (the transport waits a moment for more). */
 	if (buf[0] == '\r' || buf[0] == '\n') {
 		f->scanned = 0;
-		if (len >= 4 && memcmp(buf, "\r\n\r\n", 4) == 0) {
-			f->kind = SB_FRAME_PING;
-			f->len = 4;
-			return 0;
-		}
-		if (len >= 2 && buf[0] == '\r' && buf[1] == '\n') {
-			f->kind = SB_FRAME_PONG;
-			f->len = 2;
-			return 0;
-		}
 		if (buf[0] == '\n') {
 			f->kind = SB_FRAME_PONG;
 			f->len = 1;
 			return 0;
 		}
-		return ENODATA; /* a lone CR: wait for its LF */
+		if (len >= 2 && buf[1] != '\n') {
+			/* §7.5 allows CRLF, not a bare CR, before a start line */
+			f->defect = SB_DEFECT_BAD_REQUEST_LINE;
+			return EBADMSG;
+		}
+		if (len < 4 && memcmp(buf, "\r\n\r", len) == 0)
+			return ENODATA; /* "\r", "\r\n", "\r\n\r": maybe a ping */
+		if (len >= 4 && memcmp(buf, "\r\n\r\n", 4) == 0) {
+			f->kind = SB_FRAME_PING;
+			f->len = 4;
+			return 0;
+		}
+		f->kind = SB_FRAME_PONG;
+		f->len = 2;
+		return 0;
 	}
 	size_t hlen = header_end(buf, len, f->scanned < len ? f->scanned : 0);
 	if (!hlen) {

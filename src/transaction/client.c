@@ -313,3 +313,34 @@ void tsx_client_recv(struct sb_tsx *t, struct sb_sip_msg *resp)
 	else
 		non_invite_recv(t, resp);
 }
+
+/* The deferred half of sb_tsx_layer_conn_failed(): Timer B or F is replaced
+ * by this zero-delay timer, so the owner hears of the failure from the loop,
+ * never from inside the send that noticed it. */
+static void conn_fail_h(void *arg)
+{
+	struct sb_tsx *t = arg;
+	if (t->state == SB_TSX_CALLING || t->state == SB_TSX_TRYING)
+		client_fail(t, SB_TSX_END_TRANSPORT);
+}
+
+void sb_tsx_layer_conn_failed(struct sb_tsx_layer *l, uint32_t conn_id,
+			      const struct sb_addr *peer)
+{
+	for (struct sb_tsx *t = l->all; t; t = t->next) {
+		if (t->kind != SB_TSX_CLIENT_INVITE && t->kind != SB_TSX_CLIENT_NON_INVITE)
+			continue;
+		/* RFC 3261 §17.1.4: waiting for the first response only; in
+		 * Proceeding the request was delivered */
+		if (t->state != SB_TSX_CALLING && t->state != SB_TSX_TRYING)
+			continue;
+		if (!sb_tp_reliable(t->dst.proto))
+			continue;
+		bool on_conn = conn_id && t->dst.conn_id == conn_id;
+		bool to_peer = !t->dst.conn_id && peer && sb_addr_eq(&t->dst.addr, peer);
+		if (!on_conn && !to_peer)
+			continue;
+		sb_timer_stop(l->cfg.loop, &t->retx);
+		tsx_timer(t, &t->life, 0, conn_fail_h);
+	}
+}

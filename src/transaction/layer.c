@@ -251,6 +251,13 @@ void sb_tsx_set_owner(struct sb_tsx *t, const struct sb_tsx_owner *owner)
 	t->owner = owner ? *owner : (struct sb_tsx_owner){ 0 };
 }
 
+void sb_tsx_abandon(struct sb_tsx *t)
+{
+	/* terminate stops retx and turns life into the reap timer, so no
+	 * timer of the machine can fire any more */
+	tsx_terminate(t, SB_TSX_END_TIMEOUT);
+}
+
 enum sb_tsx_kind sb_tsx_kind(const struct sb_tsx *t)
 {
 	return (enum sb_tsx_kind)t->kind;

@@ -90,7 +90,8 @@ int sb_tsx_server_alloc(struct sb_tsx **tp, struct sb_tsx_layer *l, const struct
 	if (err)
 		return err;
 	/* responses go back where the request came from; see the header */
-	t->dst = (struct sb_tp_dest){ .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id };
+	t->dst = (struct sb_tp_dest){ .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id,
+				      .local = rx->local }; /* RFC 3581 §4: from where it came */
 	if (owner)
 		t->owner = *owner;
 	if (sb_tp_reliable(rx->proto))

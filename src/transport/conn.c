@@ -1,11 +1,27 @@
 /* transport/conn: TCP connections (RFC 3261 §18, RFC 5626 §3.5.1).
  *
  * Each connection has a read buffer that grows up to max_conn_buf, a write
- * queue bounded by max_sendq, and an idle timer embedded in it.  Bytes are
+ * queue bounded by max_sendq, and two timers embedded in it.  Bytes are
  * framed by sb_sip_frame() (Content-Length, §18.3), so several messages per
  * read and a message split across reads both work; what can never be framed
- * closes the connection, and a message that never completes (RFC 4475
- * clerr) is closed by the idle timer, never waited on without bound.
+ * closes the connection.
+ *
+ * Time bounds, so that no peer holds a connection and its buffers by
+ * trickling bytes (slowloris):
+ * - the message deadline (msg_ms) starts with the first byte of a message or
+ *   keep-alive and is cleared only when the framer completes it; a message
+ *   that never completes (RFC 4475 clerr, or a header sent a byte a minute)
+ *   closes the connection with ETIMEDOUT when it passes;
+ * - the idle timer (idle_ms) restarts only on whole units of traffic: a
+ *   message or keep-alive received, a message written out whole, the send
+ *   queue drained.  Partial reads and partial writes do not restart it.
+ * A CRLF with nothing after it is a pong or half a ping (RFC 5626 §3.5.1):
+ * it waits SB_TP_PONG_WAIT_MS (at most msg_ms) for the rest of a ping, then
+ * counts as a pong.  So a server answers split pings, and a client (the
+ * phone) sees its pong without waiting for the next message.
+ *
+ * Buffers are released when empty: the read buffer beyond its first 4 KiB
+ * after each message, the send queue once drained.
  *
  * Connections are found by id (responses go back on the connection their
  * request came on, §18.2.2) and by peer address (requests to the same target
@@ -29,6 +45,7 @@
 
 #define CONN_RBUF_INIT   4096u   /* first read buffer; grows by doubling */
 #define CONN_READ_MIN    1024u   /* grow when less room than this is left */
+#define CONN_WBUF_KEEP   4096u   /* a drained send queue keeps at most this */
 #define CONN_BUCKETS_MAX (1u << 20)
 
 struct tp_conn {
@@ -43,6 +60,9 @@ struct tp_conn {
 	unsigned busy;          /* stack frames holding it */
 	unsigned events;        /* SB_FD_* interest now registered */
 	struct sb_timer idle;
+	struct sb_timer msg;    /* the deadline of the message being read */
+	sb_msec_t msg_t0;       /* when its first byte came */
+	bool msg_open;          /* bytes of an incomplete frame are buffered */
 	struct sb_sip_frame fr; /* framer state of the message being read */
 	char *rbuf;
 	size_t rlen, rcap;
@@ -131,6 +151,7 @@ int tp_conns_init(struct sb_transport *tp)
 
 static void conn_free(struct tp_conn *c)
 {
+	c->tp->buf_bytes -= c->rcap + c->wcap;
 	free(c->rbuf);
 	free(c->wbuf);
 	free(c);
@@ -143,6 +164,7 @@ void tp_conns_fini(struct sb_transport *tp)
 		while (c) {
 			struct tp_conn *next = c->id_next;
 			sb_timer_stop(tp->cfg.loop, &c->idle);
+			sb_timer_stop(tp->cfg.loop, &c->msg);
 			sb_loop_fd_del(tp->cfg.loop, c->fd);
 			close(c->fd);
 			conn_free(c);
@@ -179,6 +201,7 @@ static void conn_close(struct tp_conn *c, int err)
 	unlink_conn(tp, c);
 	tp->nconns--;
 	sb_timer_stop(tp->cfg.loop, &c->idle);
+	sb_timer_stop(tp->cfg.loop, &c->msg);
 	sb_loop_fd_del(tp->cfg.loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
@@ -238,6 +261,7 @@ static int conn_new(struct sb_transport *tp, int fd, const struct sb_addr *peer,
 	c->outbound = outbound;
 	c->connecting = connecting;
 	sb_timer_init(&c->idle);
+	sb_timer_init(&c->msg);
 	if (!connecting) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
@@ -266,6 +290,16 @@ static int conn_new(struct sb_transport *tp, int fd, const struct sb_addr *peer,
 
 /* ------------------------------------------------------------ output */
 
+static void conn_wbuf_release(struct tp_conn *c)
+{
+	if (c->wcap > CONN_WBUF_KEEP) {
+		c->tp->buf_bytes -= c->wcap;
+		free(c->wbuf);
+		c->wbuf = NULL;
+		c->wcap = 0;
+	}
+}
+
 static void conn_flush(struct tp_conn *c)
 {
 	while (c->woff < c->wlen) {
@@ -280,9 +314,12 @@ static void conn_flush(struct tp_conn *c)
 			return;
 		}
 		c->woff += (size_t)n;
-		conn_touch(c);
 	}
+	/* drained: whole messages went out (activity), and a slow reader
+	 * that once filled the queue does not pin it for the connection's life */
 	c->woff = c->wlen = 0;
+	conn_wbuf_release(c);
+	conn_touch(c);
 	conn_set_events(c, SB_FD_READ);
 }
 
@@ -311,10 +348,10 @@ static int conn_write(struct tp_conn *c, const char *buf, size_t len)
 			}
 			done += (size_t)n;
 		}
-		if (done)
-			conn_touch(c);
-		if (done == len)
+		if (done == len) {
+			conn_touch(c); /* a whole message out */
 			return 0;
+		}
 	}
 	/* queue the rest; compact first so the queue never outgrows max_sendq */
 	size_t rest = len - done;
@@ -336,6 +373,7 @@ static int conn_write(struct tp_conn *c, const char *buf, size_t len)
 			return ENOMEM;
 		}
 		c->wbuf = p;
+		tp->buf_bytes += cap - c->wcap;
 		c->wcap = cap;
 	}
 	memcpy(c->wbuf + c->wlen, buf + done, rest);
@@ -346,6 +384,60 @@ static int conn_write(struct tp_conn *c, const char *buf, size_t len)
 }
 
 /* ------------------------------------------------------------- input */
+
+/* A frame (message or keep-alive) is complete: its deadline is met, and it
+ * counts as activity. */
+static void conn_frame_done(struct tp_conn *c)
+{
+	c->msg_open = false;
+	sb_timer_stop(c->tp->cfg.loop, &c->msg);
+	conn_touch(c);
+}
+
+static bool conn_lone_crlf(const struct tp_conn *c)
+{
+	return c->rlen == 2 && c->rbuf[0] == '\r' && c->rbuf[1] == '\n';
+}
+
+/* The message deadline passed.  A lone CRLF was a pong after all (no ping
+ * followed); anything else is a message that did not complete in time. */
+static void conn_msg_h(void *arg)
+{
+	struct tp_conn *c = arg;
+	if (conn_lone_crlf(c)) {
+		c->tp->st.rx_keepalives++;
+		c->rlen = 0;
+		memset(&c->fr, 0, sizeof c->fr);
+		conn_frame_done(c);
+		return;
+	}
+	c->tp->st.conns_slow_closed++;
+	conn_close(c, ETIMEDOUT);
+}
+
+/* After a read: bytes of an incomplete frame are buffered (or not).  The
+ * deadline counts from the frame's first byte, so later bytes never move it
+ * further; a lone CRLF waits at most SB_TP_PONG_WAIT_MS more, and never
+ * past the frame's deadline. */
+static void conn_msg_deadline(struct tp_conn *c)
+{
+	struct sb_loop *loop = c->tp->cfg.loop;
+	if (c->rlen == 0) {
+		c->msg_open = false;
+		sb_timer_stop(loop, &c->msg);
+		return;
+	}
+	sb_msec_t now = sb_loop_now(loop);
+	if (!c->msg_open) {
+		c->msg_open = true;
+		c->msg_t0 = now;
+	}
+	sb_msec_t end = c->msg_t0 + c->tp->cfg.msg_ms;
+	if (conn_lone_crlf(c) && now + SB_TP_PONG_WAIT_MS < end)
+		end = now + SB_TP_PONG_WAIT_MS;
+	/* ENOSPC (the loop's timer bound): the idle timer still bounds it */
+	(void)sb_timer_start(loop, &c->msg, end > now ? end - now : 0, conn_msg_h, c);
+}
 
 /* Frame, parse and hand up what the read buffer holds; keep the rest. */
 static void conn_consume(struct tp_conn *c)
@@ -371,6 +463,8 @@ static void conn_consume(struct tp_conn *c)
 			break;
 		struct sb_sip_frame f = *fr;
 		memset(fr, 0, sizeof *fr);
+		if (err == 0)
+			conn_frame_done(c);
 		if (err == EMSGSIZE) {
 			/* no 513 (RFC 3261 §21.5.14): the header section may
 			 * not even be complete; the stream cannot recover */
@@ -391,9 +485,8 @@ static void conn_consume(struct tp_conn *c)
 			continue;
 		}
 		if (f.kind == SB_FRAME_PONG) {
-			/* a CRLF at the end of what arrived may be half a ping */
-			if (off + f.len == c->rlen && p[0] == '\r')
-				break;
+			/* never the last bytes: a CRLF at the end may be half a
+			 * ping, so the framer waits for more (conn_msg_h) */
 			tp->st.rx_keepalives++;
 			off += f.len;
 			continue;
@@ -420,8 +513,10 @@ static void conn_consume(struct tp_conn *c)
 		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 		c->rlen -= off;
 	}
+	conn_msg_deadline(c);
 	/* an idle connection keeps at most the first small buffer */
 	if (c->rlen == 0 && c->rcap > CONN_RBUF_INIT) {
+		tp->buf_bytes -= c->rcap;
 		free(c->rbuf);
 		c->rbuf = NULL;
 		c->rcap = 0;
@@ -442,6 +537,7 @@ static void conn_read(struct tp_conn *c)
 			return;
 		}
 		c->rbuf = p;
+		c->tp->buf_bytes += cap - c->rcap;
 		c->rcap = cap;
 	}
 	if (c->rlen == c->rcap) {
@@ -460,8 +556,8 @@ static void conn_read(struct tp_conn *c)
 			conn_close(c, errno);
 		return;
 	}
+	/* no conn_touch: only whole messages count as activity */
 	c->rlen += (size_t)n;
-	conn_touch(c);
 	conn_consume(c);
 }
 

@@ -29,6 +29,7 @@ struct sb_transport {
 	uint32_t nconns;
 	uint32_t next_id;
 	uint32_t hash_seed;
+	size_t buf_bytes;             /* connections' rbuf and wbuf capacity */
 
 	/* scratch for the message being handed up: one at a time, since
 	 * handlers never receive re-entrantly */

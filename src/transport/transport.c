@@ -5,7 +5,10 @@
  * loop is level-triggered, so the rest waits for the next iteration), each
  * parsed as one message (RFC 3261 §18.3: Content-Length frames it, bytes
  * past it are discarded) and handed up with its source and the local
- * address it reached (IP_PKTINFO on wildcard sockets). */
+ * address it reached (IP_PKTINFO on wildcard sockets).  A datagram sent
+ * with a local address (a response: RFC 3581 §4) leaves from the listener
+ * bound to that address, or from a wildcard one with the source named in
+ * IP_PKTINFO / IPV6_PKTINFO. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -48,6 +51,8 @@ int sb_transport_alloc(struct sb_transport **tpp, const struct sb_transport_cfg 
 		tp->cfg.max_conns_per_ip = SB_TP_DEF_MAX_PER_IP;
 	if (!tp->cfg.idle_ms)
 		tp->cfg.idle_ms = SB_TP_DEF_IDLE_MS;
+	if (!tp->cfg.msg_ms)
+		tp->cfg.msg_ms = SB_TP_DEF_MSG_MS;
 	if (!tp->cfg.max_conn_buf)
 		tp->cfg.max_conn_buf = SB_TP_DEF_MAX_CONN_BUF;
 	if (tp->cfg.max_conn_buf < 64)
@@ -84,6 +89,7 @@ void sb_transport_stats(const struct sb_transport *tp, struct sb_tp_stats *out)
 {
 	*out = tp->st;
 	out->conns_open = tp->nconns;
+	out->buf_bytes = tp->buf_bytes;
 }
 
 static bool is_wildcard(const struct sb_addr *a)
@@ -264,6 +270,64 @@ static struct tp_listener *udp_listener(struct sb_transport *tp, int family)
 	return NULL;
 }
 
+/* RFC 3581 §4: the listener a response to a request that reached local must
+ * leave from: the one bound to exactly local, else a wildcard one of its
+ * family and port (*pktinfo: name the source address).  NULL: none. */
+static struct tp_listener *udp_listener_for(struct sb_transport *tp,
+					     const struct sb_addr *local, bool *pktinfo)
+{
+	struct tp_listener *any = NULL;
+	*pktinfo = false;
+	for (unsigned i = 0; i < tp->nlis; i++) {
+		struct tp_listener *l = &tp->lis[i];
+		if (l->proto != SB_TP_UDP || sb_addr_family(&l->local) != sb_addr_family(local))
+			continue;
+		if (sb_addr_eq(&l->local, local))
+			return l;
+		if (!any && l->wildcard && sb_addr_port(&l->local) == sb_addr_port(local))
+			any = l;
+	}
+	*pktinfo = any != NULL && !is_wildcard(local);
+	return any;
+}
+
+/* sendmsg from a wildcard socket with the source address in an
+ * IP_PKTINFO / IPV6_PKTINFO control message.  Returns what sendmsg does. */
+static ssize_t udp_sendmsg_from(int fd, const struct sb_addr *to, const struct sb_addr *from,
+				const char *buf, size_t len)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { (void *)(uintptr_t)buf, len };
+	struct msghdr mh = {
+		.msg_name = (void *)(uintptr_t)&to->u.sa,
+		.msg_namelen = to->len,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+	};
+	memset(&ctl, 0, sizeof ctl);
+	struct cmsghdr *c = (struct cmsghdr *)ctl.buf;
+	if (sb_addr_family(from) == AF_INET) {
+		struct in_pktinfo pi = { .ipi_spec_dst = from->u.in.sin_addr };
+		mh.msg_controllen = CMSG_SPACE(sizeof pi);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof pi);
+		memcpy(CMSG_DATA(c), &pi, sizeof pi);
+	} else {
+		struct in6_pktinfo pi = { .ipi6_addr = from->u.in6.sin6_addr };
+		mh.msg_controllen = CMSG_SPACE(sizeof pi);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof pi);
+		memcpy(CMSG_DATA(c), &pi, sizeof pi);
+	}
+	return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 static bool is_response(const char *buf, size_t len)
 {
 	return len >= 4 && memcmp(buf, "SIP/", 4) == 0;
@@ -277,14 +341,29 @@ static int udp_send(struct sb_transport *tp, const struct sb_tp_dest *dst, const
 	 * the Via.  Responses follow the request's transport (§18.2.2). */
 	if (len > tp->cfg.udp_request_max && !is_response(buf, len))
 		return EMSGSIZE;
-	struct tp_listener *l = udp_listener(tp, sb_addr_family(&dst->addr));
+	/* RFC 3581 §4: a response leaves from where its request arrived, so
+	 * that NATs and symmetric peers accept it */
+	struct tp_listener *l = NULL;
+	bool pktinfo = false;
+	int family = sb_addr_family(&dst->addr);
+	if (sb_addr_family(&dst->local) == family)
+		l = udp_listener_for(tp, &dst->local, &pktinfo);
+	if (!l)
+		l = udp_listener(tp, family);
 	if (!l)
 		return EAFNOSUPPORT;
 	for (;;) {
-		ssize_t n = sendto(l->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-				   &dst->addr.u.sa, dst->addr.len);
+		ssize_t n = pktinfo ? udp_sendmsg_from(l->fd, &dst->addr, &dst->local, buf, len)
+				    : sendto(l->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+					     &dst->addr.u.sa, dst->addr.len);
 		if (n >= 0)
 			return 0;
+		if (pktinfo && (errno == EINVAL || errno == EADDRNOTAVAIL)) {
+			/* the address is gone (or link-local, needing a scope we
+			 * do not keep): better from another address than not at all */
+			pktinfo = false;
+			continue;
+		}
 		if (errno != EINTR)
 			return errno; /* EAGAIN: the socket buffer is full: a loss UDP allows */
 	}

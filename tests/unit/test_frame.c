@@ -23,13 +23,13 @@ static int frame(const char *s, size_t len, struct sb_sip_frame *f)
 
 static void t_several_in_one_read(void **state)
 {
-	const char *s = MSG1 "\r\n\r\n" MSG2 "\r\n";
+	const char *s = MSG1 "\r\n\r\n" MSG2 "\r\n" MSG1;
 	size_t len = strlen(s), off = 0;
 	struct sb_sip_frame f;
 	enum sb_sip_frame_kind want[] = { SB_FRAME_MESSAGE, SB_FRAME_PING, SB_FRAME_MESSAGE,
-					  SB_FRAME_PONG };
-	size_t want_len[] = { strlen(MSG1), 4, strlen(MSG2), 2 };
-	for (unsigned i = 0; i < 4; i++) {
+					  SB_FRAME_PONG, SB_FRAME_MESSAGE };
+	size_t want_len[] = { strlen(MSG1), 4, strlen(MSG2), 2, strlen(MSG1) };
+	for (unsigned i = 0; i < 5; i++) {
 		assert_int_equal(frame(s + off, len - off, &f), 0);
 		assert_int_equal(f.kind, want[i]);
 		assert_int_equal(f.len, want_len[i]);
@@ -66,7 +66,9 @@ static void t_keepalives(void **state)
 	struct sb_sip_frame f;
 	assert_int_equal(frame("\r\n\r\n", 4, &f), 0);
 	assert_int_equal(f.kind, SB_FRAME_PING);
-	assert_int_equal(frame("\r\n", 2, &f), 0);
+	/* a CRLF with nothing after it may be half a ping: wait */
+	assert_int_equal(frame("\r\n", 2, &f), ENODATA);
+	assert_int_equal(frame("\r\nINVITE", 8, &f), 0);
 	assert_int_equal(f.kind, SB_FRAME_PONG);
 	assert_int_equal(f.len, 2);
 	assert_int_equal(frame("\r", 1, &f), ENODATA);
@@ -90,6 +92,40 @@ static void t_malformed(void **state)
 	s = "OPTIONS sip:a@b SIP/2.0\r\nContent-Length:\r\n 2\r\n\r\nab";
 	assert_int_equal(frame(s, strlen(s), &f), 0);
 	assert_int_equal(f.len, strlen(s));
+}
+
+/* RFC 3261 §7.5: only CRLFs may precede a start line; a CR followed by
+ * anything but LF can never be framed (before: ENODATA until the bound). */
+static void t_bare_cr(void **state)
+{
+	struct sb_sip_frame f;
+	assert_int_equal(frame("\r", 1, &f), ENODATA);
+	assert_int_equal(frame("\rX", 2, &f), EBADMSG);
+	assert_int_equal(frame("\r\r\n", 3, &f), EBADMSG);
+	const char *s = "\r" MSG2;
+	assert_int_equal(frame(s, strlen(s), &f), EBADMSG);
+}
+
+/* RFC 5626 §3.5.1: a proper prefix of CRLFCRLF may be a ping still
+ * arriving: wait for it (before: "\r\n\r" was taken as a pong, and the
+ * ping's last LF then never made one). */
+static void t_ping_prefix(void **state)
+{
+	struct sb_sip_frame f;
+	assert_int_equal(frame("\r\n", 2, &f), ENODATA);
+	assert_int_equal(frame("\r\n\r", 3, &f), ENODATA);
+	assert_int_equal(frame("\r\n\r\n", 4, &f), 0);
+	assert_int_equal(f.kind, SB_FRAME_PING);
+	/* a CRLF followed by anything else is a pong */
+	assert_int_equal(frame("\r\nO", 3, &f), 0);
+	assert_int_equal(f.kind, SB_FRAME_PONG);
+	assert_int_equal(f.len, 2);
+	assert_int_equal(frame("\r\n\n", 3, &f), 0);
+	assert_int_equal(f.kind, SB_FRAME_PONG);
+	assert_int_equal(f.len, 2);
+	assert_int_equal(frame("\r\n\rX", 4, &f), 0);
+	assert_int_equal(f.kind, SB_FRAME_PONG);
+	assert_int_equal(f.len, 2);
 }
 
 static void t_bound(void **state)
@@ -167,6 +203,8 @@ int main(void)
 		cmocka_unit_test(t_split_at_every_byte),
 		cmocka_unit_test(t_keepalives),
 		cmocka_unit_test(t_malformed),
+		cmocka_unit_test(t_bare_cr),
+		cmocka_unit_test(t_ping_prefix),
 		cmocka_unit_test(t_bound),
 		cmocka_unit_test(t_agrees_with_parser),
 		cmocka_unit_test(t_resumable),

@@ -21,7 +21,7 @@
 #include "switchboard/proxy.h"
 #include "switchboard/registrar.h"
 
-#define MAX_SENT 64
+#define MAX_SENT 256
 
 struct sent {
 	char *buf;
@@ -588,7 +588,8 @@ static void test_cancel(void **state)
 	free(c200);
 	free(r487);
 
-	/* a CANCEL matching nothing: 481 */
+	/* a CANCEL matching no context is forwarded statelessly (§16.10),
+	 * to the user's binding */
 	inject_from(f,
 		    "CANCEL sip:bob@example.com SIP/2.0\n"
 		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKnone\n"
@@ -599,8 +600,8 @@ static void test_cancel(void **state)
 		    "CSeq: 1 CANCEL\n"
 		    "Content-Length: 0\n\n",
 		    SB_TP_UDP, "192.0.2.30", 5060);
-	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 481 ", 12) == 0);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	assert_true(strncmp(up->buf, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
 	no_more_sent(f);
 }
 
@@ -1064,6 +1065,313 @@ static void test_large_request_goes_tcp(void **state)
 	no_more_sent(f);
 }
 
+
+/* The caller's CANCEL for alice's INVITE. */
+static const char cancel_alice[] =
+	"CANCEL sip:bob@example.com SIP/2.0\n"
+	"Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
+	"Max-Forwards: 70\n"
+	"From: Alice <sip:alice@example.com>;tag=at1\n"
+	"To: Bob <sip:bob@example.com>\n"
+	"Call-ID: call1@192.0.2.30\n"
+	"CSeq: 1 CANCEL\n"
+	"Content-Length: 0\n\n";
+
+/* Skip every message still to be looked at that starts with one of the
+ * given prefixes (retransmissions). */
+static void skip_any(struct fx *f, const char *a, const char *b)
+{
+	while (f->seen < f->nsent &&
+	       (strncmp(f->sent[f->seen].buf, a, strlen(a)) == 0 ||
+		(b && strncmp(f->sent[f->seen].buf, b, strlen(b)) == 0)))
+		f->seen++;
+}
+
+/* RFC 3261 §16.8 (defects 1, 2): Timer C fires on a branch that got only
+ * 100 Trying: it is cancelled, not given up at once; when no final response
+ * follows 64*T1 later the client transaction is destroyed, not leaked. */
+static void test_timer_c_after_100_cancels_and_frees(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *fw = basic_invite(f);
+	char *r100 = response_to(fw->buf, 100, NULL);
+	inject_raw(f, r100, "192.0.2.20", 5062);
+	no_more_sent(f); /* a 100 does not go upstream */
+	/* §16.7 step 2: a 100 does not restart Timer C */
+	sb_loop_advance(f->loop, SB_PROXY_TIMER_C_MS - 1);
+	no_more_sent(f);
+	sb_loop_advance(f->loop, 1);
+	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	assert_true(strncmp(c->buf, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
+	no_more_sent(f);
+	/* bob never answers: 64*T1 later the branch is given up */
+	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS);
+	skip_any(f, "CANCEL ", NULL);
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 408 ", 12) == 0);
+	sb_loop_advance(f->loop, 2 * 3600 * 1000);
+	skip_any(f, "SIP/2.0 408 ", "CANCEL ");
+	no_more_sent(f);
+	/* nothing left: no context, no transaction */
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	assert_int_equal(sb_tsx_layer_count(sb_proxy_tsx_layer(f->proxy)), 0);
+	free(r100);
+}
+
+/* RFC 3261 §9.1 / §16.8 (defect 1): a cancelled branch that never sends its
+ * final response: 64*T1 after the CANCEL its client INVITE transaction
+ * (in Proceeding, without a timer of its own) is destroyed. */
+static void test_given_up_branch_frees_transaction(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *fw = basic_invite(f);
+	char *r180 = response_to(fw->buf, 180, "b1");
+	inject_raw(f, r180, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 180 */
+	inject_from(f, cancel_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 200 CANCEL */
+	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	char *c200 = response_to(c->buf, 200, "b1");
+	inject_raw(f, c200, "192.0.2.20", 5062);
+	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS);
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 487 ", 12) == 0);
+	sb_loop_advance(f->loop, 3600 * 1000);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	assert_int_equal(sb_tsx_layer_count(sb_proxy_tsx_layer(f->proxy)), 0);
+	free(r180);
+	free(c200);
+}
+
+/* RFC 3261 §9.1, §16.10 (defect 3): a branch that sent only 100 Trying is
+ * cancelled at once when the caller cancels. */
+static void test_cancel_after_100_only(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *fw = basic_invite(f);
+	char *r100 = response_to(fw->buf, 100, NULL);
+	inject_raw(f, r100, "192.0.2.20", 5062);
+	inject_from(f, cancel_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *ok = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(ok->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	assert_true(strncmp(c->buf, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
+	no_more_sent(f);
+	char *r487 = response_to(fw->buf, 487, "b1");
+	inject_raw(f, r487, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 487 ", 12) == 0);
+	no_more_sent(f);
+	free(r100);
+	free(r487);
+}
+
+/* RFC 3261 §16.10 (defect 4): a CANCEL without a response context is
+ * forwarded statelessly, with the same branch when retransmitted; its 200
+ * comes back as a stray response and is relayed.  One for a user of ours
+ * with no binding has no target: 481. */
+static void test_cancel_without_context_forwarded(void **state)
+{
+	struct fx *f = *state;
+	static const char cx[] =
+		"CANCEL sip:carol@192.0.2.99 SIP/2.0\n"
+		"Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKzz;rport\n"
+		"Max-Forwards: 70\n"
+		"From: <sip:alice@example.com>;tag=at1\n"
+		"To: <sip:carol@192.0.2.99>\n"
+		"Call-ID: cx@192.0.2.30\n"
+		"CSeq: 1 CANCEL\n"
+		"Content-Length: 0\n\n";
+	inject_from(f, cx, SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.99", 5060);
+	char br[128], br2[128], want[2048];
+	top_branch(c->buf, br, sizeof br);
+	snprintf(want, sizeof want,
+		 "CANCEL sip:carol@192.0.2.99 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=%s;rport\n"
+		 "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKzz;rport=5060;received=192.0.2.30\n"
+		 "Max-Forwards: 69\n"
+		 "From: <sip:alice@example.com>;tag=at1\n"
+		 "To: <sip:carol@192.0.2.99>\n"
+		 "Call-ID: cx@192.0.2.30\n"
+		 "CSeq: 1 CANCEL\n"
+		 "Content-Length: 0\n\n",
+		 br);
+	expect_text(c->buf, want);
+	no_more_sent(f);
+	inject_from(f, cx, SB_TP_UDP, "192.0.2.30", 5060);
+	c = next_sent(f, SB_TP_UDP, "192.0.2.99", 5060);
+	top_branch(c->buf, br2, sizeof br2);
+	assert_string_equal(br, br2);
+	no_more_sent(f);
+	char *ok = response_to(c->buf, 200, "ct");
+	inject_raw(f, ok, "192.0.2.99", 5060);
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	assert_null(strstr(up->buf, "192.0.2.10"));
+	no_more_sent(f);
+	free(ok);
+	inject_from(f,
+		    "CANCEL sip:nobody@example.com SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKyy;rport\n"
+		    "Max-Forwards: 70\n"
+		    "From: <sip:alice@example.com>;tag=at1\n"
+		    "To: <sip:nobody@example.com>\n"
+		    "Call-ID: cy@192.0.2.30\n"
+		    "CSeq: 1 CANCEL\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 481 ", 12) == 0);
+	no_more_sent(f);
+}
+
+/* RFC 3261 §16.7 step 5 (defect 5): after a 6xx no new branch starts. */
+static void test_no_new_branch_after_6xx(void **state)
+{
+	struct fx *f = *state;
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	register_contact(f, "bob", "192.0.2.21", 5064, 3600, 1);
+	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 100 */
+	const struct sent *a = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
+	no_more_sent(f);
+	char *a603 = response_to(a->buf, 603, "ta");
+	inject_raw(f, a603, "192.0.2.21", 5064);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.21", 5064); /* ACK */
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 603 ", 12) == 0);
+	no_more_sent(f);
+	free(a603);
+}
+
+/* RFC 6026, RFC 3261 §16.7 step 5 (defect 6): a 2xx from another fork after
+ * the server transaction has ended is forwarded statelessly upstream. */
+static void test_late_2xx_forwarded_statelessly(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *fw = basic_invite(f);
+	char *r486 = response_to(fw->buf, 486, "b1");
+	inject_raw(f, r486, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 486 */
+	inject_from(f,
+		    "ACK sip:bob@example.com SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
+		    "Max-Forwards: 70\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=b1\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 ACK\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	sb_loop_advance(f->loop, SB_TSX_T4_MS + 1000); /* Timer I ends it */
+	no_more_sent(f);
+	char *r200 = response_to(fw->buf, 200, "b2");
+	inject_raw(f, r200, "192.0.2.20", 5062);
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	assert_non_null(strstr(up->buf, ";tag=b2\r\n"));
+	assert_null(strstr(up->buf, "192.0.2.10"));
+	no_more_sent(f);
+	free(r486);
+	free(r200);
+}
+
+/* RFC 3261 §16.7 step 7 (defect 7): the challenges of every 401 and 407
+ * go upstream in the one response chosen. */
+static void test_auth_challenges_aggregated(void **state)
+{
+	struct fx *f = *state;
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	register_contact(f, "bob", "192.0.2.21", 5064, 3600, 1);
+	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *a = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
+	const struct sent *b = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	char *ra = response_with(a->buf, 401, "x1",
+				 "WWW-Authenticate: Digest realm=\"a\", nonce=\"1\"\r\n");
+	char *rb = response_with(b->buf, 407, "x2",
+				 "Proxy-Authenticate: Digest realm=\"b\", nonce=\"2\"\r\n"
+				 "Proxy-Authenticate: Digest realm=\"c\", nonce=\"3\"\r\n");
+	inject_raw(f, ra, "192.0.2.21", 5064);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.21", 5064); /* ACK */
+	inject_raw(f, rb, "192.0.2.20", 5062);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	assert_true(strncmp(up->buf, "SIP/2.0 401 ", 12) == 0);
+	const char *w = strstr(up->buf, "\r\nWWW-Authenticate: Digest realm=\"a\", nonce=\"1\"\r\n");
+	assert_non_null(w);
+	assert_null(strstr(w + 3, "WWW-Authenticate"));
+	assert_non_null(strstr(up->buf, "\r\nProxy-Authenticate: Digest realm=\"b\", nonce=\"2\"\r\n"));
+	assert_non_null(strstr(up->buf, "\r\nProxy-Authenticate: Digest realm=\"c\", nonce=\"3\"\r\n"));
+	assert_non_null(strstr(up->buf, "\r\nContent-Length: 0\r\n\r\n"));
+	no_more_sent(f);
+	free(ra);
+	free(rb);
+}
+
+/* RFC 4320 §4.2 (defect 8): no 408 to a non-INVITE request; when its only
+ * outcome is a timeout nothing goes upstream, and nothing is left behind. */
+static void test_non_invite_timeout_sends_nothing(void **state)
+{
+	struct fx *f = *state;
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	inject_from(f,
+		    "OPTIONS sip:bob@example.com SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKo1;rport\n"
+		    "Max-Forwards: 70\n"
+		    "From: <sip:alice@example.com>;tag=at1\n"
+		    "To: <sip:bob@example.com>\n"
+		    "Call-ID: o1@x\n"
+		    "CSeq: 1 OPTIONS\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	unsigned from = f->nsent;
+	sb_loop_advance(f->loop, 3600 * 1000);
+	for (unsigned k = from; k < f->nsent; k++)
+		if (strncmp(f->sent[k].buf, "SIP/", 4) == 0)
+			fail_msg("sent upstream:\n%s", f->sent[k].buf);
+	f->seen = f->nsent;
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	assert_int_equal(sb_tsx_layer_count(sb_proxy_tsx_layer(f->proxy)), 0);
+}
+
+/* RFC 3261 §17.1.4 (defect 9): a TCP target that refuses the connection:
+ * the transport reports it, and the caller has its answer at once instead
+ * of after Timer B. */
+static void test_tcp_connect_refused(void **state)
+{
+	struct fx *f = *state;
+	inject_from(f,
+		    "INVITE sip:carol@192.0.2.99;transport=tcp SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKt1;rport\n"
+		    "Max-Forwards: 70\n"
+		    "From: <sip:alice@example.com>;tag=at1\n"
+		    "To: <sip:carol@192.0.2.99>\n"
+		    "Call-ID: t1@x\n"
+		    "CSeq: 1 INVITE\n"
+		    "Contact: <sip:alice@192.0.2.30>\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 100 */
+	(void)next_sent(f, SB_TP_TCP, "192.0.2.99", 5060);
+	no_more_sent(f);
+	/* another peer's connection is none of its business */
+	struct sb_addr other = addr("192.0.2.98", 5060), peer = addr("192.0.2.99", 5060);
+	sb_tsx_layer_conn_failed(sb_proxy_tsx_layer(f->proxy), 3, &other);
+	sb_loop_advance(f->loop, 0);
+	no_more_sent(f);
+	sb_tsx_layer_conn_failed(sb_proxy_tsx_layer(f->proxy), 4, &peer);
+	no_more_sent(f); /* not from inside the call */
+	sb_loop_advance(f->loop, 0);
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	/* a transport error is a 503, which §16.7 step 6 sends up as 500 */
+	assert_true(strncmp(up->buf, "SIP/2.0 500 ", 12) == 0);
+	no_more_sent(f);
+}
+
 /* Every RFC 4475 torture message, as a request from a client and as a
  * response from a server: nothing crashes (ASan, UBSan), nothing leaks, and
  * whatever the proxy answers goes back to the sender. */
@@ -1161,6 +1469,21 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_torture_corpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancelled_branch_never_answers, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_timer_c_after_100_cancels_and_frees, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_given_up_branch_frees_transaction, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_after_100_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_without_context_forwarded, setup,
+						teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_no_new_branch_after_6xx, setup,
+							 teardown, &sequential),
+		cmocka_unit_test_setup_teardown(test_late_2xx_forwarded_statelessly, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_auth_challenges_aggregated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_invite_timeout_sends_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_connect_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

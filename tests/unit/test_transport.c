@@ -89,7 +89,8 @@ static void recv_h(const struct sb_tp_rx *rx, void *arg)
 	if (sb_sip_msg_call_id(rx->msg, &cid) == 0)
 		sb_slice_to_cstr(cid, r->call_id, sizeof r->call_id);
 	if (f->auto_reply) {
-		struct sb_tp_dest d = { .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id };
+		struct sb_tp_dest d = { .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id,
+					.local = rx->local };
 		f->auto_reply_err = sb_transport_send(f->tp, &d, f->auto_reply,
 						      strlen(f->auto_reply));
 	}
@@ -958,6 +959,234 @@ static void t_tcp_send_queue(void **state)
 	fx_free(f);
 }
 
+/* ------------------------------------------------------ review fixes */
+
+/* Slowloris: one byte of a header that never ends, every 50 ms.  Partial
+ * reads do not restart the idle timer, so the connection closes once
+ * idle_ms has passed since it opened (before: every byte restarted it and
+ * the connection stayed open for as long as the trickle lasted). */
+static void t_tcp_slowloris(void **state)
+{
+	(void)state;
+	struct sb_transport_cfg cfg = { .idle_ms = 300 };
+	struct fx *f = fx_new(&cfg);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	const char *hdr = "OPTIONS sip:bob@example.com SIP/2.0\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa";
+	uint64_t t0 = now_ms();
+	for (size_t i = 0; hdr[i] && f->nclosed == 0 && now_ms() - t0 < 2000; i++) {
+		(void)send(fd, hdr + i, 1, MSG_NOSIGNAL);
+		poll_for(f, 50);
+	}
+	assert_int_equal(f->nclosed, 1);
+	assert_int_equal(f->closed_err[0], ETIMEDOUT);
+	assert_true(now_ms() - t0 < 1200);
+	assert_int_equal(stats(f).conns_open, 0);
+	assert_int_equal(f->nrx, 0);
+	close(fd);
+	fx_free(f);
+}
+
+/* The per-message deadline: a message must complete within msg_ms of its
+ * first byte; a completed message clears it, and a message in progress
+ * does not keep the connection open past it however busy the trickle. */
+static void t_tcp_msg_deadline(void **state)
+{
+	(void)state;
+	struct sb_transport_cfg cfg = { .idle_ms = 10000, .msg_ms = 300 };
+	struct fx *f = fx_new(&cfg);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	const char *m = REQ("d");
+	size_t half = strlen(m) / 2;
+
+	/* three messages, each split with 120 ms between halves: 360 ms in
+	 * all, past msg_ms, but each message alone is within it */
+	for (size_t k = 0; k < 3; k++) {
+		write_all(fd, m, half);
+		poll_for(f, 120);
+		write_all(fd, m + half, strlen(m) - half);
+		wait_count(f, &f->nrx, k + 1);
+	}
+	assert_int_equal(f->nclosed, 0);
+
+	/* a message whose bytes keep coming, never ending */
+	uint64_t t0 = now_ms();
+	write_all(fd, "OPTIONS sip:a@b SIP/2.0\r\n", 25);
+	for (unsigned i = 0; i < 100 && f->nclosed == 0; i++) {
+		(void)send(fd, "a", 1, MSG_NOSIGNAL);
+		poll_for(f, 20);
+	}
+	uint64_t dt = now_ms() - t0;
+	assert_int_equal(f->nclosed, 1);
+	assert_int_equal(f->closed_err[0], ETIMEDOUT);
+	assert_true(dt >= 300);
+	assert_true(dt < 1500);
+	assert_int_equal(stats(f).conns_slow_closed, 1);
+	assert_int_equal(stats(f).conns_idle_closed, 0);
+	close(fd);
+	fx_free(f);
+}
+
+/* RFC 5626 §3.5.1: a CRLFCRLF ping split 3+1 or 2+2 gets exactly one CRLF
+ * pong; a lone CRLF with nothing after it is taken as a pong once a short
+ * wait shows no ping follows (no answer, and the connection stays). */
+static void t_tcp_ping_split(void **state)
+{
+	(void)state;
+	struct sb_transport_cfg cfg = { .msg_ms = 300 };
+	struct fx *f = fx_new(&cfg);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	char buf[16];
+	bool eof;
+	static const size_t first[] = { 3, 2, 1 };
+
+	for (unsigned i = 0; i < 3; i++) {
+		write_all(fd, "\r\n\r\n", first[i]);
+		poll_for(f, 20);
+		write_all(fd, "\r\n\r\n" + first[i], 4 - first[i]);
+		assert_int_equal(read_poll(f, fd, buf, sizeof buf, 2, &eof), 2);
+		assert_memory_equal(buf, "\r\n", 2);
+		/* exactly one */
+		assert_int_equal(read_poll_ms(f, fd, buf, sizeof buf, 1, &eof, 30), 0);
+		assert_false(eof);
+	}
+	assert_int_equal(stats(f).rx_keepalives, 3);
+
+	/* a pong alone: consumed after the wait, not answered, not closed */
+	write_all(fd, "\r\n", 2);
+	assert_int_equal(read_poll_ms(f, fd, buf, sizeof buf, 1, &eof, 600), 0);
+	assert_false(eof);
+	assert_int_equal(stats(f).rx_keepalives, 4);
+	assert_int_equal(f->nclosed, 0);
+	assert_true(stats(f).buf_bytes <= 4096); /* the first read buffer */
+	close(fd);
+	fx_free(f);
+}
+
+/* A CR not followed by LF can start neither a keep-alive nor a message
+ * (RFC 3261 §7.5): the stream is closed at once, not stalled. */
+static void t_tcp_bare_cr(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	const char *s = "\r" REQ("cr");
+	write_all(fd, s, strlen(s));
+	expect_closed(f, fd, EBADMSG);
+	assert_int_equal(f->nrx, 0);
+	close(fd);
+	fx_free(f);
+}
+
+/* A slow reader's send queue is released once it drains, not kept for the
+ * life of the connection. */
+static void t_tcp_sendq_released(void **state)
+{
+	(void)state;
+	struct sb_transport_cfg cfg = { .max_sendq = 64 * 1024 };
+	struct fx *f = fx_new(&cfg);
+	struct sb_addr peer;
+	int lfd = plain_listener("127.0.0.1", &peer, 4096);
+	struct sb_tp_dest d = { .proto = SB_TP_TCP, .addr = peer };
+	static char chunk[16 * 1024];
+	memset(chunk, 'q', sizeof chunk);
+	size_t sent = 0;
+	int err = 0;
+	for (unsigned i = 0; i < 1000 && err == 0; i++) {
+		err = sb_transport_send(f->tp, &d, chunk, sizeof chunk);
+		if (err == 0)
+			sent += sizeof chunk;
+		sb_loop_poll(f->loop, 0);
+	}
+	assert_int_equal(err, ENOBUFS);
+	assert_true(stats(f).buf_bytes >= 32 * 1024);
+
+	int pfd = accept_poll(f, lfd);
+	static char got[4 * 1024 * 1024];
+	bool eof;
+	assert_int_equal(read_poll(f, pfd, got, sizeof got, sent, &eof), sent);
+	poll_for(f, 20);
+	assert_int_equal(stats(f).conns_open, 1);
+	assert_true(stats(f).buf_bytes <= 4096);
+	close(pfd);
+	close(lfd);
+	fx_free(f);
+}
+
+static bool have_127_0_0_2(void)
+{
+	struct sb_addr a = addr("127.0.0.2", 0);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	bool ok = fd >= 0 && bind(fd, &a.u.sa, a.len) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Send a request to `to` from a client socket and return where the answer
+ * (auto_reply with dst.local = rx->local) came from. */
+static struct sb_addr udp_answer_from(struct fx *f, const struct sb_addr *to)
+{
+	int fd = client(SOCK_DGRAM, "127.0.0.1", NULL);
+	size_t n0 = f->nrx;
+	assert_true(sendto(fd, REQ("s"), strlen(REQ("s")), 0, &to->u.sa, to->len) > 0);
+	wait_count(f, &f->nrx, n0 + 1);
+	assert_int_equal(f->auto_reply_err, 0);
+	assert_true(sb_addr_eq(&f->rx[n0].local, to));
+	char buf[2048];
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	ssize_t n = -1;
+	uint64_t end = now_ms() + WAIT_MS;
+	while (n < 0 && now_ms() < end) {
+		sl = sizeof ss;
+		n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&ss, &sl);
+	}
+	assert_int_equal(n, (ssize_t)strlen(RESP));
+	struct sb_addr from;
+	assert_int_equal(sb_addr_from_sa(&from, (struct sockaddr *)&ss, sl), 0);
+	close(fd);
+	return from;
+}
+
+/* RFC 3581 §4: a UDP response leaves from the address and port its request
+ * was sent to: the listener bound to it, or a wildcard listener naming the
+ * source with IP_PKTINFO. */
+static void t_udp_symmetric_source(void **state)
+{
+	(void)state;
+	if (!have_127_0_0_2())
+		skip();
+	struct fx *f = fx_new(NULL);
+	f->auto_reply = RESP;
+	struct sb_addr a1 = listen_on(f, SB_TP_UDP, "127.0.0.1");
+	struct sb_addr a2 = addr("127.0.0.2", sb_addr_port(&a1)), b2;
+	assert_int_equal(sb_transport_listen(f->tp, SB_TP_UDP, &a2, &b2), 0);
+	struct sb_addr a3 = listen_on(f, SB_TP_UDP, "127.0.0.2"); /* another port */
+	struct sb_addr from = udp_answer_from(f, &b2);
+	assert_true(sb_addr_eq(&from, &b2));
+	from = udp_answer_from(f, &a3);
+	assert_true(sb_addr_eq(&from, &a3));
+	from = udp_answer_from(f, &a1);
+	assert_true(sb_addr_eq(&from, &a1));
+	fx_free(f);
+
+	/* a wildcard listener answers from the address the request reached */
+	f = fx_new(NULL);
+	f->auto_reply = RESP;
+	struct sb_addr any = listen_on(f, SB_TP_UDP, "0.0.0.0");
+	struct sb_addr to = addr("127.0.0.2", sb_addr_port(&any));
+	from = udp_answer_from(f, &to);
+	assert_true(sb_addr_eq(&from, &to));
+	to = addr("127.0.0.1", sb_addr_port(&any));
+	from = udp_answer_from(f, &to);
+	assert_true(sb_addr_eq(&from, &to));
+	fx_free(f);
+}
+
 static void t_bad_args(void **state)
 {
 	(void)state;
@@ -1009,6 +1238,12 @@ int main(void)
 		cmocka_unit_test(t_tcp_response_fallback),
 		cmocka_unit_test(t_tcp_connect_refused),
 		cmocka_unit_test(t_tcp_send_queue),
+		cmocka_unit_test(t_tcp_slowloris),
+		cmocka_unit_test(t_tcp_msg_deadline),
+		cmocka_unit_test(t_tcp_ping_split),
+		cmocka_unit_test(t_tcp_bare_cr),
+		cmocka_unit_test(t_tcp_sendq_released),
+		cmocka_unit_test(t_udp_symmetric_source),
 		cmocka_unit_test(t_bad_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

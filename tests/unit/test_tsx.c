@@ -1262,6 +1262,65 @@ static void test_detach(void **state)
 	assert_int_equal(sb_tsx_layer_count(f->layer), 0);
 }
 
+/* RFC 3261 §16.8: a TU that gives up destroys its client transaction; a
+ * client INVITE in Proceeding has no timer of its own and would live
+ * forever.  The owner hears only end_h, from the deferred free. */
+static void test_abandon(void **state)
+{
+	struct fx *f = *state;
+	struct sb_tsx *t = client(f, "INVITE", SB_TP_UDP);
+	reply_to_client(f, 180, "INVITE", "x");
+	assert_int_equal(sb_tsx_state(t), SB_TSX_PROCEEDING);
+	unsigned nresp = f->nresp;
+	sb_tsx_abandon(t);
+	assert_int_equal(sb_tsx_state(t), SB_TSX_TERMINATED);
+	assert_int_equal(f->nend, 0); /* not inside the call */
+	advance_to(f, sb_loop_now(f->loop));
+	assert_int_equal(f->nresp, nresp);
+	assert_int_equal(f->nend, 1);
+	assert_int_equal(f->ends[0].why, SB_TSX_END_TIMEOUT);
+	assert_int_equal(sb_tsx_layer_count(f->layer), 0);
+}
+
+/* RFC 3261 §17.1.4: the transport lost a connection: client transactions
+ * waiting on it for their first response fail with 503 from the loop; those
+ * on another connection, over UDP, or already in Proceeding do not. */
+static void test_conn_failed(void **state)
+{
+	struct fx *f = *state;
+	struct sb_tsx *a = client(f, "INVITE", SB_TP_TCP);   /* conn 9 */
+	reply_to_client(f, 100, "INVITE", NULL);             /* a in Proceeding */
+	struct sb_tsx *b = client(f, "OPTIONS", SB_TP_TCP);  /* conn 9, Trying */
+	struct sb_tsx *c = client(f, "MESSAGE", SB_TP_UDP);
+	(void)c;
+	char buf[2048];
+	mkfwd(buf, sizeof buf, "INFO");
+	struct sb_tsx_client_cfg cc = { .dst = next_hop(SB_TP_TCP), .buf = buf,
+					.len = strlen(buf), .owner = f->owner };
+	cc.dst.conn_id = 0; /* connecting */
+	struct sb_tsx *d = NULL;
+	assert_int_equal(sb_tsx_client_alloc(&d, f->layer, &cc), 0);
+	unsigned nresp = f->nresp;
+	/* another connection, another peer: nothing */
+	struct sb_addr other = peer_addr();
+	sb_tsx_layer_conn_failed(f->layer, 8, &other);
+	advance_to(f, sb_loop_now(f->loop));
+	assert_int_equal(f->nresp, nresp);
+	/* connection 9 to the next hop */
+	sb_tsx_layer_conn_failed(f->layer, 9, &cc.dst.addr);
+	assert_int_equal(f->nresp, nresp); /* not inside the call */
+	advance_to(f, sb_loop_now(f->loop));
+	assert_int_equal(f->nresp, nresp + 2);
+	for (unsigned k = nresp; k < f->nresp; k++) {
+		assert_int_equal(f->resp[k].status, 503);
+		assert_true(f->resp[k].t == b || f->resp[k].t == d);
+	}
+	assert_int_equal(f->nend, 2);
+	assert_int_equal(f->ends[0].why, SB_TSX_END_TRANSPORT);
+	assert_int_equal(sb_tsx_state(a), SB_TSX_PROCEEDING);
+	assert_int_equal(sb_tsx_layer_count(f->layer), 2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1300,6 +1359,8 @@ int main(void)
 		T(test_free_with_live_transactions),
 		T(test_footprint),
 		T(test_detach),
+		T(test_abandon),
+		T(test_conn_failed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
