@@ -77,4 +77,16 @@ struct sb_slice sb_buf_slice(const struct sb_buf *b);
 
 #define SB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The value of a hex digit, or -1 (for %HH escapes). */
+static inline int sb_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 #endif

@@ -71,10 +71,9 @@ int sb_location_alloc(struct sb_location **lp, const struct sb_location_cfg *cfg
 	return 0;
 }
 
-static void aor_free_h(struct sb_hash_node *n, void *arg)
+/* Stop the timers of and free every binding of a (the AOR record stays). */
+static void free_bindings(struct sb_location *l, struct loc_aor *a)
 {
-	struct sb_location *l = arg;
-	struct loc_aor *a = SB_HASH_OWNER(n, struct loc_aor, node);
 	struct loc_binding *b = a->head;
 	while (b) {
 		struct loc_binding *next = b->next;
@@ -82,6 +81,14 @@ static void aor_free_h(struct sb_hash_node *n, void *arg)
 		free(b);
 		b = next;
 	}
+	a->head = NULL;
+}
+
+static void aor_free_h(struct sb_hash_node *n, void *arg)
+{
+	struct sb_location *l = arg;
+	struct loc_aor *a = SB_HASH_OWNER(n, struct loc_aor, node);
+	free_bindings(l, a);
 	free(a);
 }
 
@@ -105,17 +112,6 @@ static bool user_literal(unsigned char c)
 	return c && strchr("-_.!~*'()&=+$,;?/", c) != NULL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int sb_location_aor_key(const struct sb_uri *uri, char *out, size_t cap, size_t *len)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -136,8 +132,8 @@ int sb_location_aor_key(const struct sb_uri *uri, char *out, size_t cap, size_t 
 				int hi, lo;
 				if (i + 2 >= uri->user.l)
 					return EINVAL;
-				hi = hexval(u[i + 1]);
-				lo = hexval(u[i + 2]);
+				hi = sb_hexval(u[i + 1]);
+				lo = sb_hexval(u[i + 2]);
 				if (hi < 0 || lo < 0)
 					return EINVAL;
 				c = (unsigned char)(hi << 4 | lo);
@@ -379,15 +375,8 @@ size_t sb_location_remove_aor(struct sb_location *l, struct sb_slice aor)
 	if (!a)
 		return 0;
 	size_t n = a->n;
-	struct loc_binding *b = a->head;
-	while (b) {
-		struct loc_binding *next = b->next;
-		sb_timer_stop(l->loop, &b->timer);
-		free(b);
-		b = next;
-	}
+	free_bindings(l, a);
 	l->count -= n;
-	a->head = NULL;
 	a->n = 0;
 	aor_release(l, a);
 	return n;

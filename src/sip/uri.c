@@ -21,17 +21,6 @@ enum {
 	C_ALL = 0xfu,
 };
 
-static inline int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static inline unsigned char lower(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
@@ -71,7 +60,7 @@ static size_t scan_class(const char *p, size_t i, size_t n, unsigned cls)
 {
 	while (i < n) {
 		if (p[i] == '%') {
-			if (n - i < 3 || hexval(p[i + 1]) < 0 || hexval(p[i + 2]) < 0)
+			if (n - i < 3 || sb_hexval(p[i + 1]) < 0 || sb_hexval(p[i + 2]) < 0)
 				return (size_t)-1;
 			i += 3;
 		} else if (uri_class(p[i]) & cls) {
@@ -133,8 +122,8 @@ bool sb_ipv6_parse(struct sb_slice s, uint8_t out[16])
 	for (;;) {
 		size_t st = i;
 		unsigned v = 0;
-		while (i < n && i - st < 5 && hexval(p[i]) >= 0)
-			v = v * 16 + (unsigned)hexval(p[i++]);
+		while (i < n && i - st < 5 && sb_hexval(p[i]) >= 0)
+			v = v * 16 + (unsigned)sb_hexval(p[i++]);
 		if (i < n && p[i] == '.') {
 			/* the dotted IPv4 tail stands for the last two groups */
 			uint8_t v4[4];
@@ -258,7 +247,7 @@ static unsigned esc_get(const char *p, size_t n, size_t *i)
 {
 	unsigned char c = (unsigned char)p[*i];
 	if (c == '%' && n - *i >= 3) {
-		int hi = hexval(p[*i + 1]), lo = hexval(p[*i + 2]);
+		int hi = sb_hexval(p[*i + 1]), lo = sb_hexval(p[*i + 2]);
 		if (hi >= 0 && lo >= 0) {
 			unsigned char d = (unsigned char)(hi << 4 | lo);
 			*i += 3;
@@ -466,7 +455,7 @@ static int parse_tel(struct sb_uri *u, const char *p, size_t i, size_t n)
 		i++;
 	for (; i < n; i++) {
 		char c = p[i];
-		if (sb_is_digit(c) || (!global && (hexval(c) >= 0 || c == '*' || c == '#')))
+		if (sb_is_digit(c) || (!global && (sb_hexval(c) >= 0 || c == '*' || c == '#')))
 			digits = true;
 		else if (!is_visual_sep(c))
 			break;
@@ -714,9 +703,9 @@ int sb_uri_unescape(struct sb_slice in, char *out, size_t cap, size_t *outlen)
 	while (i < in.l) {
 		char c = in.p[i];
 		if (c == '%') {
-			if (in.l - i < 3 || hexval(in.p[i + 1]) < 0 || hexval(in.p[i + 2]) < 0)
+			if (in.l - i < 3 || sb_hexval(in.p[i + 1]) < 0 || sb_hexval(in.p[i + 2]) < 0)
 				return EBADMSG;
-			c = (char)(hexval(in.p[i + 1]) << 4 | hexval(in.p[i + 2]));
+			c = (char)(sb_hexval(in.p[i + 1]) << 4 | sb_hexval(in.p[i + 2]));
 			i += 3;
 		} else {
 			i++;
