@@ -1041,11 +1041,12 @@ static void t_tcp_ping_split(void **state)
 	char buf[16];
 	bool eof;
 	static const size_t first[] = { 3, 2, 1 };
+	static const char ping[] = "\r\n\r\n";
 
 	for (unsigned i = 0; i < 3; i++) {
-		write_all(fd, "\r\n\r\n", first[i]);
+		write_all(fd, ping, first[i]);
 		poll_for(f, 20);
-		write_all(fd, "\r\n\r\n" + first[i], 4 - first[i]);
+		write_all(fd, &ping[first[i]], 4 - first[i]);
 		assert_int_equal(read_poll(f, fd, buf, sizeof buf, 2, &eof), 2);
 		assert_memory_equal(buf, "\r\n", 2);
 		/* exactly one */
