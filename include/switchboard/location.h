@@ -33,9 +33,9 @@ struct sb_location_cfg {
 };
 
 /* A binding as the proxy and registrar see it: a view valid until the next
- * change to the location (update, removal, expiry). */
+ * change to the location (update, removal, expiry).  Its AOR is the one it
+ * was looked up by; it is not repeated here, to keep a binding small. */
 struct sb_binding {
-	struct sb_slice aor;       /* canonical AOR (sb_location_aor_key) */
 	struct sb_slice contact;   /* the contact URI, as registered, without <> */
 	struct sb_slice call_id;
 	uint32_t cseq;

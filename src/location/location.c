@@ -243,7 +243,6 @@ static void binding_fill(struct sb_location *l, struct loc_binding *b, struct lo
 	if (u->call_id.l)
 		memcpy(b->str + u->contact.l, u->call_id.p, u->call_id.l);
 	b->aor = a;
-	b->b.aor = sb_slice_from(a->key, a->node.klen);
 	b->b.contact = sb_slice_from(b->str, u->contact.l);
 	b->b.call_id = sb_slice_from(b->str + u->contact.l, u->call_id.l);
 	b->b.cseq = u->cseq;
