@@ -361,57 +361,61 @@ static int run(struct sq *q, enum stmt i)
 	return rc;
 }
 
+/* One value for a statement parameter: a string, or with num an integer;
+ * with end, the last of a list (and no value). */
+struct bindv {
+	bool end;
+	bool num;
+	struct sb_slice s;
+	int64_t n;
+};
+
+#define BS(v) {.s = (v)}
+#define BN(v) {.num = true, .n = (int64_t)(v)}
+
+/* Bind v[0..end) to parameters 1, 2, ... of statement i and run() it. */
+static int run_with(struct sq *q, enum stmt i, const struct bindv *v)
+{
+	sqlite3_stmt *st = q->st[i];
+	for (int k = 0; !v[k].end; k++) {
+		if (v[k].num)
+			sqlite3_bind_int64(st, k + 1, v[k].n);
+		else
+			bind_s(st, k + 1, v[k].s);
+	}
+	return run(q, i);
+}
+
+/* run_with() over the listed values (BS() and BN()). */
+#define RUN(q, i, ...) run_with((q), (i), (const struct bindv[]){__VA_ARGS__, {.end = true}})
+
 /* One operation; returns an SQLite result code (SQLITE_DONE on success). */
 static int apply(struct sq *q, const struct sb_store_op *o)
 {
-	sqlite3_stmt *st;
+	const struct sb_store_user *u = &o->u.user;
+	const struct sb_store_binding *b = &o->u.binding;
+	const struct sb_store_rule *r = &o->u.rule;
 	switch (o->kind) {
 	case SB_STORE_OP_PUT_USER:
-		st = q->st[ST_PUT_USER];
-		bind_s(st, 1, o->u.user.name);
-		bind_s(st, 2, o->u.user.realm);
-		bind_s(st, 3, o->u.user.ha1_md5);
-		bind_s(st, 4, o->u.user.ha1_sha256);
-		sqlite3_bind_int64(st, 5, o->u.user.created);
-		return run(q, ST_PUT_USER);
+		return RUN(q, ST_PUT_USER, BS(u->name), BS(u->realm), BS(u->ha1_md5),
+			   BS(u->ha1_sha256), BN(u->created));
 	case SB_STORE_OP_DEL_USER:
-		st = q->st[ST_DEL_USER];
-		bind_s(st, 1, o->u.user.name);
-		bind_s(st, 2, o->u.user.realm);
-		return run(q, ST_DEL_USER);
+		return RUN(q, ST_DEL_USER, BS(u->name), BS(u->realm));
 	case SB_STORE_OP_PUT_BINDING:
-		st = q->st[ST_PUT_BINDING];
-		bind_s(st, 1, o->u.binding.aor);
-		bind_s(st, 2, o->u.binding.contact);
-		bind_s(st, 3, o->u.binding.call_id);
-		sqlite3_bind_int64(st, 4, o->u.binding.cseq);
-		sqlite3_bind_int64(st, 5, o->u.binding.expires_at);
-		sqlite3_bind_int64(st, 6, o->u.binding.q1000);
-		bind_s(st, 7, o->u.binding.source_proto);
-		bind_s(st, 8, o->u.binding.source_addr);
-		bind_s(st, 9, o->u.binding.source_conn);
-		return run(q, ST_PUT_BINDING);
+		return RUN(q, ST_PUT_BINDING, BS(b->aor), BS(b->contact), BS(b->call_id),
+			   BN(b->cseq), BN(b->expires_at), BN(b->q1000), BS(b->source_proto),
+			   BS(b->source_addr), BS(b->source_conn));
 	case SB_STORE_OP_DEL_BINDING:
-		st = q->st[ST_DEL_BINDING];
-		bind_s(st, 1, o->u.binding.aor);
-		bind_s(st, 2, o->u.binding.contact);
-		return run(q, ST_DEL_BINDING);
+		return RUN(q, ST_DEL_BINDING, BS(b->aor), BS(b->contact));
 	case SB_STORE_OP_DEL_AOR:
-		st = q->st[ST_DEL_AOR];
-		bind_s(st, 1, o->u.binding.aor);
-		return run(q, ST_DEL_AOR);
+		return RUN(q, ST_DEL_AOR, BS(b->aor));
 	case SB_STORE_OP_PUT_RULE:
-		st = q->st[ST_PUT_RULE];
-		bind_s(st, 1, o->u.rule.user);
-		bind_s(st, 2, sb_slice_cstr(sb_store_fwd_name(o->u.rule.kind)));
-		bind_s(st, 3, o->u.rule.target);
-		sqlite3_bind_int64(st, 4, o->u.rule.noanswer_s);
-		return run(q, ST_PUT_RULE);
+		return RUN(q, ST_PUT_RULE, BS(r->user),
+			   BS(sb_slice_cstr(sb_store_fwd_name(r->kind))), BS(r->target),
+			   BN(r->noanswer_s));
 	case SB_STORE_OP_DEL_RULE:
-		st = q->st[ST_DEL_RULE];
-		bind_s(st, 1, o->u.rule.user);
-		bind_s(st, 2, sb_slice_cstr(sb_store_fwd_name(o->u.rule.kind)));
-		return run(q, ST_DEL_RULE);
+		return RUN(q, ST_DEL_RULE, BS(r->user),
+			   BS(sb_slice_cstr(sb_store_fwd_name(r->kind))));
 	}
 	return SQLITE_MISUSE;
 }

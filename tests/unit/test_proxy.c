@@ -175,6 +175,21 @@ static void no_more_sent(struct fx *f)
 		fail_msg("unexpected message:\n%s", f->sent[f->seen].buf);
 }
 
+/* next_sent(), and the message starts with the n bytes of prefix. */
+static const struct sent *expect_sent(struct fx *f, enum sb_tp_proto proto, const char *ip,
+				      uint16_t port, const char *prefix, size_t n)
+{
+	const struct sent *s = next_sent(f, proto, ip, port);
+	assert_true(strncmp(s->buf, prefix, n) == 0);
+	return s;
+}
+
+/* Inject text from alice (192.0.2.30:5060 over UDP). */
+static void from_alice(struct fx *f, const char *text)
+{
+	inject_from(f, text, SB_TP_UDP, "192.0.2.30", 5060);
+}
+
 static void expect_text(const char *got, const char *want_lf)
 {
 	size_t n = strlen(want_lf), k = 0;
@@ -220,6 +235,16 @@ static char *response_to(const char *req, unsigned code, const char *to_tag)
 	return out.p;
 }
 
+/* response_to() injected as if it came from ip:port; the caller frees
+ * the response. */
+static char *respond(struct fx *f, const char *req, unsigned code, const char *to_tag,
+		     const char *ip, uint16_t port)
+{
+	char *r = response_to(req, code, to_tag);
+	inject_raw(f, r, ip, port);
+	return r;
+}
+
 static void register_contact(struct fx *f, const char *user, const char *ip, uint16_t port,
 			     unsigned expires, unsigned cseq)
 {
@@ -252,6 +277,17 @@ static const char invite_alice[] =
 	"Contact: <sip:alice@192.0.2.30:5060>\n"
 	"Content-Length: 0\n\n";
 
+/* The caller's CANCEL for alice's INVITE. */
+static const char cancel_alice[] =
+	"CANCEL sip:bob@example.com SIP/2.0\n"
+	"Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
+	"Max-Forwards: 70\n"
+	"From: Alice <sip:alice@example.com>;tag=at1\n"
+	"To: Bob <sip:bob@example.com>\n"
+	"Call-ID: call1@192.0.2.30\n"
+	"CSeq: 1 CANCEL\n"
+	"Content-Length: 0\n\n";
+
 /* alice's INVITE with another Max-Forwards, CSeq and extra header lines. */
 static void invite_variant(char *out, size_t cap, unsigned mf, unsigned cseq, const char *extra)
 {
@@ -274,7 +310,7 @@ static void invite_variant(char *out, size_t cap, unsigned mf, unsigned cseq, co
 static const struct sent *basic_invite(struct fx *f)
 {
 	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
-	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	from_alice(f, invite_alice);
 	const struct sent *t = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
 	expect_text(t->buf,
 		    "SIP/2.0 100 Trying\n"
@@ -312,11 +348,9 @@ static void test_basic_forward(void **state)
 	expect_text(s->buf, want);
 	no_more_sent(f);
 	/* the 100 from downstream stays here; the 180 goes up, our Via off */
-	char *r100 = response_to(s->buf, 100, NULL);
-	inject_raw(f, r100, "192.0.2.20", 5062);
+	char *r100 = respond(f, s->buf, 100, NULL, "192.0.2.20", 5062);
 	no_more_sent(f);
-	char *r180 = response_to(s->buf, 180, "bt1");
-	inject_raw(f, r180, "192.0.2.20", 5062);
+	char *r180 = respond(f, s->buf, 180, "bt1", "192.0.2.20", 5062);
 	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
 	expect_text(up->buf,
 		    "SIP/2.0 180 Ringing\n"
@@ -327,10 +361,8 @@ static void test_basic_forward(void **state)
 		    "CSeq: 1 INVITE\n"
 		    "Content-Length: 0\n\n");
 	/* a 200 goes up at once */
-	char *r200 = response_to(s->buf, 200, "bt1");
-	inject_raw(f, r200, "192.0.2.20", 5062);
-	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.30:5060;", 48) == 0);
+	char *r200 = respond(f, s->buf, 200, "bt1", "192.0.2.20", 5062);
+	up = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.30:5060;", 48);
 	no_more_sent(f);
 	/* the ACK for the 2xx follows the route set, statelessly, to bob */
 	inject_from(f,
@@ -362,8 +394,7 @@ static void test_basic_forward(void **state)
 	 * ends) is relayed statelessly to the next Via */
 	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS + 1000);
 	inject_raw(f, r200, "192.0.2.20", 5062);
-	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.30:5060;", 48) == 0);
+	up = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.30:5060;", 48);
 	assert_null(strstr(up->buf, "192.0.2.10:5060;branch"));
 	free(r100);
 	free(r180);
@@ -376,22 +407,18 @@ static void test_not_found_and_unavailable(void **state)
 {
 	struct fx *f = *state;
 	/* nobody ever registered as bob: 404 */
-	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
-	const struct sent *s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(s->buf, "SIP/2.0 100 Trying\r\n", 20) == 0);
-	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(s->buf, "SIP/2.0 404 Not Found\r\n", 23) == 0);
+	from_alice(f, invite_alice);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 100 Trying\r\n", 20);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 404 Not Found\r\n", 23);
 	no_more_sent(f);
 	/* bob registers and unregisters: known, no binding, 480 */
 	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
 	register_contact(f, "bob", "192.0.2.20", 5062, 0, 2);
 	char inv[1024];
 	invite_variant(inv, sizeof inv, 70, 2, "");
-	inject_from(f, inv, SB_TP_UDP, "192.0.2.30", 5060);
-	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(s->buf, "SIP/2.0 100 Trying\r\n", 20) == 0);
-	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(s->buf, "SIP/2.0 480 Temporarily Unavailable\r\n", 37) == 0);
+	from_alice(f, inv);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 100 Trying\r\n", 20);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 480 Temporarily Unavailable\r\n", 37);
 	/* the caller's ACK for the 480 is absorbed */
 	inject_from(f,
 		    "ACK sip:bob@example.com SIP/2.0\n"
@@ -412,9 +439,8 @@ static void test_too_many_hops(void **state)
 	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
 	char inv[1024];
 	invite_variant(inv, sizeof inv, 0, 1, "");
-	inject_from(f, inv, SB_TP_UDP, "192.0.2.30", 5060);
-	const struct sent *s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(s->buf, "SIP/2.0 483 Too Many Hops\r\n", 27) == 0);
+	from_alice(f, inv);
+	const struct sent *s = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 483 Too Many Hops\r\n", 27);
 	assert_non_null(strstr(s->buf, "\r\nTo: Bob <sip:bob@example.com>;tag="));
 	no_more_sent(f);
 	/* but an OPTIONS with Max-Forwards 0 is answered by the proxy */
@@ -428,8 +454,7 @@ static void test_too_many_hops(void **state)
 		    "CSeq: 1 OPTIONS\n"
 		    "Content-Length: 0\n\n",
 		    SB_TP_UDP, "192.0.2.30", 5060);
-	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(s->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	s = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 200 OK\r\n", 16);
 	no_more_sent(f);
 }
 
@@ -447,23 +472,19 @@ static void test_loop_and_spiral(void **state)
 		    "CSeq: 1 MESSAGE\n"
 		    "Content-Length: 0\n\n",
 		    SB_TP_UDP, "192.0.2.30", 5060);
-	const struct sent *s = next_sent(f, SB_TP_UDP, "192.0.2.99", 5060);
-	assert_true(strncmp(s->buf, "MESSAGE sip:carol@192.0.2.99 SIP/2.0\r\n", 38) == 0);
+	const struct sent *s = expect_sent(f, SB_TP_UDP, "192.0.2.99", 5060, "MESSAGE sip:carol@192.0.2.99 SIP/2.0\r\n", 38);
 	/* no Record-Route on a MESSAGE */
 	assert_null(strstr(s->buf, "Record-Route"));
 	inject_raw(f, s->buf, "192.0.2.99", 5060);
-	s = next_sent(f, SB_TP_UDP, "192.0.2.99", 5060);
-	assert_true(strncmp(s->buf, "SIP/2.0 482 Loop Detected\r\n", 27) == 0);
+	s = expect_sent(f, SB_TP_UDP, "192.0.2.99", 5060, "SIP/2.0 482 Loop Detected\r\n", 27);
 	no_more_sent(f);
 
 	/* a spiral: the INVITE to bob@example.com comes back with bob's
 	 * contact as Request-URI: forwarded again, not a loop */
 	const struct sent *fw = basic_invite(f);
 	inject_raw(f, fw->buf, "192.0.2.99", 5060);
-	s = next_sent(f, SB_TP_UDP, "192.0.2.99", 5060);
-	assert_true(strncmp(s->buf, "SIP/2.0 100 Trying\r\n", 20) == 0);
-	s = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
-	assert_true(strncmp(s->buf, "INVITE sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
+	s = expect_sent(f, SB_TP_UDP, "192.0.2.99", 5060, "SIP/2.0 100 Trying\r\n", 20);
+	s = expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "INVITE sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40);
 	/* three Vias now: ours twice, alice's */
 	const char *v = s->buf;
 	unsigned nvia = 0;
@@ -480,9 +501,8 @@ static void test_bad_extension(void **state)
 	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
 	char inv[1024];
 	invite_variant(inv, sizeof inv, 70, 1, "Proxy-Require: foo, bar\n");
-	inject_from(f, inv, SB_TP_UDP, "192.0.2.30", 5060);
-	const struct sent *s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(s->buf, "SIP/2.0 420 Bad Extension\r\n", 27) == 0);
+	from_alice(f, inv);
+	const struct sent *s = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 420 Bad Extension\r\n", 27);
 	assert_non_null(strstr(s->buf, "\r\nUnsupported: foo, bar\r\n"));
 	no_more_sent(f);
 }
@@ -493,8 +513,7 @@ static void test_busy_relayed_with_hop_by_hop_ack(void **state)
 	const struct sent *fw = basic_invite(f);
 	char br[128], want[2048];
 	top_branch(fw->buf, br, sizeof br);
-	char *r486 = response_to(fw->buf, 486, "bt9");
-	inject_raw(f, r486, "192.0.2.20", 5062);
+	char *r486 = respond(f, fw->buf, 486, "bt9", "192.0.2.20", 5062);
 	/* the client transaction ACKs the 486 itself (§17.1.1.3) */
 	const struct sent *ack = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
 	snprintf(want, sizeof want,
@@ -541,21 +560,11 @@ static void test_cancel(void **state)
 	const struct sent *fw = basic_invite(f);
 	char br[128], want[2048];
 	top_branch(fw->buf, br, sizeof br);
-	char *r180 = response_to(fw->buf, 180, "bt2");
-	inject_raw(f, r180, "192.0.2.20", 5062);
+	char *r180 = respond(f, fw->buf, 180, "bt2", "192.0.2.20", 5062);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 180 upstream */
 	inject_from(f,
-		    "CANCEL sip:bob@example.com SIP/2.0\n"
-		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
-		    "Max-Forwards: 70\n"
-		    "From: Alice <sip:alice@example.com>;tag=at1\n"
-		    "To: Bob <sip:bob@example.com>\n"
-		    "Call-ID: call1@192.0.2.30\n"
-		    "CSeq: 1 CANCEL\n"
-		    "Content-Length: 0\n\n",
-		    SB_TP_UDP, "192.0.2.30", 5060);
-	const struct sent *ok = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(ok->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+		    cancel_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *ok = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 200 OK\r\n", 16);
 	assert_non_null(strstr(ok->buf, "\r\nCSeq: 1 CANCEL\r\n"));
 	/* §9.1: the same Request-URI, Call-ID, To, From, CSeq number and top
 	 * Via as the INVITE on that branch */
@@ -573,15 +582,11 @@ static void test_cancel(void **state)
 	expect_text(c->buf, want);
 	no_more_sent(f);
 	/* bob answers 200 to the CANCEL and 487 to the INVITE */
-	char *c200 = response_to(c->buf, 200, "bt2");
-	inject_raw(f, c200, "192.0.2.20", 5062);
+	char *c200 = respond(f, c->buf, 200, "bt2", "192.0.2.20", 5062);
 	no_more_sent(f);
-	char *r487 = response_to(fw->buf, 487, "bt2");
-	inject_raw(f, r487, "192.0.2.20", 5062);
-	const struct sent *ack = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
-	assert_true(strncmp(ack->buf, "ACK sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 37) == 0);
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 487 Request Terminated\r\n", 32) == 0);
+	char *r487 = respond(f, fw->buf, 487, "bt2", "192.0.2.20", 5062);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "ACK sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 37);
+	const struct sent *up = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 487 Request Terminated\r\n", 32);
 	assert_non_null(strstr(up->buf, "\r\nCSeq: 1 INVITE\r\n"));
 	no_more_sent(f);
 	free(r180);
@@ -600,8 +605,7 @@ static void test_cancel(void **state)
 		    "CSeq: 1 CANCEL\n"
 		    "Content-Length: 0\n\n",
 		    SB_TP_UDP, "192.0.2.30", 5060);
-	up = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
-	assert_true(strncmp(up->buf, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
+	up = expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40);
 	no_more_sent(f);
 }
 
@@ -610,7 +614,7 @@ static void test_parallel_fork(void **state)
 	struct fx *f = *state;
 	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
 	register_contact(f, "bob", "192.0.2.21", 5064, 3600, 1);
-	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	from_alice(f, invite_alice);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 100 */
 	/* most recently refreshed first */
 	const struct sent *a = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
@@ -629,22 +633,17 @@ static void test_parallel_fork(void **state)
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
 	/* b answers: its 200 goes up, a is cancelled */
-	char *b200 = response_to(b->buf, 200, "tb");
-	inject_raw(f, b200, "192.0.2.20", 5062);
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	char *b200 = respond(f, b->buf, 200, "tb", "192.0.2.20", 5062);
+	const struct sent *up = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 200 OK\r\n", 16);
 	assert_non_null(strstr(up->buf, ";tag=tb\r\n"));
-	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
-	assert_true(strncmp(c->buf, "CANCEL sip:bob@192.0.2.21:5064 SIP/2.0\r\n", 40) == 0);
+	const struct sent *c = expect_sent(f, SB_TP_UDP, "192.0.2.21", 5064, "CANCEL sip:bob@192.0.2.21:5064 SIP/2.0\r\n", 40);
 	char brc[128];
 	top_branch(c->buf, brc, sizeof brc);
 	assert_string_equal(brc, bra);
 	no_more_sent(f);
 	/* a's 487 is ACKed and goes nowhere else */
-	char *a487 = response_to(a->buf, 487, "ta");
-	inject_raw(f, a487, "192.0.2.21", 5064);
-	const struct sent *ack = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
-	assert_true(strncmp(ack->buf, "ACK sip:bob@192.0.2.21:5064 SIP/2.0\r\n", 37) == 0);
+	char *a487 = respond(f, a->buf, 487, "ta", "192.0.2.21", 5064);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.21", 5064, "ACK sip:bob@192.0.2.21:5064 SIP/2.0\r\n", 37);
 	no_more_sent(f);
 	free(a180);
 	free(b180);
@@ -662,8 +661,7 @@ static void test_timeout_is_408(void **state)
 	while (f->seen < f->nsent &&
 	       strncmp(f->sent[f->seen].buf, "INVITE ", 7) == 0)
 		f->seen++; /* Timer A retransmissions */
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 408 Request Timeout\r\n", 29) == 0);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 408 Request Timeout\r\n", 29);
 	no_more_sent(f);
 }
 
@@ -750,8 +748,7 @@ static void test_route_processing(void **state)
 		    "CSeq: 6 BYE\n"
 		    "Content-Length: 0\n\n",
 		    SB_TP_UDP, "192.0.2.20", 5062);
-	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5070);
-	assert_true(strncmp(s->buf, "BYE sip:alice@192.0.2.30:5070 SIP/2.0\r\n", 39) == 0);
+	s = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5070, "BYE sip:alice@192.0.2.30:5070 SIP/2.0\r\n", 39);
 	assert_null(strstr(s->buf, "Route:"));
 
 	/* a phone with us as outbound proxy: its preloaded Route goes, our
@@ -799,8 +796,7 @@ static void test_unsupported_scheme_and_options_to_us(void **state)
 		    "CSeq: 1 OPTIONS\n"
 		    "Content-Length: 0\n\n",
 		    SB_TP_UDP, "192.0.2.30", 5060);
-	const struct sent *s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(s->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	const struct sent *s = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 200 OK\r\n", 16);
 	assert_non_null(strstr(s->buf, "\r\nAllow: INVITE, ACK, CANCEL, BYE"));
 	inject_from(f,
 		    "INVITE foo:bar SIP/2.0\n"
@@ -812,8 +808,7 @@ static void test_unsupported_scheme_and_options_to_us(void **state)
 		    "CSeq: 1 INVITE\n"
 		    "Content-Length: 0\n\n",
 		    SB_TP_UDP, "192.0.2.30", 5060);
-	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(s->buf, "SIP/2.0 416 ", 12) == 0);
+	s = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 416 ", 12);
 	no_more_sent(f);
 }
 
@@ -847,10 +842,8 @@ static void test_redirect_relayed(void **state)
 	/* the Yealink flow: the 302 is ACKed hop by hop and relayed */
 	char *r302 = response_with(fw->buf, 302, "b3", "Contact: <sip:carol@192.0.2.40:5070>\r\n");
 	inject_raw(f, r302, "192.0.2.20", 5062);
-	const struct sent *ack = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
-	assert_true(strncmp(ack->buf, "ACK sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 37) == 0);
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 302 Moved Temporarily\r\n", 31) == 0);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "ACK sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 37);
+	const struct sent *up = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 302 Moved Temporarily\r\n", 31);
 	assert_non_null(strstr(up->buf, "\r\nContact: <sip:carol@192.0.2.40:5070>\r\n"));
 	no_more_sent(f);
 	free(r302);
@@ -864,14 +857,11 @@ static void test_redirect_recursed(void **state)
 	inject_raw(f, r302, "192.0.2.20", 5062);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
 	/* the proxy calls the Contact itself; the caller never sees the 302 */
-	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.40", 5070);
-	assert_true(strncmp(c->buf, "INVITE sip:carol@192.0.2.40:5070 SIP/2.0\r\n", 42) == 0);
+	const struct sent *c = expect_sent(f, SB_TP_UDP, "192.0.2.40", 5070, "INVITE sip:carol@192.0.2.40:5070 SIP/2.0\r\n", 42);
 	assert_non_null(strstr(c->buf, "\r\nMax-Forwards: 69\r\n"));
 	no_more_sent(f);
-	char *r200 = response_to(c->buf, 200, "c1");
-	inject_raw(f, r200, "192.0.2.40", 5070);
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	char *r200 = respond(f, c->buf, 200, "c1", "192.0.2.40", 5070);
+	const struct sent *up = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 200 OK\r\n", 16);
 	assert_non_null(strstr(up->buf, ";tag=c1\r\n"));
 	no_more_sent(f);
 	free(r302);
@@ -883,22 +873,18 @@ static void test_sequential_fork(void **state)
 	struct fx *f = *state;
 	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
 	register_contact(f, "bob", "192.0.2.21", 5064, 3600, 1);
-	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	from_alice(f, invite_alice);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 100 */
 	const struct sent *a = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
 	no_more_sent(f); /* one at a time */
-	char *a480 = response_to(a->buf, 480, "ta");
-	inject_raw(f, a480, "192.0.2.21", 5064);
+	char *a480 = respond(f, a->buf, 480, "ta", "192.0.2.21", 5064);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.21", 5064); /* ACK */
-	const struct sent *b = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
-	assert_true(strncmp(b->buf, "INVITE sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
+	const struct sent *b = expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "INVITE sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40);
 	no_more_sent(f);
-	char *b486 = response_to(b->buf, 486, "tb");
-	inject_raw(f, b486, "192.0.2.20", 5062);
+	char *b486 = respond(f, b->buf, 486, "tb", "192.0.2.20", 5062);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
 	/* §16.7 step 6: both 4xx; the first stored wins */
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 480 ", 12) == 0);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 480 ", 12);
 	no_more_sent(f);
 	free(a480);
 	free(b486);
@@ -909,26 +895,21 @@ static void test_best_response_6xx_cancels(void **state)
 	struct fx *f = *state;
 	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
 	register_contact(f, "bob", "192.0.2.21", 5064, 3600, 1);
-	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	from_alice(f, invite_alice);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
 	const struct sent *a = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
 	const struct sent *b = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
-	char *b180 = response_to(b->buf, 180, "tb");
-	inject_raw(f, b180, "192.0.2.20", 5062);
+	char *b180 = respond(f, b->buf, 180, "tb", "192.0.2.20", 5062);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	char *a603 = response_to(a->buf, 603, "ta");
-	inject_raw(f, a603, "192.0.2.21", 5064);
+	char *a603 = respond(f, a->buf, 603, "ta", "192.0.2.21", 5064);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.21", 5064); /* ACK */
 	/* §16.7 step 10: the 6xx cancels the ringing branch */
-	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
-	assert_true(strncmp(c->buf, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40);
 	no_more_sent(f);
-	char *b487 = response_to(b->buf, 487, "tb");
-	inject_raw(f, b487, "192.0.2.20", 5062);
+	char *b487 = respond(f, b->buf, 487, "tb", "192.0.2.20", 5062);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
 	/* the 6xx beats the 487 */
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 603 Decline\r\n", 21) == 0);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 603 Decline\r\n", 21);
 	no_more_sent(f);
 	free(b180);
 	free(a603);
@@ -939,8 +920,7 @@ static void test_timer_c(void **state)
 {
 	struct fx *f = *state;
 	const struct sent *fw = basic_invite(f);
-	char *r180 = response_to(fw->buf, 180, "b1");
-	inject_raw(f, r180, "192.0.2.20", 5062);
+	char *r180 = respond(f, fw->buf, 180, "b1", "192.0.2.20", 5062);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
 	/* a provisional response restarts Timer C */
 	sb_loop_advance(f->loop, SB_PROXY_TIMER_C_MS - 1000);
@@ -952,13 +932,10 @@ static void test_timer_c(void **state)
 	no_more_sent(f);
 	/* Timer C fires: the branch is cancelled (§16.8) */
 	sb_loop_advance(f->loop, 1);
-	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
-	assert_true(strncmp(c->buf, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
-	char *r487 = response_to(fw->buf, 487, "b1");
-	inject_raw(f, r487, "192.0.2.20", 5062);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40);
+	char *r487 = respond(f, fw->buf, 487, "b1", "192.0.2.20", 5062);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 487 ", 12) == 0);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 487 ", 12);
 	free(r180);
 	free(r487);
 }
@@ -978,8 +955,7 @@ static void test_max_forwards_inserted(void **state)
 		    SB_TP_UDP, "192.0.2.30", 5060);
 	/* no IPv6 listener: the target cannot be reached; a local 503
 	 * goes up as 500 (§16.7 step 6) */
-	const struct sent *s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(s->buf, "SIP/2.0 500 ", 12) == 0);
+	const struct sent *s = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 500 ", 12);
 	inject_from(f,
 		    "MESSAGE sip:carol@192.0.2.99 SIP/2.0\n"
 		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKnomf2\n"
@@ -1002,8 +978,7 @@ static void test_max_forwards_inserted(void **state)
 		    "CSeq: 1 MESSAGE\n"
 		    "Content-Length: 0\n\n",
 		    SB_TP_UDP, "192.0.2.30", 5060);
-	s = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(s->buf, "SIP/2.0 502 ", 12) == 0);
+	s = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 502 ", 12);
 	no_more_sent(f);
 }
 
@@ -1011,19 +986,10 @@ static void test_cancelled_branch_never_answers(void **state)
 {
 	struct fx *f = *state;
 	const struct sent *fw = basic_invite(f);
-	char *r180 = response_to(fw->buf, 180, "b1");
-	inject_raw(f, r180, "192.0.2.20", 5062);
+	char *r180 = respond(f, fw->buf, 180, "b1", "192.0.2.20", 5062);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
 	inject_from(f,
-		    "CANCEL sip:bob@example.com SIP/2.0\n"
-		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
-		    "Max-Forwards: 70\n"
-		    "From: Alice <sip:alice@example.com>;tag=at1\n"
-		    "To: Bob <sip:bob@example.com>\n"
-		    "Call-ID: call1@192.0.2.30\n"
-		    "CSeq: 1 CANCEL\n"
-		    "Content-Length: 0\n\n",
-		    SB_TP_UDP, "192.0.2.30", 5060);
+		    cancel_alice, SB_TP_UDP, "192.0.2.30", 5060);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 200 CANCEL */
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* CANCEL */
 	/* bob answers neither: 64*T1 later the branch is given up and the
@@ -1033,8 +999,7 @@ static void test_cancelled_branch_never_answers(void **state)
 	no_more_sent(f);
 	sb_loop_advance(f->loop, 1);
 	skip_retransmissions(f, "CANCEL ");
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 487 ", 12) == 0);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 487 ", 12);
 	/* everything ends: no context is left behind */
 	sb_loop_advance(f->loop, 400000);
 	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
@@ -1058,7 +1023,7 @@ static void test_large_request_goes_tcp(void **state)
 		 "Content-Type: text/plain\n"
 		 "Content-Length: %zu\n\n%s",
 		 strlen(body), body);
-	inject_from(f, big, SB_TP_UDP, "192.0.2.30", 5060);
+	from_alice(f, big);
 	/* RFC 3261 §18.1.1: over 1300 bytes, TCP, and the Via says so */
 	const struct sent *s = next_sent(f, SB_TP_TCP, "192.0.2.99", 5060);
 	assert_non_null(strstr(s->buf, "\r\nVia: SIP/2.0/TCP 192.0.2.10:5060;branch=z9hG4bKsb"));
@@ -1066,16 +1031,6 @@ static void test_large_request_goes_tcp(void **state)
 }
 
 
-/* The caller's CANCEL for alice's INVITE. */
-static const char cancel_alice[] =
-	"CANCEL sip:bob@example.com SIP/2.0\n"
-	"Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
-	"Max-Forwards: 70\n"
-	"From: Alice <sip:alice@example.com>;tag=at1\n"
-	"To: Bob <sip:bob@example.com>\n"
-	"Call-ID: call1@192.0.2.30\n"
-	"CSeq: 1 CANCEL\n"
-	"Content-Length: 0\n\n";
 
 /* Skip every message still to be looked at that starts with one of the
  * given prefixes (retransmissions). */
@@ -1094,21 +1049,18 @@ static void test_timer_c_after_100_cancels_and_frees(void **state)
 {
 	struct fx *f = *state;
 	const struct sent *fw = basic_invite(f);
-	char *r100 = response_to(fw->buf, 100, NULL);
-	inject_raw(f, r100, "192.0.2.20", 5062);
+	char *r100 = respond(f, fw->buf, 100, NULL, "192.0.2.20", 5062);
 	no_more_sent(f); /* a 100 does not go upstream */
 	/* §16.7 step 2: a 100 does not restart Timer C */
 	sb_loop_advance(f->loop, SB_PROXY_TIMER_C_MS - 1);
 	no_more_sent(f);
 	sb_loop_advance(f->loop, 1);
-	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
-	assert_true(strncmp(c->buf, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40);
 	no_more_sent(f);
 	/* bob never answers: 64*T1 later the branch is given up */
 	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS);
 	skip_any(f, "CANCEL ", NULL);
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 408 ", 12) == 0);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 408 ", 12);
 	sb_loop_advance(f->loop, 2 * 3600 * 1000);
 	skip_any(f, "SIP/2.0 408 ", "CANCEL ");
 	no_more_sent(f);
@@ -1125,17 +1077,14 @@ static void test_given_up_branch_frees_transaction(void **state)
 {
 	struct fx *f = *state;
 	const struct sent *fw = basic_invite(f);
-	char *r180 = response_to(fw->buf, 180, "b1");
-	inject_raw(f, r180, "192.0.2.20", 5062);
+	char *r180 = respond(f, fw->buf, 180, "b1", "192.0.2.20", 5062);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 180 */
-	inject_from(f, cancel_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	from_alice(f, cancel_alice);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 200 CANCEL */
 	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
-	char *c200 = response_to(c->buf, 200, "b1");
-	inject_raw(f, c200, "192.0.2.20", 5062);
+	char *c200 = respond(f, c->buf, 200, "b1", "192.0.2.20", 5062);
 	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS);
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 487 ", 12) == 0);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 487 ", 12);
 	sb_loop_advance(f->loop, 3600 * 1000);
 	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
 	assert_int_equal(sb_tsx_layer_count(sb_proxy_tsx_layer(f->proxy)), 0);
@@ -1149,19 +1098,14 @@ static void test_cancel_after_100_only(void **state)
 {
 	struct fx *f = *state;
 	const struct sent *fw = basic_invite(f);
-	char *r100 = response_to(fw->buf, 100, NULL);
-	inject_raw(f, r100, "192.0.2.20", 5062);
-	inject_from(f, cancel_alice, SB_TP_UDP, "192.0.2.30", 5060);
-	const struct sent *ok = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(ok->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
-	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
-	assert_true(strncmp(c->buf, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40) == 0);
+	char *r100 = respond(f, fw->buf, 100, NULL, "192.0.2.20", 5062);
+	from_alice(f, cancel_alice);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 200 OK\r\n", 16);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0\r\n", 40);
 	no_more_sent(f);
-	char *r487 = response_to(fw->buf, 487, "b1");
-	inject_raw(f, r487, "192.0.2.20", 5062);
+	char *r487 = respond(f, fw->buf, 487, "b1", "192.0.2.20", 5062);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 487 ", 12) == 0);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 487 ", 12);
 	no_more_sent(f);
 	free(r100);
 	free(r487);
@@ -1183,7 +1127,7 @@ static void test_cancel_without_context_forwarded(void **state)
 		"Call-ID: cx@192.0.2.30\n"
 		"CSeq: 1 CANCEL\n"
 		"Content-Length: 0\n\n";
-	inject_from(f, cx, SB_TP_UDP, "192.0.2.30", 5060);
+	from_alice(f, cx);
 	const struct sent *c = next_sent(f, SB_TP_UDP, "192.0.2.99", 5060);
 	char br[128], br2[128], want[2048];
 	top_branch(c->buf, br, sizeof br);
@@ -1200,15 +1144,13 @@ static void test_cancel_without_context_forwarded(void **state)
 		 br);
 	expect_text(c->buf, want);
 	no_more_sent(f);
-	inject_from(f, cx, SB_TP_UDP, "192.0.2.30", 5060);
+	from_alice(f, cx);
 	c = next_sent(f, SB_TP_UDP, "192.0.2.99", 5060);
 	top_branch(c->buf, br2, sizeof br2);
 	assert_string_equal(br, br2);
 	no_more_sent(f);
-	char *ok = response_to(c->buf, 200, "ct");
-	inject_raw(f, ok, "192.0.2.99", 5060);
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	char *ok = respond(f, c->buf, 200, "ct", "192.0.2.99", 5060);
+	const struct sent *up = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 200 OK\r\n", 16);
 	assert_null(strstr(up->buf, "192.0.2.10"));
 	no_more_sent(f);
 	free(ok);
@@ -1222,8 +1164,7 @@ static void test_cancel_without_context_forwarded(void **state)
 		    "CSeq: 1 CANCEL\n"
 		    "Content-Length: 0\n\n",
 		    SB_TP_UDP, "192.0.2.30", 5060);
-	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 481 ", 12) == 0);
+	up = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 481 ", 12);
 	no_more_sent(f);
 }
 
@@ -1233,15 +1174,13 @@ static void test_no_new_branch_after_6xx(void **state)
 	struct fx *f = *state;
 	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
 	register_contact(f, "bob", "192.0.2.21", 5064, 3600, 1);
-	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	from_alice(f, invite_alice);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 100 */
 	const struct sent *a = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
 	no_more_sent(f);
-	char *a603 = response_to(a->buf, 603, "ta");
-	inject_raw(f, a603, "192.0.2.21", 5064);
+	char *a603 = respond(f, a->buf, 603, "ta", "192.0.2.21", 5064);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.21", 5064); /* ACK */
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 603 ", 12) == 0);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 603 ", 12);
 	no_more_sent(f);
 	free(a603);
 }
@@ -1252,8 +1191,7 @@ static void test_late_2xx_forwarded_statelessly(void **state)
 {
 	struct fx *f = *state;
 	const struct sent *fw = basic_invite(f);
-	char *r486 = response_to(fw->buf, 486, "b1");
-	inject_raw(f, r486, "192.0.2.20", 5062);
+	char *r486 = respond(f, fw->buf, 486, "b1", "192.0.2.20", 5062);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 486 */
 	inject_from(f,
@@ -1268,10 +1206,8 @@ static void test_late_2xx_forwarded_statelessly(void **state)
 		    SB_TP_UDP, "192.0.2.30", 5060);
 	sb_loop_advance(f->loop, SB_TSX_T4_MS + 1000); /* Timer I ends it */
 	no_more_sent(f);
-	char *r200 = response_to(fw->buf, 200, "b2");
-	inject_raw(f, r200, "192.0.2.20", 5062);
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	char *r200 = respond(f, fw->buf, 200, "b2", "192.0.2.20", 5062);
+	const struct sent *up = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 200 OK\r\n", 16);
 	assert_non_null(strstr(up->buf, ";tag=b2\r\n"));
 	assert_null(strstr(up->buf, "192.0.2.10"));
 	no_more_sent(f);
@@ -1286,7 +1222,7 @@ static void test_auth_challenges_aggregated(void **state)
 	struct fx *f = *state;
 	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
 	register_contact(f, "bob", "192.0.2.21", 5064, 3600, 1);
-	inject_from(f, invite_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	from_alice(f, invite_alice);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
 	const struct sent *a = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
 	const struct sent *b = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
@@ -1299,8 +1235,7 @@ static void test_auth_challenges_aggregated(void **state)
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.21", 5064); /* ACK */
 	inject_raw(f, rb, "192.0.2.20", 5062);
 	(void)next_sent(f, SB_TP_UDP, "192.0.2.20", 5062); /* ACK */
-	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
-	assert_true(strncmp(up->buf, "SIP/2.0 401 ", 12) == 0);
+	const struct sent *up = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 401 ", 12);
 	const char *w = strstr(up->buf, "\r\nWWW-Authenticate: Digest realm=\"a\", nonce=\"1\"\r\n");
 	assert_non_null(w);
 	assert_null(strstr(w + 3, "WWW-Authenticate"));

@@ -231,6 +231,111 @@ static size_t read_poll(struct fx *f, int fd, char *buf, size_t cap, size_t want
 	return read_poll_ms(f, fd, buf, cap, want, eof, WAIT_MS);
 }
 
+/* write_all() of a string. */
+static void write_str(int fd, const char *s)
+{
+	write_all(fd, s, strlen(s));
+}
+
+/* A datagram of the string s from fd to `to`; sendto()'s result. */
+static ssize_t send_str_to(int fd, const char *s, const struct sb_addr *to)
+{
+	return sendto(fd, s, strlen(s), 0, &to->u.sa, to->len);
+}
+
+/* Read exactly the len bytes of want from fd (polling the loop). */
+static void expect_read(struct fx *f, int fd, const char *want, size_t len)
+{
+	char buf[2048];
+	bool eof;
+	assert_true(len <= sizeof buf);
+	assert_int_equal(read_poll(f, fd, buf, sizeof buf, len, &eof), len);
+	assert_memory_equal(buf, want, len);
+}
+
+/* The CRLF pong to a ping (RFC 5626 §3.5.1) arrives on fd. */
+static void expect_pong(struct fx *f, int fd)
+{
+	char buf[16];
+	bool eof;
+	assert_int_equal(read_poll(f, fd, buf, sizeof buf, 2, &eof), 2);
+	assert_memory_equal(buf, "\r\n", 2);
+}
+
+/* Nothing arrives on fd for ms, and it stays open. */
+static void expect_quiet(struct fx *f, int fd, unsigned ms)
+{
+	char buf[16];
+	bool eof;
+	assert_int_equal(read_poll_ms(f, fd, buf, sizeof buf, 1, &eof, ms), 0);
+	assert_false(eof);
+}
+
+/* fd reaches EOF (or a reset) before cap bytes arrive. */
+static void expect_eof(struct fx *f, int fd, size_t cap)
+{
+	char buf[1024];
+	bool eof;
+	assert_true(cap <= sizeof buf);
+	read_poll(f, fd, buf, cap, cap, &eof);
+	assert_true(eof);
+}
+
+/* Poll until the transport has accepted want connections, or WAIT_MS
+ * passes. */
+static void wait_accepted(struct fx *f, uint64_t want)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+	while (stats(f).conns_accepted < want && now_ms() < end)
+		sb_loop_poll(f->loop, 5);
+	assert_int_equal(stats(f).conns_accepted, want);
+}
+
+/* A datagram on fd, waited for until end (a now_ms() time); recvfrom()'s
+ * result, with the sender in *ss when ss is not NULL. */
+static ssize_t recv_until(int fd, char *buf, size_t cap, uint64_t end,
+			  struct sockaddr_storage *ss, socklen_t *sl)
+{
+	ssize_t n = -1;
+	while (n < 0 && now_ms() < end) {
+		if (sl)
+			*sl = sizeof *ss;
+		n = recvfrom(fd, buf, cap, MSG_DONTWAIT, (struct sockaddr *)ss, sl);
+	}
+	return n;
+}
+
+/* Send chunk to d until the transport refuses (at most 1000 times),
+ * polling the loop once after each; with vary, chunk i is filled with
+ * 'a' + i % 26 first.  Returns the bytes accepted; *err is the refusal. */
+static size_t fill_sendq(struct fx *f, const struct sb_tp_dest *d, char *chunk, size_t len,
+			 bool vary, int *err)
+{
+	size_t sent = 0;
+	*err = 0;
+	for (unsigned i = 0; i < 1000 && *err == 0; i++) {
+		if (vary)
+			memset(chunk, 'a' + (int)(i % 26), len);
+		*err = sb_transport_send(f->tp, d, chunk, len);
+		if (*err == 0)
+			sent += len;
+		sb_loop_poll(f->loop, 0);
+	}
+	return sent;
+}
+
+/* A fixture (with cfg, or the defaults) listening on TCP 127.0.0.1 (its
+ * address in *srv when srv is not NULL) and a client connected to it. */
+static struct fx *tcp_fx(const struct sb_transport_cfg *cfg, struct sb_addr *srv, int *fd)
+{
+	struct fx *f = fx_new(cfg);
+	struct sb_addr a = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	*fd = tcp_client(&a, "127.0.0.1", NULL);
+	if (srv)
+		*srv = a;
+	return f;
+}
+
 /* ------------------------------------------------------------ addresses */
 
 static void t_addr(void **state)
@@ -274,7 +379,7 @@ static void udp_round_trip(const char *host)
 	struct sb_addr srv = listen_on(f, SB_TP_UDP, host), cl;
 	int fd = client(SOCK_DGRAM, host, &cl);
 
-	assert_int_equal(sendto(fd, REQ("1"), strlen(REQ("1")), 0, &srv.u.sa, srv.len),
+	assert_int_equal(send_str_to(fd, REQ("1"), &srv),
 			 (ssize_t)strlen(REQ("1")));
 	wait_count(f, &f->nrx, 1);
 	struct rec *r = &f->rx[0];
@@ -290,10 +395,7 @@ static void udp_round_trip(const char *host)
 	struct sb_tp_dest d = { .proto = SB_TP_UDP, .addr = r->src };
 	assert_int_equal(sb_transport_send(f->tp, &d, RESP, strlen(RESP)), 0);
 	char buf[2048];
-	ssize_t n = -1;
-	uint64_t end = now_ms() + WAIT_MS;
-	while (n < 0 && now_ms() < end)
-		n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+	ssize_t n = recv_until(fd, buf, sizeof buf, now_ms() + WAIT_MS, NULL, NULL);
 	assert_int_equal(n, (ssize_t)strlen(RESP));
 	assert_memory_equal(buf, RESP, strlen(RESP));
 
@@ -343,7 +445,7 @@ static void t_udp_wildcard(void **state)
 	}
 	struct sb_addr to = addr("127.0.0.1", sb_addr_port(&any4));
 	int fd = client(SOCK_DGRAM, "127.0.0.1", NULL);
-	assert_true(sendto(fd, REQ("2"), strlen(REQ("2")), 0, &to.u.sa, to.len) > 0);
+	assert_true(send_str_to(fd, REQ("2"), &to) > 0);
 	wait_count(f, &f->nrx, 1);
 	assert_true(sb_addr_eq(&f->rx[0].local, &to));
 	close(fd);
@@ -359,12 +461,12 @@ static void t_udp_garbage(void **state)
 	const char *junk[] = { "hello world", "\x01\x02\x03\x04", "INVITE\r\n\r\n",
 			       "SIP/2.0 abc OK\r\n\r\n" };
 	for (size_t i = 0; i < SB_ARRAY_LEN(junk); i++)
-		assert_true(sendto(fd, junk[i], strlen(junk[i]), 0, &srv.u.sa, srv.len) > 0);
+		assert_true(send_str_to(fd, junk[i], &srv) > 0);
 	assert_true(sendto(fd, "\r\n\r\n", 4, 0, &srv.u.sa, srv.len) == 4);
 	/* SIP, but broken: handed up for the owner to answer 400 (§8.2) */
 	const char *broken = "OPTIONS sip:a@b SIP/2.0\r\nVia: x";
-	assert_true(sendto(fd, broken, strlen(broken), 0, &srv.u.sa, srv.len) > 0);
-	assert_true(sendto(fd, REQ("3"), strlen(REQ("3")), 0, &srv.u.sa, srv.len) > 0);
+	assert_true(send_str_to(fd, broken, &srv) > 0);
+	assert_true(send_str_to(fd, REQ("3"), &srv) > 0);
 	wait_count(f, &f->nrx, 2);
 	poll_for(f, 5);
 	assert_int_equal(f->nrx, 2); /* none of the junk */
@@ -397,12 +499,9 @@ static void t_udp_large_request(void **state)
 	memcpy(big, "SIP/2.0 ", 8);
 	assert_int_equal(sb_transport_send(f->tp, &d, big, sizeof big), 0);
 	char buf[2048];
-	ssize_t n1 = -1, n2 = -1;
 	uint64_t end = now_ms() + WAIT_MS;
-	while (n1 < 0 && now_ms() < end)
-		n1 = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-	while (n2 < 0 && now_ms() < end)
-		n2 = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+	ssize_t n1 = recv_until(fd, buf, sizeof buf, end, NULL, NULL);
+	ssize_t n2 = recv_until(fd, buf, sizeof buf, end, NULL, NULL);
 	assert_int_equal(n1, SB_TP_UDP_REQUEST_MAX);
 	assert_int_equal(n2, sizeof big);
 	/* no socket of that family */
@@ -423,7 +522,7 @@ static void t_tcp_one(void **state)
 	struct fx *f = fx_new(NULL);
 	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1"), cl;
 	int fd = tcp_client(&srv, "127.0.0.1", &cl);
-	write_all(fd, MSG_BODY, strlen(MSG_BODY));
+	write_str(fd, MSG_BODY);
 	wait_count(f, &f->nrx, 1);
 	struct rec *r = &f->rx[0];
 	assert_int_equal(r->proto, SB_TP_TCP);
@@ -458,7 +557,7 @@ static void t_tcp6(void **state)
 	struct fx *f = fx_new(NULL);
 	struct sb_addr srv = listen_on(f, SB_TP_TCP, "::1"), cl;
 	int fd = tcp_client(&srv, "::1", &cl);
-	write_all(fd, REQ("6"), strlen(REQ("6")));
+	write_str(fd, REQ("6"));
 	wait_count(f, &f->nrx, 1);
 	assert_true(sb_addr_eq(&f->rx[0].src, &cl));
 	assert_int_equal(sb_addr_family(&f->rx[0].local), AF_INET6);
@@ -469,11 +568,10 @@ static void t_tcp6(void **state)
 static void t_tcp_several_in_one_write(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new(NULL);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	int fd;
+	struct fx *f = tcp_fx(NULL, NULL, &fd);
 	const char *s = REQ("a") REQ("b") "\r\n" REQ("c");
-	write_all(fd, s, strlen(s));
+	write_str(fd, s);
 	wait_count(f, &f->nrx, 3);
 	poll_for(f, 5);
 	assert_int_equal(f->nrx, 3);
@@ -489,9 +587,8 @@ static void t_tcp_several_in_one_write(void **state)
 static void t_tcp_byte_by_byte(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new(NULL);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	int fd;
+	struct fx *f = tcp_fx(NULL, NULL, &fd);
 	const char *s = MSG_BODY;
 	size_t len = strlen(s);
 	for (size_t i = 0; i < len; i++) {
@@ -514,28 +611,22 @@ static void t_tcp_byte_by_byte(void **state)
 static void t_tcp_ping_pong(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new(NULL);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int fd = tcp_client(&srv, "127.0.0.1", NULL);
-	char buf[16];
-	bool eof;
+	int fd;
+	struct fx *f = tcp_fx(NULL, NULL, &fd);
 
 	write_all(fd, "\r\n\r\n", 4);
-	assert_int_equal(read_poll(f, fd, buf, sizeof buf, 2, &eof), 2);
-	assert_memory_equal(buf, "\r\n", 2);
+	expect_pong(f, fd);
 
 	write_all(fd, "\r\n", 2);
 	poll_for(f, 5);
 	write_all(fd, "\r\n", 2);
-	assert_int_equal(read_poll(f, fd, buf, sizeof buf, 2, &eof), 2);
-	assert_memory_equal(buf, "\r\n", 2);
+	expect_pong(f, fd);
 
 	/* a pong followed by a message: no answer to the pong */
 	const char *s = "\r\n" REQ("p");
-	write_all(fd, s, strlen(s));
+	write_str(fd, s);
 	wait_count(f, &f->nrx, 1);
-	assert_int_equal(read_poll_ms(f, fd, buf, sizeof buf, 1, &eof, 20), 0);
-	assert_false(eof);
+	expect_quiet(f, fd, 20);
 	assert_int_equal(stats(f).rx_keepalives, 3);
 	assert_int_equal(stats(f).conns_open, 1);
 	close(fd);
@@ -544,10 +635,7 @@ static void t_tcp_ping_pong(void **state)
 
 static void expect_closed(struct fx *f, int fd, int err)
 {
-	char buf[64];
-	bool eof;
-	read_poll(f, fd, buf, sizeof buf, sizeof buf, &eof);
-	assert_true(eof);
+	expect_eof(f, fd, 64);
 	assert_int_equal(f->nclosed, 1);
 	assert_int_equal(f->closed_err[0], err);
 	assert_int_equal(stats(f).conns_open, 0);
@@ -556,12 +644,11 @@ static void expect_closed(struct fx *f, int fd, int err)
 static void t_tcp_bad_content_length(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new(NULL);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	int fd;
+	struct fx *f = tcp_fx(NULL, NULL, &fd);
 	const char *s = "OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-Length: -999\r\n\r\n"
 			REQ("never");
-	write_all(fd, s, strlen(s));
+	write_str(fd, s);
 	expect_closed(f, fd, EBADMSG);
 	assert_int_equal(f->nrx, 0);
 	assert_int_equal(stats(f).rx_bad, 1);
@@ -573,11 +660,10 @@ static void t_tcp_bad_content_length(void **state)
 static void t_tcp_no_content_length(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new(NULL);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	int fd;
+	struct fx *f = tcp_fx(NULL, NULL, &fd);
 	const char *s = "OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n"; /* §18.3 */
-	write_all(fd, s, strlen(s));
+	write_str(fd, s);
 	expect_closed(f, fd, EBADMSG);
 	assert_int_equal(f->nrx, 0);
 	close(fd);
@@ -589,12 +675,11 @@ static void t_tcp_idle_timeout(void **state)
 {
 	(void)state;
 	struct sb_transport_cfg cfg = { .idle_ms = 50 };
-	struct fx *f = fx_new(&cfg);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	int fd;
+	struct fx *f = tcp_fx(&cfg, NULL, &fd);
 	const char *s = "INVITE sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-Length: 9999\r\n\r\nv=0\r\n";
 	uint64_t t0 = now_ms();
-	write_all(fd, s, strlen(s));
+	write_str(fd, s);
 	wait_count(f, &f->nclosed, 1);
 	uint64_t dt = now_ms() - t0;
 	assert_true(dt >= 50);
@@ -611,9 +696,8 @@ static void t_tcp_idle_reset_by_traffic(void **state)
 {
 	(void)state;
 	struct sb_transport_cfg cfg = { .idle_ms = 200 };
-	struct fx *f = fx_new(&cfg);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	int fd;
+	struct fx *f = tcp_fx(&cfg, NULL, &fd);
 	char buf[8];
 	bool eof;
 	uint64_t t0 = now_ms();
@@ -631,9 +715,9 @@ static void t_tcp_too_large(void **state)
 {
 	(void)state;
 	struct sb_transport_cfg cfg = { .max_conn_buf = 1024 };
-	struct fx *f = fx_new(&cfg);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	struct sb_addr srv;
+	int fd;
+	struct fx *f = tcp_fx(&cfg, &srv, &fd);
 	static char big[3000];
 	memset(big, 'a', sizeof big);
 	memcpy(big, "OPTIONS sip:a@b SIP/2.0\r\nX: ", 28); /* never ends its headers */
@@ -645,7 +729,7 @@ static void t_tcp_too_large(void **state)
 	/* a Content-Length past the bound is refused before the body comes */
 	fd = tcp_client(&srv, "127.0.0.1", NULL);
 	const char *s = "OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 5000\r\n\r\n";
-	write_all(fd, s, strlen(s));
+	write_str(fd, s);
 	f->nclosed = 0;
 	expect_closed(f, fd, EMSGSIZE);
 	close(fd);
@@ -656,31 +740,25 @@ static void t_tcp_per_peer_limit(void **state)
 {
 	(void)state;
 	struct sb_transport_cfg cfg = { .max_conns_per_ip = 2 };
-	struct fx *f = fx_new(&cfg);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int a = tcp_client(&srv, "127.0.0.1", NULL);
+	struct sb_addr srv;
+	int a;
+	struct fx *f = tcp_fx(&cfg, &srv, &a);
 	int b = tcp_client(&srv, "127.0.0.1", NULL);
-	uint64_t end = now_ms() + WAIT_MS;
-	while (stats(f).conns_accepted < 2 && now_ms() < end)
-		sb_loop_poll(f->loop, 5);
-	assert_int_equal(stats(f).conns_accepted, 2);
+	wait_accepted(f, 2);
 
 	int c = tcp_client(&srv, "127.0.0.1", NULL);
-	char buf[8];
-	bool eof;
-	read_poll(f, c, buf, sizeof buf, sizeof buf, &eof);
-	assert_true(eof);              /* refused by closing */
+	expect_eof(f, c, 8);           /* refused by closing */
 	struct sb_tp_stats s = stats(f);
 	assert_int_equal(s.conns_refused, 1);
 	assert_int_equal(s.conns_open, 2);
 	assert_int_equal(f->nclosed, 0); /* never was a connection */
 
 	/* the two admitted ones still work */
-	write_all(b, REQ("b"), strlen(REQ("b")));
+	write_str(b, REQ("b"));
 	wait_count(f, &f->nrx, 1);
 	/* another address is not limited by 127.0.0.1's count */
 	int d = tcp_client(&srv, "127.0.0.2", NULL);
-	write_all(d, REQ("d"), strlen(REQ("d")));
+	write_str(d, REQ("d"));
 	wait_count(f, &f->nrx, 2);
 	assert_int_equal(stats(f).conns_open, 3);
 	close(a);
@@ -694,16 +772,13 @@ static void t_tcp_max_conns(void **state)
 {
 	(void)state;
 	struct sb_transport_cfg cfg = { .max_conns = 1 };
-	struct fx *f = fx_new(&cfg);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int a = tcp_client(&srv, "127.0.0.1", NULL);
-	write_all(a, REQ("a"), strlen(REQ("a")));
+	struct sb_addr srv;
+	int a;
+	struct fx *f = tcp_fx(&cfg, &srv, &a);
+	write_str(a, REQ("a"));
 	wait_count(f, &f->nrx, 1);
 	int b = tcp_client(&srv, "127.0.0.2", NULL);
-	char buf[8];
-	bool eof;
-	read_poll(f, b, buf, sizeof buf, sizeof buf, &eof);
-	assert_true(eof);
+	expect_eof(f, b, 8);
 	assert_int_equal(stats(f).conns_refused, 1);
 	/* nor may we open one ourselves */
 	struct sb_tp_dest d = { .proto = SB_TP_TCP, .addr = addr("127.0.0.1", 9) };
@@ -718,9 +793,9 @@ static void t_tcp_max_conns(void **state)
 static void t_tcp_accept_emfile(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new(NULL);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int a = tcp_client(&srv, "127.0.0.1", NULL);
+	struct sb_addr srv;
+	int a;
+	struct fx *f = tcp_fx(NULL, &srv, &a);
 	int b = tcp_client(&srv, "127.0.0.1", NULL);
 	struct rlimit old, low;
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
@@ -735,10 +810,7 @@ static void t_tcp_accept_emfile(void **state)
 	/* once per back-off period, not once per loop iteration */
 	assert_in_range(s.accept_errors, 1, 1 + dt / SB_TP_ACCEPT_BACKOFF_MS);
 	assert_int_equal(s.conns_accepted, 0);
-	uint64_t end = now_ms() + WAIT_MS;
-	while (stats(f).conns_accepted < 2 && now_ms() < end)
-		sb_loop_poll(f->loop, 5);
-	assert_int_equal(stats(f).conns_accepted, 2);
+	wait_accepted(f, 2);
 	close(a);
 	close(b);
 	fx_free(f);
@@ -751,15 +823,11 @@ static void t_tcp_accept_emfile(void **state)
 static void t_tcp_reply_on_conn(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new(NULL);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	int fd;
+	struct fx *f = tcp_fx(NULL, NULL, &fd);
 	f->auto_reply = RESP;
-	write_all(fd, REQ("1"), strlen(REQ("1")));
-	char buf[1024];
-	bool eof;
-	assert_int_equal(read_poll(f, fd, buf, sizeof buf, strlen(RESP), &eof), strlen(RESP));
-	assert_memory_equal(buf, RESP, strlen(RESP));
+	write_str(fd, REQ("1"));
+	expect_read(f, fd, RESP, strlen(RESP));
 	assert_int_equal(f->auto_reply_err, 0);
 	f->auto_reply = NULL;
 
@@ -767,6 +835,8 @@ static void t_tcp_reply_on_conn(void **state)
 	uint32_t id = f->rx[0].conn_id;
 	struct sb_tp_dest d = { .proto = SB_TP_TCP, .addr = f->rx[0].src, .conn_id = id };
 	assert_int_equal(sb_transport_send(f->tp, &d, RESP, strlen(RESP)), 0);
+	char buf[1024];
+	bool eof;
 	assert_int_equal(read_poll(f, fd, buf, sizeof buf, strlen(RESP), &eof), strlen(RESP));
 	assert_int_equal(stats(f).conns_connected, 0); /* nothing new opened */
 
@@ -774,8 +844,7 @@ static void t_tcp_reply_on_conn(void **state)
 	assert_int_equal(sb_transport_conn_close(f->tp, id), 0);
 	assert_int_equal(sb_transport_conn_close(f->tp, id), ENOENT);
 	assert_int_equal(sb_transport_send(f->tp, &d, REQ("2"), strlen(REQ("2"))), ENOTCONN);
-	read_poll(f, fd, buf, sizeof buf, sizeof buf, &eof);
-	assert_true(eof);
+	expect_eof(f, fd, sizeof buf);
 	close(fd);
 	fx_free(f);
 }
@@ -800,7 +869,7 @@ static void t_tcp_close_in_handler(void **state)
 	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
 	int fd = tcp_client(&srv, "127.0.0.1", NULL);
 	const char *s = REQ("1") REQ("2") "\r\n\r\n";
-	write_all(fd, s, strlen(s));
+	write_str(fd, s);
 	expect_closed(f, fd, 0);
 	assert_int_equal(f->nrx, 1);
 	close(fd);
@@ -843,21 +912,17 @@ static void t_tcp_send_new(void **state)
 	struct sb_tp_dest d = { .proto = SB_TP_TCP, .addr = peer };
 	assert_int_equal(sb_transport_send(f->tp, &d, REQ("1"), strlen(REQ("1"))), 0);
 	int pfd = accept_poll(f, lfd);
-	char buf[2048];
-	bool eof;
 	size_t want = strlen(REQ("1"));
-	assert_int_equal(read_poll(f, pfd, buf, sizeof buf, want, &eof), want);
-	assert_memory_equal(buf, REQ("1"), want);
+	expect_read(f, pfd, REQ("1"), want);
 
 	assert_int_equal(sb_transport_send(f->tp, &d, REQ("2"), strlen(REQ("2"))), 0);
-	assert_int_equal(read_poll(f, pfd, buf, sizeof buf, want, &eof), want);
-	assert_memory_equal(buf, REQ("2"), want);
+	expect_read(f, pfd, REQ("2"), want);
 	assert_int_equal(accept(lfd, NULL, NULL), -1); /* no second connection */
 	struct sb_tp_stats s = stats(f);
 	assert_int_equal(s.conns_connected, 1);
 	assert_int_equal(s.conns_open, 1);
 
-	write_all(pfd, RESP, strlen(RESP));
+	write_str(pfd, RESP);
 	wait_count(f, &f->nrx, 1);
 	assert_false(f->rx[0].is_request);
 	assert_true(sb_addr_eq(&f->rx[0].src, &peer));
@@ -887,10 +952,7 @@ static void t_tcp_response_fallback(void **state)
 				.conn_id = 777 };
 	assert_int_equal(sb_transport_send(f->tp, &d, resp, (size_t)n), 0);
 	int pfd = accept_poll(f, lfd);
-	char buf[1024];
-	bool eof;
-	assert_int_equal(read_poll(f, pfd, buf, sizeof buf, (size_t)n, &eof), (size_t)n);
-	assert_memory_equal(buf, resp, (size_t)n);
+	expect_read(f, pfd, resp, (size_t)n);
 	assert_int_equal(stats(f).conns_connected, 1);
 
 	/* a sent-by name without received: no DNS here, so ENOTCONN */
@@ -933,15 +995,8 @@ static void t_tcp_send_queue(void **state)
 	int lfd = plain_listener("127.0.0.1", &peer, 4096);
 	struct sb_tp_dest d = { .proto = SB_TP_TCP, .addr = peer };
 	static char chunk[16 * 1024];
-	size_t sent = 0;
-	int err = 0;
-	for (unsigned i = 0; i < 1000 && err == 0; i++) {
-		memset(chunk, 'a' + (int)(i % 26), sizeof chunk);
-		err = sb_transport_send(f->tp, &d, chunk, sizeof chunk);
-		if (err == 0)
-			sent += sizeof chunk;
-		sb_loop_poll(f->loop, 0);
-	}
+	int err;
+	size_t sent = fill_sendq(f, &d, chunk, sizeof chunk, true, &err);
 	assert_int_equal(err, ENOBUFS);
 	assert_true(sent >= cfg.max_sendq);
 
@@ -969,9 +1024,8 @@ static void t_tcp_slowloris(void **state)
 {
 	(void)state;
 	struct sb_transport_cfg cfg = { .idle_ms = 300 };
-	struct fx *f = fx_new(&cfg);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	int fd;
+	struct fx *f = tcp_fx(&cfg, NULL, &fd);
 	const char *hdr = "OPTIONS sip:bob@example.com SIP/2.0\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa";
 	uint64_t t0 = now_ms();
 	for (size_t i = 0; hdr[i] && f->nclosed == 0 && now_ms() - t0 < 2000; i++) {
@@ -994,9 +1048,8 @@ static void t_tcp_msg_deadline(void **state)
 {
 	(void)state;
 	struct sb_transport_cfg cfg = { .idle_ms = 10000, .msg_ms = 300 };
-	struct fx *f = fx_new(&cfg);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	int fd;
+	struct fx *f = tcp_fx(&cfg, NULL, &fd);
 	const char *m = REQ("d");
 	size_t half = strlen(m) / 2;
 
@@ -1035,11 +1088,8 @@ static void t_tcp_ping_split(void **state)
 {
 	(void)state;
 	struct sb_transport_cfg cfg = { .msg_ms = 300 };
-	struct fx *f = fx_new(&cfg);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int fd = tcp_client(&srv, "127.0.0.1", NULL);
-	char buf[16];
-	bool eof;
+	int fd;
+	struct fx *f = tcp_fx(&cfg, NULL, &fd);
 	static const size_t first[] = { 3, 2, 1 };
 	static const char ping[] = "\r\n\r\n";
 
@@ -1047,18 +1097,15 @@ static void t_tcp_ping_split(void **state)
 		write_all(fd, ping, first[i]);
 		poll_for(f, 20);
 		write_all(fd, &ping[first[i]], 4 - first[i]);
-		assert_int_equal(read_poll(f, fd, buf, sizeof buf, 2, &eof), 2);
-		assert_memory_equal(buf, "\r\n", 2);
+		expect_pong(f, fd);
 		/* exactly one */
-		assert_int_equal(read_poll_ms(f, fd, buf, sizeof buf, 1, &eof, 30), 0);
-		assert_false(eof);
+		expect_quiet(f, fd, 30);
 	}
 	assert_int_equal(stats(f).rx_keepalives, 3);
 
 	/* a pong alone: consumed after the wait, not answered, not closed */
 	write_all(fd, "\r\n", 2);
-	assert_int_equal(read_poll_ms(f, fd, buf, sizeof buf, 1, &eof, 600), 0);
-	assert_false(eof);
+	expect_quiet(f, fd, 600);
 	assert_int_equal(stats(f).rx_keepalives, 4);
 	assert_int_equal(f->nclosed, 0);
 	assert_true(stats(f).buf_bytes <= 4096); /* the first read buffer */
@@ -1071,11 +1118,10 @@ static void t_tcp_ping_split(void **state)
 static void t_tcp_bare_cr(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new(NULL);
-	struct sb_addr srv = listen_on(f, SB_TP_TCP, "127.0.0.1");
-	int fd = tcp_client(&srv, "127.0.0.1", NULL);
+	int fd;
+	struct fx *f = tcp_fx(NULL, NULL, &fd);
 	const char *s = "\r" REQ("cr");
-	write_all(fd, s, strlen(s));
+	write_str(fd, s);
 	expect_closed(f, fd, EBADMSG);
 	assert_int_equal(f->nrx, 0);
 	close(fd);
@@ -1094,14 +1140,8 @@ static void t_tcp_sendq_released(void **state)
 	struct sb_tp_dest d = { .proto = SB_TP_TCP, .addr = peer };
 	static char chunk[16 * 1024];
 	memset(chunk, 'q', sizeof chunk);
-	size_t sent = 0;
-	int err = 0;
-	for (unsigned i = 0; i < 1000 && err == 0; i++) {
-		err = sb_transport_send(f->tp, &d, chunk, sizeof chunk);
-		if (err == 0)
-			sent += sizeof chunk;
-		sb_loop_poll(f->loop, 0);
-	}
+	int err;
+	size_t sent = fill_sendq(f, &d, chunk, sizeof chunk, false, &err);
 	assert_int_equal(err, ENOBUFS);
 	assert_true(stats(f).buf_bytes >= 32 * 1024);
 
@@ -1133,19 +1173,14 @@ static struct sb_addr udp_answer_from(struct fx *f, const struct sb_addr *to)
 {
 	int fd = client(SOCK_DGRAM, "127.0.0.1", NULL);
 	size_t n0 = f->nrx;
-	assert_true(sendto(fd, REQ("s"), strlen(REQ("s")), 0, &to->u.sa, to->len) > 0);
+	assert_true(send_str_to(fd, REQ("s"), to) > 0);
 	wait_count(f, &f->nrx, n0 + 1);
 	assert_int_equal(f->auto_reply_err, 0);
 	assert_true(sb_addr_eq(&f->rx[n0].local, to));
 	char buf[2048];
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	ssize_t n = -1;
-	uint64_t end = now_ms() + WAIT_MS;
-	while (n < 0 && now_ms() < end) {
-		sl = sizeof ss;
-		n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&ss, &sl);
-	}
+	ssize_t n = recv_until(fd, buf, sizeof buf, now_ms() + WAIT_MS, &ss, &sl);
 	assert_int_equal(n, (ssize_t)strlen(RESP));
 	struct sb_addr from;
 	assert_int_equal(sb_addr_from_sa(&from, (struct sockaddr *)&ss, sl), 0);
