@@ -7,6 +7,8 @@
 #   make fuzz         libFuzzer targets for FUZZ_SECONDS each (clang)
 #   make bench-parse  parser benchmark against libosip2
 
+SHELL := /bin/bash
+
 BUILD      ?= build
 BUILD_SAN  ?= build-san
 BUILD_FUZZ ?= build-fuzz
@@ -54,11 +56,19 @@ $(BUILD_SAN)/build.ninja: | deps
 	meson setup $(BUILD_SAN) --buildtype=debug -Db_sanitize=address,undefined \
 	  -Db_lundef=false
 
+# Ends with the plain "N passed, M failed" line (meson's own summary
+# counts are its Ok and Fail lines); the exit status is meson's.
 test: deps $(BUILD_SAN)/build.ninja
 	ninja -C $(BUILD_SAN)
+	@set -o pipefail; \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ASAN_OPTIONS=detect_leaks=1 \
-	meson test -C $(BUILD_SAN) --print-errorlogs
+	meson test -C $(BUILD_SAN) --print-errorlogs | tee $(BUILD_SAN)/test-output.txt; \
+	rc=$$?; \
+	ok=$$(awk '/^Ok:/ {print $$2}' $(BUILD_SAN)/test-output.txt); \
+	bad=$$(awk '/^(Fail|Timeout|Unexpected Pass):/ {n += $$NF} END {print n + 0}' $(BUILD_SAN)/test-output.txt); \
+	echo "$${ok:-0} passed, $$bad failed"; \
+	exit $$rc
 
 $(BUILD_FUZZ)/build.ninja:
 	$(call need_pkgs,$(PKGS_BUILD) $(PKGS_FUZZ))
