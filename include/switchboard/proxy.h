@@ -53,6 +53,9 @@
 #define SB_PROXY_MAX_TARGETS      16u   /* targets of one request (§16.5) */
 #define SB_PROXY_MAX_KNOWN_AORS   65536u /* AORs remembered as "known" */
 #define SB_PROXY_MAX_ROUTE_POPS   4u    /* our own Route values removed (RFC 5658) */
+/* Rejected requests logged per second; the rest are counted and summed up
+ * in one line ("N more rejections suppressed") with the next one logged. */
+#define SB_PROXY_REJECT_LOG_PER_SEC 10u
 /* RFC 3261 §16.6 step 3: Max-Forwards when the request has none. */
 #define SB_PROXY_DEFAULT_MAX_FORWARDS 70u
 /* RFC 3261 §16.6 step 11: Timer C, greater than 3 minutes. */
@@ -113,7 +116,8 @@ void sb_proxy_recv(const struct sb_tp_rx *rx, void *arg);
 
 /* Whether uri names this proxy: a sip/sips URI whose host is one of our
  * addresses or domains and whose port (5060 when absent) is one we listen
- * on.  Used for Route (§16.4), strict routing and our own Via. */
+ * on.  Used for Route (§16.4) and our own Via; strict routing asks for
+ * one of our Record-Route values (with lr) instead. */
 bool sb_proxy_uri_is_us(const struct sb_proxy *p, const struct sb_uri *uri);
 /* Whether uri is in one of our domains (§16.5): its host is one and its
  * port is absent or one we listen on ("sip:bob@127.0.0.1:5070" is a phone

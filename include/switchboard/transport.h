@@ -81,8 +81,13 @@ const char *sb_addr_to_str(const struct sb_addr *a, char *buf, size_t cap);
 const char *sb_addr_host_to_str(const struct sb_addr *a, char *buf, size_t cap);
 /* Same family, address and port. */
 bool sb_addr_eq(const struct sb_addr *a, const struct sb_addr *b);
-/* Same family and address, any port (per-peer accounting). */
+/* Same family and address, any port. */
 bool sb_addr_ip_eq(const struct sb_addr *a, const struct sb_addr *b);
+/* Same peer for per-peer accounting (max_conns_per_ip), any port: the same
+ * IPv4 address, or the same IPv6 /64 (one host is commonly given a whole
+ * /64, so counting exact IPv6 addresses would not bound it).  An
+ * IPv4-mapped IPv6 address (::ffff:192.0.2.1) counts as its IPv4 address. */
+bool sb_addr_same_peer(const struct sb_addr *a, const struct sb_addr *b);
 uint16_t sb_addr_port(const struct sb_addr *a);
 void sb_addr_set_port(struct sb_addr *a, uint16_t port);
 static inline int sb_addr_family(const struct sb_addr *a)
@@ -95,7 +100,9 @@ static inline int sb_addr_family(const struct sb_addr *a)
 /* Bounds, each overridable in sb_transport_cfg (0 takes the default). */
 #define SB_TP_MAX_LISTENERS      16u      /* listening sockets per transport */
 #define SB_TP_DEF_MAX_CONNS      4096u    /* TCP connections in all */
-#define SB_TP_DEF_MAX_PER_IP     32u      /* TCP connections per peer IP */
+#define SB_TP_DEF_MAX_PER_IP     32u      /* TCP connections per peer
+					   * (sb_addr_same_peer: IPv4 address
+					   * or IPv6 /64) */
 #define SB_TP_DEF_IDLE_MS        120000u  /* close a TCP connection idle this long */
 /* A message (or keep-alive) must arrive whole within this time of its first
  * byte, or the connection closes: a peer trickling bytes (slowloris) cannot
@@ -120,6 +127,10 @@ static inline int sb_addr_family(const struct sb_addr *a)
 /* Out of descriptors (EMFILE), a listener stops accepting this long rather
  * than spin on a backlog it cannot drain. */
 #define SB_TP_ACCEPT_BACKOFF_MS  100u
+/* Descriptors RLIMIT_NOFILE must leave beyond max_conns: listeners, the
+ * loop's own, stdio, the store and whatever else the process holds (at most
+ * half the limit when the limit is tiny). */
+#define SB_TP_FD_RESERVE         64u
 
 struct sb_transport;
 
@@ -144,7 +155,8 @@ struct sb_transport_cfg {
 	sb_tp_conn_close_h *close_h;   /* optional */
 	void *arg;                     /* for both handlers */
 	uint32_t max_conns;            /* 0: SB_TP_DEF_MAX_CONNS */
-	uint32_t max_conns_per_ip;     /* 0: SB_TP_DEF_MAX_PER_IP (inbound only) */
+	uint32_t max_conns_per_ip;     /* 0: SB_TP_DEF_MAX_PER_IP (inbound only,
+					* per sb_addr_same_peer) */
 	uint32_t idle_ms;              /* 0: SB_TP_DEF_IDLE_MS */
 	uint32_t msg_ms;               /* 0: SB_TP_DEF_MSG_MS */
 	uint32_t max_conn_buf;         /* 0: SB_TP_DEF_MAX_CONN_BUF */
@@ -173,8 +185,18 @@ struct sb_tp_stats {
 				    * read buffers and send queues */
 };
 
-/* 0, EINVAL (no loop or recv_h), ENOMEM. */
+/* Every connection is a descriptor, so max_conns must fit RLIMIT_NOFILE:
+ * when the soft limit is below max_conns + SB_TP_FD_RESERVE, alloc raises
+ * it (for the whole process) toward the hard limit, and if it still falls
+ * short lowers the transport's max_conns to fit; nothing is logged here:
+ * sb_transport_max_conns() tells the owner, who may.  (The raised limit may
+ * exceed FD_SETSIZE: nothing here uses select().)  Each transport reckons
+ * alone: several in one process share the limit.
+ * 0, EINVAL (no loop or recv_h), ENOMEM. */
 int sb_transport_alloc(struct sb_transport **tpp, const struct sb_transport_cfg *cfg);
+/* The bound on TCP connections in force: cfg->max_conns (or its default),
+ * or less when RLIMIT_NOFILE could not be raised to fit it. */
+uint32_t sb_transport_max_conns(const struct sb_transport *tp);
 /* Close every socket without calling close_h.  NULL is fine. */
 void sb_transport_free(struct sb_transport *tp);
 

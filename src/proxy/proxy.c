@@ -260,6 +260,32 @@ static void request_h(const struct sb_tp_rx *rx, void *arg)
 	px_try_finish(r);
 }
 
+/* One INFO line per rejected request, bounded against a sender that
+ * floods us with broken requests: at most SB_PROXY_REJECT_LOG_PER_SEC in a
+ * window of one second; the first line of a later window is preceded by
+ * one summary of those left out.  (A flood that stops leaves its count
+ * until the next rejection.) */
+static void log_rejected(struct sb_proxy *p, unsigned code, const char *reason)
+{
+	if (!p->cfg.log_h || SB_LOG_INFO < p->cfg.log_level)
+		return;
+	uint64_t now = sb_loop_now(p->cfg.loop);
+	if (now - p->rej_window >= 1000 || now < p->rej_window) {
+		if (p->rej_suppressed)
+			px_log(p, SB_LOG_INFO, "%llu more rejections suppressed",
+			       (unsigned long long)p->rej_suppressed);
+		p->rej_window = now;
+		p->rej_logged = 0;
+		p->rej_suppressed = 0;
+	}
+	if (p->rej_logged >= SB_PROXY_REJECT_LOG_PER_SEC) {
+		p->rej_suppressed++;
+		return;
+	}
+	p->rej_logged++;
+	px_log(p, SB_LOG_INFO, "rejected with %u: %s", code, reason ? reason : "");
+}
+
 void sb_proxy_recv(const struct sb_tp_rx *rx, void *arg)
 {
 	struct sb_proxy *p = arg;
@@ -300,7 +326,7 @@ void sb_proxy_recv(const struct sb_tp_rx *rx, void *arg)
 			}
 			sb_buf_append_cstr(&eb, "\r\n");
 		}
-		px_log(p, SB_LOG_INFO, "rejected with %u: %s", vd.code, vd.reason ? vd.reason : "");
+		log_rejected(p, vd.code, vd.reason);
 		px_reply_stateless(p, rx, vd.code, vd.reason,
 				   eb.len && !eb.err ? sb_buf_slice(&eb) : SB_SLICE_NULL);
 		return;

@@ -92,6 +92,11 @@ struct sb_proxy {
 	size_t nreqs;
 	uint64_t counter;
 	struct sb_buf out;          /* print buffer, reused */
+	/* the "rejected" log line, at most SB_PROXY_REJECT_LOG_PER_SEC in
+	 * each second from rej_window (loop time, ms) */
+	uint64_t rej_window;
+	unsigned rej_logged;        /* lines in this window */
+	uint64_t rej_suppressed;    /* not logged since the last summary */
 };
 
 /* What §16.4 makes of a request (route.c). */
@@ -132,6 +137,7 @@ void px_known_add(struct sb_proxy *p, const char *aor, size_t len);
 
 /* self.c: who we are. */
 bool px_via_is_ours(const struct sb_proxy *p, const struct sb_via *v);
+bool px_uri_is_our_rr(const struct sb_proxy *p, const struct sb_uri *uri);
 int px_addr_host(const struct sb_addr *a, char *buf, size_t cap);
 const struct sb_proxy_listen *px_pick_listen(const struct sb_proxy *p, enum sb_tp_proto pr,
 					     int fam);

@@ -27,10 +27,12 @@ int px_route(const struct sb_proxy *p, struct sb_sip_msg *m, struct px_routing *
 	/* RFC 3261 §16.4: "If the Request-URI contains a value this proxy
 	 * previously placed into a Record-Route header field, the proxy MUST
 	 * replace the Request-URI in the request with the last value from the
-	 * Route header field, and remove that value" (a strict router upstream) */
+	 * Route header field, and remove that value" (a strict router upstream).
+	 * Our Record-Route values carry lr, so only a Request-URI that is one
+	 * of them (px_uri_is_our_rr) counts: a request to our address or domain
+	 * with a preloaded Route keeps both */
 	struct sb_uri ru;
-	if (rt->nrv > 0 && sb_uri_parse(&ru, m->ruri) == 0 && !ru.user.p &&
-	    sb_proxy_uri_is_us(p, &ru)) {
+	if (rt->nrv > 0 && sb_uri_parse(&ru, m->ruri) == 0 && px_uri_is_our_rr(p, &ru)) {
 		struct sb_nameaddr na;
 		if (sb_nameaddr_parse(&na, rt->rv[rt->nrv - 1].v) != 0)
 			return EBADMSG;

@@ -54,6 +54,33 @@ bool sb_proxy_uri_in_domain(const struct sb_proxy *p, const struct sb_uri *uri)
 	return false;
 }
 
+/* RFC 3261 §16.4 strict routing: whether uri is a value we place in a
+ * Record-Route (forward.c writes "<sip:HOST:PORT;transport=T;lr>" for a
+ * listener).  The exact rule: scheme sip, no user part, the lr parameter,
+ * and one listener whose host (as printed, IPv6 in []) is uri's host, whose
+ * port is uri's port (5060 when absent), and whose transport is the one the
+ * transport parameter names (any of that host and port when the parameter
+ * is absent).  Our domains, other schemes and URIs without lr are not ours
+ * in this sense: "sip:192.0.2.10" addresses the domain, and its Route is a
+ * loose one to follow. */
+bool px_uri_is_our_rr(const struct sb_proxy *p, const struct sb_uri *uri)
+{
+	static const char *const tp_param[] = { "udp", "tcp", "tls" };
+	if (uri->scheme != SB_URI_SIP || uri->user.p || !uri->lr)
+		return false;
+	uint16_t port = uri->port ? uri->port : 5060;
+	for (unsigned k = 0; k < p->cfg.nlisten; k++) {
+		const struct sb_proxy_listen *l = &p->cfg.listen[k];
+		if (!host_eq(uri->host, p->lhost[k]) || sb_addr_port(&l->addr) != port)
+			continue;
+		if (!uri->transport.p ||
+		    ((unsigned)l->proto < sizeof tp_param / sizeof tp_param[0] &&
+		     sb_slice_caseeq_cstr(uri->transport, tp_param[l->proto])))
+			return true;
+	}
+	return false;
+}
+
 bool px_via_is_ours(const struct sb_proxy *p, const struct sb_via *v)
 {
 	return host_is_ours(p, v->host) && port_is_ours(p, v->port);

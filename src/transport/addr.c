@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "switchboard/transport.h"
+#include "tp_int.h"
 
 /* The longest host text we accept: an IPv6 address in brackets. */
 #define ADDR_HOST_MAX (INET6_ADDRSTRLEN + 2)
@@ -100,6 +100,36 @@ bool sb_addr_ip_eq(const struct sb_addr *a, const struct sb_addr *b)
 			      sizeof a->u.in6.sin6_addr) == 0 &&
 		       a->u.in6.sin6_scope_id == b->u.in6.sin6_scope_id;
 	return false;
+}
+
+size_t tp_peer_key(const struct sb_addr *a, unsigned char key[TP_PEER_KEY_MAX])
+{
+	if (a->u.sa.sa_family == AF_INET) {
+		memcpy(key, &a->u.in.sin_addr, 4);
+		return 4;
+	}
+	if (a->u.sa.sa_family == AF_INET6) {
+		const struct in6_addr *ip = &a->u.in6.sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(ip)) {
+			memcpy(key, ip->s6_addr + 12, 4);
+			return 4;
+		}
+		memcpy(key, ip->s6_addr, 8); /* the /64 */
+		return 8;
+	}
+	return 0;
+}
+
+bool sb_addr_same_peer(const struct sb_addr *a, const struct sb_addr *b)
+{
+	unsigned char ka[TP_PEER_KEY_MAX], kb[TP_PEER_KEY_MAX];
+	size_t na = tp_peer_key(a, ka), nb = tp_peer_key(b, kb);
+	if (na == 0 || na != nb || memcmp(ka, kb, na) != 0)
+		return false;
+	/* link-local prefixes repeat on every link: tell links apart */
+	if (na == 8 && a->u.in6.sin6_scope_id != b->u.in6.sin6_scope_id)
+		return false;
+	return true;
 }
 
 bool sb_addr_eq(const struct sb_addr *a, const struct sb_addr *b)

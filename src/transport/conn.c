@@ -74,17 +74,13 @@ struct tp_conn {
 
 /* ------------------------------------------------------------ tables */
 
+/* By peer (tp_peer_key: IPv4 address or IPv6 /64), so that inbound_from
+ * finds every connection of a peer in one chain; a chain holds at most
+ * max_conns_per_ip inbound connections of one peer. */
 static uint32_t hash_ip(const struct sb_transport *tp, const struct sb_addr *a)
 {
-	const unsigned char *p;
-	size_t n;
-	if (sb_addr_family(a) == AF_INET) {
-		p = (const unsigned char *)&a->u.in.sin_addr;
-		n = sizeof a->u.in.sin_addr;
-	} else {
-		p = (const unsigned char *)&a->u.in6.sin6_addr;
-		n = sizeof a->u.in6.sin6_addr;
-	}
+	unsigned char p[TP_PEER_KEY_MAX];
+	size_t n = tp_peer_key(a, p);
 	/* FNV-1a from a per-transport random basis, so that peers cannot
 	 * pick addresses that share a chain */
 	uint32_t h = 2166136261u ^ tp->hash_seed;
@@ -113,7 +109,7 @@ static uint32_t inbound_from(const struct sb_transport *tp, const struct sb_addr
 {
 	uint32_t n = 0;
 	for (struct tp_conn *c = tp->by_ip[hash_ip(tp, a)]; c; c = c->ip_next)
-		if (!c->outbound && sb_addr_ip_eq(&c->peer, a))
+		if (!c->outbound && sb_addr_same_peer(&c->peer, a))
 			n++;
 	return n;
 }
@@ -613,9 +609,12 @@ static void listener_backoff(struct tp_listener *l)
 {
 	struct sb_transport *tp = l->tp;
 	tp->st.accept_errors++;
-	if (sb_loop_fd_mod(tp->cfg.loop, l->fd, 0) == 0)
-		(void)sb_timer_start(tp->cfg.loop, &l->backoff, SB_TP_ACCEPT_BACKOFF_MS,
-				     listener_resume_h, l);
+	/* the timer first: paused without one to resume it, the listener
+	 * would stay deaf for good (ENOSPC: spinning is the lesser harm) */
+	if (sb_timer_start(tp->cfg.loop, &l->backoff, SB_TP_ACCEPT_BACKOFF_MS,
+			   listener_resume_h, l) == 0 &&
+	    sb_loop_fd_mod(tp->cfg.loop, l->fd, 0) != 0)
+		sb_timer_stop(tp->cfg.loop, &l->backoff);
 }
 
 void tp_tcp_accept_h(int fd, unsigned events, void *arg)

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,6 +35,40 @@ void tp_deliver(struct sb_transport *tp, const struct sb_tp_rx *rx)
 	tp->cfg.recv_h(rx, tp->cfg.arg);
 }
 
+/* Make max_conns fit RLIMIT_NOFILE: raise the soft limit toward the hard
+ * one if it is short of max_conns + SB_TP_FD_RESERVE, else lower max_conns
+ * to what the limit leaves.  Every open descriptor must be numbered below
+ * the soft limit, so descriptors the process already holds count too: the
+ * reserve is for them. */
+static uint32_t fit_fd_limit(uint32_t max_conns)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_conns + SB_TP_FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= want)
+		return max_conns;
+	rlim_t to = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+	if (to > rl.rlim_cur) {
+		struct rlimit raised = { .rlim_cur = to, .rlim_max = rl.rlim_max };
+		/* EPERM past fs.nr_open: keep the old limit */
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl.rlim_cur = to;
+	}
+	if (rl.rlim_cur >= want)
+		return max_conns;
+	rlim_t reserve = SB_TP_FD_RESERVE;
+	if (reserve > rl.rlim_cur / 2)
+		reserve = rl.rlim_cur / 2;
+	rlim_t fit = rl.rlim_cur - reserve;
+	return fit < 1 ? 1 : (uint32_t)fit; /* fit < max_conns here */
+}
+
+uint32_t sb_transport_max_conns(const struct sb_transport *tp)
+{
+	return tp->cfg.max_conns;
+}
+
 int sb_transport_alloc(struct sb_transport **tpp, const struct sb_transport_cfg *cfg)
 {
 	struct sb_transport *tp;
@@ -47,6 +82,7 @@ int sb_transport_alloc(struct sb_transport **tpp, const struct sb_transport_cfg 
 	tp->cfg = *cfg;
 	if (!tp->cfg.max_conns)
 		tp->cfg.max_conns = SB_TP_DEF_MAX_CONNS;
+	tp->cfg.max_conns = fit_fd_limit(tp->cfg.max_conns);
 	if (!tp->cfg.max_conns_per_ip)
 		tp->cfg.max_conns_per_ip = SB_TP_DEF_MAX_PER_IP;
 	if (!tp->cfg.idle_ms)

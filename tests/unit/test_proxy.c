@@ -37,7 +37,22 @@ struct fx {
 	struct sent sent[MAX_SENT];
 	unsigned nsent;
 	unsigned seen;          /* sent[] entries already looked at */
+	unsigned nlog_rejected; /* INFO "rejected with" lines logged */
+	unsigned nlog_suppressed; /* "... suppressed" summary lines */
+	char last_suppressed[256];
 };
+
+static void log_h(enum sb_log_level lvl, const char *line, void *arg)
+{
+	struct fx *f = arg;
+	(void)lvl;
+	if (strncmp(line, "rejected with ", 14) == 0)
+		f->nlog_rejected++;
+	if (strstr(line, "suppressed")) {
+		f->nlog_suppressed++;
+		snprintf(f->last_suppressed, sizeof f->last_suppressed, "%s", line);
+	}
+}
 
 static int send_h(const struct sb_tp_dest *dst, const char *buf, size_t len, void *arg)
 {
@@ -99,6 +114,9 @@ static int setup(void **state)
 		.nlisten = 2,
 		.recurse_on_3xx = o ? o->recurse : false,
 		.fork = o ? o->fork : SB_FORK_PARALLEL,
+		.log_h = log_h,
+		.log_arg = f,
+		.log_level = SB_LOG_INFO,
 	};
 	pc.listen[0].proto = SB_TP_UDP;
 	pc.listen[0].addr = addr("192.0.2.10", 5060);
@@ -1372,6 +1390,102 @@ static void test_torture_corpus(void **state)
 	f->nsent = f->seen = 0;
 }
 
+/* RFC 3261 §16.4: only a Request-URI that is one of our Record-Route
+ * values (a listener's host and port, its transport if named, and lr)
+ * means a strict router upstream.  A request to our address without lr
+ * (to the domain) is not rewritten to its last Route: it is handled as a
+ * request to the domain. */
+static void test_strict_route_needs_our_record_route(void **state)
+{
+	struct fx *f = *state;
+	inject_from(f,
+		    "SUBSCRIBE sip:192.0.2.10:5060 SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.20:5062;branch=z9hG4bKsr1\n"
+		    "Route: <sip:192.0.2.77:5080;lr>\n"
+		    "Max-Forwards: 70\n"
+		    "From: <sip:bob@example.com>;tag=b1\n"
+		    "To: <sip:192.0.2.10:5060>\n"
+		    "Call-ID: sr1\n"
+		    "CSeq: 1 SUBSCRIBE\n"
+		    "Event: presence\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.20", 5062);
+	/* §16.5 then looks the domain's Request-URI up: no such user */
+	const struct sent *s = expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062,
+					   "SIP/2.0 404 Not Found\r\n", 23);
+	assert_non_null(strstr(s->buf, "\r\nCSeq: 1 SUBSCRIBE\r\n"));
+	no_more_sent(f);
+	/* lr but a transport we do not listen on there: not ours either */
+	inject_from(f,
+		    "BYE sip:192.0.2.10:5060;transport=tls;lr SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.20:5062;branch=z9hG4bKsr2\n"
+		    "Route: <sip:192.0.2.77:5080;lr>\n"
+		    "Max-Forwards: 70\n"
+		    "From: <sip:bob@example.com>;tag=b1\n"
+		    "To: <sip:alice@example.com>;tag=a1\n"
+		    "Call-ID: sr2\n"
+		    "CSeq: 2 BYE\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.20", 5062);
+	s = expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "SIP/2.0 404 Not Found\r\n", 23);
+	assert_non_null(strstr(s->buf, "\r\nCSeq: 2 BYE\r\n"));
+	no_more_sent(f);
+	/* our Record-Route exactly as we write it: a strict router upstream */
+	inject_from(f,
+		    "BYE sip:192.0.2.10:5060;transport=udp;lr SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.20:5062;branch=z9hG4bKsr3\n"
+		    "Route: <sip:alice@192.0.2.30:5070>\n"
+		    "Max-Forwards: 70\n"
+		    "From: <sip:bob@example.com>;tag=b1\n"
+		    "To: <sip:alice@example.com>;tag=a1\n"
+		    "Call-ID: sr3\n"
+		    "CSeq: 3 BYE\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.20", 5062);
+	s = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5070,
+			"BYE sip:alice@192.0.2.30:5070 SIP/2.0\r\n", 39);
+	assert_null(strstr(s->buf, "Route:"));
+	no_more_sent(f);
+}
+
+static void reset_sent(struct fx *f)
+{
+	for (unsigned k = 0; k < f->nsent; k++)
+		free(f->sent[k].buf);
+	f->nsent = f->seen = 0;
+}
+
+/* A flood of broken requests logs a bounded number of lines: at most
+ * SB_PROXY_REJECT_LOG_PER_SEC a second, then one summary line. */
+static void test_reject_log_rate_limited(void **state)
+{
+	struct fx *f = *state;
+	char inv[1024];
+	for (unsigned k = 0; k < 100; k++) {
+		invite_variant(inv, sizeof inv, 0, k + 1, "");
+		from_alice(f, inv);
+	}
+	assert_int_equal(f->nsent, 100); /* every one is still answered */
+	reset_sent(f);
+	assert_int_equal(f->nlog_rejected, SB_PROXY_REJECT_LOG_PER_SEC);
+	assert_int_equal(f->nlog_suppressed, 0);
+	sb_loop_advance(f->loop, 999);
+	invite_variant(inv, sizeof inv, 0, 200, "");
+	from_alice(f, inv);
+	assert_int_equal(f->nlog_rejected, SB_PROXY_REJECT_LOG_PER_SEC);
+	assert_int_equal(f->nlog_suppressed, 0);
+	/* a new second: the summary, then lines again */
+	sb_loop_advance(f->loop, 1);
+	for (unsigned k = 0; k < 100; k++) {
+		invite_variant(inv, sizeof inv, 0, 300 + k, "");
+		from_alice(f, inv);
+	}
+	reset_sent(f);
+	assert_int_equal(f->nlog_suppressed, 1);
+	assert_string_equal(f->last_suppressed, "91 more rejections suppressed");
+	assert_int_equal(f->nlog_rejected, 2 * SB_PROXY_REJECT_LOG_PER_SEC);
+}
+
 int main(void)
 {
 	static struct opts recurse = { .recurse = true };
@@ -1419,6 +1533,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_non_invite_timeout_sends_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_connect_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_strict_route_needs_our_record_route, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reject_log_rate_limited, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -369,6 +370,41 @@ static void t_addr(void **state)
 	assert_int_equal(sb_addr_parse(&a, "127.0.0.1", 1), 0);
 	assert_int_equal(sb_addr_parse(&b, "::ffff:127.0.0.1", 1), 0);
 	assert_false(sb_addr_eq(&a, &b));
+}
+
+/* Per-peer accounting: an IPv4 address, an IPv6 /64, a mapped address as
+ * its IPv4 one. */
+static void t_addr_same_peer(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *a, *b;
+		bool same;
+	} cases[] = {
+		{ "2001:db8::1", "2001:db8::2", true },
+		{ "2001:db8::1", "2001:db8::ffff:ffff:ffff:ffff", true },
+		{ "2001:db8::1", "2001:db8:0:1::1", false },
+		{ "::ffff:192.0.2.1", "192.0.2.1", true },
+		{ "::ffff:192.0.2.1", "::ffff:192.0.2.2", false },
+		{ "192.0.2.1", "192.0.2.1", true },
+		{ "192.0.2.1", "192.0.2.2", false },
+		{ "::1", "::2", true },
+		{ "::1", "127.0.0.1", false },
+	};
+	for (size_t i = 0; i < SB_ARRAY_LEN(cases); i++) {
+		struct sb_addr a = addr(cases[i].a, 5060), b = addr(cases[i].b, 5070);
+		if (sb_addr_same_peer(&a, &b) != cases[i].same ||
+		    sb_addr_same_peer(&b, &a) != cases[i].same)
+			fail_msg("%s vs %s: want %s", cases[i].a, cases[i].b,
+				 cases[i].same ? "same" : "different");
+	}
+	/* link-local prefixes repeat on every link */
+	struct sb_addr a = addr("fe80::1", 1), b = addr("fe80::2", 1);
+	assert_true(sb_addr_same_peer(&a, &b));
+	b.u.in6.sin6_scope_id = 2;
+	assert_false(sb_addr_same_peer(&a, &b));
+	struct sb_addr none = { 0 };
+	assert_false(sb_addr_same_peer(&none, &none));
 }
 
 /* ------------------------------------------------------------ UDP */
@@ -816,6 +852,76 @@ static void t_tcp_accept_emfile(void **state)
 	fx_free(f);
 }
 
+/* max_conns must fit RLIMIT_NOFILE.  Each case runs in a child, whose
+ * limits (the hard one cannot be raised again) do not touch ours; it
+ * returns 0 or the line of the check that failed. */
+static int fd_limit_case(rlim_t soft, rlim_t hard, uint32_t max_conns, uint32_t want_max,
+			 rlim_t want_soft)
+{
+	struct rlimit rl = { .rlim_cur = soft, .rlim_max = hard };
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return __LINE__;
+	struct sb_loop *loop;
+	if (sb_loop_alloc(&loop, NULL) != 0)
+		return __LINE__;
+	struct sb_transport *tp;
+	struct sb_transport_cfg cfg = { .loop = loop, .recv_h = recv_h, .max_conns = max_conns };
+	if (sb_transport_alloc(&tp, &cfg) != 0)
+		return __LINE__;
+	int ret = 0;
+	if (sb_transport_max_conns(tp) != want_max)
+		ret = __LINE__;
+	if (!ret && (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur != want_soft))
+		ret = __LINE__;
+	sb_transport_free(tp);
+	sb_loop_free(loop);
+	return ret;
+}
+
+static void fd_limit_in_child(rlim_t soft, rlim_t hard, uint32_t max_conns, uint32_t want_max,
+			      rlim_t want_soft)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int line = fd_limit_case(soft, hard, max_conns, want_max, want_soft);
+		if (line)
+			fprintf(stderr, "fd_limit_case: check at line %d failed\n", line);
+		_exit(line ? 1 : 0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void t_fd_limit(void **state)
+{
+	(void)state;
+	struct rlimit old;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_true(old.rlim_max >= 256);
+	/* the hard limit is too low: the bound comes down to fit */
+	fd_limit_in_child(256, 256, 4096, 256 - SB_TP_FD_RESERVE, 256);
+	/* a tiny limit still leaves connections half of it */
+	fd_limit_in_child(40, 40, 4096, 20, 40);
+	/* a bound that fits changes nothing */
+	fd_limit_in_child(256, 256, 100, 100, 256);
+	/* room under the hard limit: the soft one goes up, the bound stays */
+	rlim_t want = 4096 + SB_TP_FD_RESERVE;
+	if (old.rlim_max != RLIM_INFINITY && old.rlim_max < want)
+		want = old.rlim_max;
+	fd_limit_in_child(256, old.rlim_max, 4096,
+			  want == 4096 + SB_TP_FD_RESERVE ? 4096 : (uint32_t)(want - SB_TP_FD_RESERVE),
+			  want);
+	/* and ours is untouched */
+	struct rlimit now;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &now), 0);
+	assert_int_equal(now.rlim_cur, old.rlim_cur);
+	assert_int_equal(now.rlim_max, old.rlim_max);
+}
+
 /* ------------------------------------------------------------ TCP out */
 
 /* RFC 3261 §18.2.2: the response goes back on the request's connection,
@@ -1250,6 +1356,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_addr),
+		cmocka_unit_test(t_addr_same_peer),
 		cmocka_unit_test(t_udp4),
 		cmocka_unit_test(t_udp6),
 		cmocka_unit_test(t_udp_wildcard),
@@ -1268,6 +1375,7 @@ int main(void)
 		cmocka_unit_test(t_tcp_per_peer_limit),
 		cmocka_unit_test(t_tcp_max_conns),
 		cmocka_unit_test(t_tcp_accept_emfile),
+		cmocka_unit_test(t_fd_limit),
 		cmocka_unit_test(t_tcp_reply_on_conn),
 		cmocka_unit_test(t_tcp_close_in_handler),
 		cmocka_unit_test(t_tcp_send_new),
