@@ -1,65 +1,187 @@
 #!/bin/bash
 # bench_calls.sh: call flow 1 of the proxy issue (INVITE/100/180/200/ACK/BYE/200
 # through the proxy, ACK and BYE following the Record-Route) at a fixed rate,
-# SIPp caller and callee on loopback, and the CPU the switchboard process spent
-# (utime + stime from /proc/PID/stat) per 1000 calls.
+# SIPp caller and callee on loopback, and the CPU the proxy spent (utime +
+# stime from /proc/PID/stat, summed over all of its processes) per 1000 calls.
 #
 #   bench/bench_calls.sh [RATE] [CALLS]        defaults: 200 calls/s, 4000 calls
-#   SB=path/to/switchboard bench/bench_calls.sh  (default build/switchboard)
+#   bench/bench_calls.sh --peer kamailio [RATE] [CALLS]
+#       the same workload through switchboard, then through Kamailio
+#       (bench/kamailio.cfg), in the same run, and the ratio of CPU per call
+#   SB=path/to/switchboard       (default build/switchboard)
+#   KAMAILIO=path/to/kamailio    (default: kamailio on PATH)
 #
-# Prints one line: rate, calls ok/failed, CPU seconds, CPU s per 1000 calls.
+# Prints one line per proxy: rate, calls ok/failed, CPU seconds, CPU s per
+# 1000 calls; with --peer also the ratio switchboard/kamailio.
 # Exits non-zero when a call failed or a process could not start.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 SB=${SB:-$here/build/switchboard}
+KAMAILIO=${KAMAILIO:-kamailio}
+KCFG=$here/bench/kamailio.cfg
+peer=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--peer) peer=${2:-}; shift 2 || shift ;;
+	--peer=*) peer=${1#--peer=}; shift ;;
+	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--*) echo "bench_calls: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+case $peer in
+'' | kamailio) ;;
+*) echo "bench_calls: --peer takes kamailio" >&2; exit 2 ;;
+esac
 RATE=${1:-200}
 CALLS=${2:-4000}
 SCEN=$here/tests/flows/scenarios
 work=$(mktemp -d /tmp/sb-bench-calls.XXXXXX)
-pids=()
+pids=()         # every process this script started, killed at exit by pid
+proxy_pid=      # the main process of the proxy under test
+
+# the pid given and all its descendants, one per line (Kamailio's main
+# process forks its workers and timers; switchboard is one process)
+tree_pids() {
+	local root=$1
+	ps -e -o pid= -o ppid= | awk -v root="$root" '
+		{ parent[$1] = $2; all[NR] = $1 }
+		END {
+			keep[root] = 1; grew = 1
+			while (grew) { grew = 0
+				for (i in all) { p = all[i]
+					if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; grew = 1 } } }
+			for (p in keep) print p }'
+}
+
+# utime + stime in clock ticks of the process tree under $1, and the count of
+# its processes; cutime + cstime too, so a worker that exits and is reaped
+# inside the tree still counts (a live process's time is in no one's cutime,
+# so nothing counts twice)
+tree_cpu() {
+	local t=0 n=0 p f
+	for p in $(tree_pids "$1"); do
+		f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		f=${f##*) }     # the fields after "(comm) ", comm may hold spaces
+		set -- $f       # $1 is field 3 (state): utime is field 14 = $12
+		t=$((t + ${12} + ${13} + ${14} + ${15}))
+		n=$((n + 1))
+	done
+	echo "$t $n"
+}
+
+stop_proxy() {
+	[ -n "$proxy_pid" ] || return 0
+	local kids
+	kids=$(tree_pids "$proxy_pid")
+	kill "$proxy_pid" 2>/dev/null
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$proxy_pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	# whatever is left of the tree (a worker the main process did not end)
+	for p in $kids; do kill -9 "$p" 2>/dev/null; done
+	wait "$proxy_pid" 2>/dev/null
+	proxy_pid=
+}
+
 cleanup() {
+	stop_proxy
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-# three free UDP ports on loopback
-ports=$(python3 -c '
+# wait up to 10 s for something to listen on UDP 127.0.0.1:$1
+wait_udp() {
+	local hex
+	hex=$(printf '0100007F:%04X' "$1")
+	for _ in $(seq 50); do
+		grep -q " $hex " /proc/net/udp && return 0
+		kill -0 "$proxy_pid" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
+}
+
+ticks=$(getconf CLK_TCK)
+failures=0
+
+# run NAME (switchboard | kamailio): start that proxy, register bob, run the
+# calls, print the line; sets per_1000 to its CPU s per 1000 calls
+run() {
+	local name=$1 ports PP UP CP c0 c1 n1 ok failed uas log=$work/$1.log
+	# three free UDP ports on loopback
+	ports=$(python3 -c '
 import socket
 ss=[socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])')
-read -r PP UP CP <<<"$ports"
+	read -r PP UP CP <<<"$ports"
 
-[ -x "$SB" ] || { echo "bench_calls: no server at $SB (run make first)" >&2; exit 2; }
-"$SB" --listen "udp:127.0.0.1:$PP" --domain 127.0.0.1 --log-level warn 2>"$work/server.log" &
-sbpid=$!
-pids+=("$sbpid")
-sleep 0.3
-kill -0 "$sbpid" 2>/dev/null || { echo "bench_calls: server did not start:" >&2; cat "$work/server.log" >&2; exit 2; }
+	case $name in
+	switchboard)
+		[ -x "$SB" ] || { echo "bench_calls: no server at $SB (run make first)" >&2; exit 2; }
+		"$SB" --listen "udp:127.0.0.1:$PP" --domain 127.0.0.1 --log-level warn 2>"$log" &
+		;;
+	kamailio)
+		command -v "$KAMAILIO" >/dev/null ||
+			{ echo "bench_calls: no kamailio (apt-get install kamailio)" >&2; exit 2; }
+		# -DD: the main process stays our child and forks its workers;
+		# -x/-X fm: the fast allocator for shared and private memory (the
+		# default q_malloc is a debugging allocator and much slower);
+		# -n 1: one UDP worker (switchboard is one thread)
+		mkdir -p "$work/kamailio"
+		"$KAMAILIO" -f "$KCFG" -DD -E -x fm -X fm -m 64 -M 8 -n 1 \
+			-l "udp:127.0.0.1:$PP" -w "$work/kamailio" -Y "$work/kamailio" >"$log" 2>&1 &
+		;;
+	esac
+	proxy_pid=$!
+	wait_udp "$PP" || { echo "bench_calls: $name did not start:" >&2; cat "$log" >&2; exit 2; }
+	sleep 0.3   # Kamailio: let the workers finish their start-up
 
-# bob registers from the callee's own port, then the callee takes the port
-sipp -sf "$SCEN/register.xml" -key user bob -key contact_port "$UP" \
-	-key contact_transport udp -key call_id "bench-reg-$$" -m 1 -p "$UP" \
-	-i 127.0.0.1 -nostdin -timeout 10s "127.0.0.1:$PP" >/dev/null 2>&1 ||
-	{ echo "bench_calls: REGISTER failed" >&2; exit 2; }
-sipp -sf "$SCEN/uas.xml" -key user bob -p "$UP" -i 127.0.0.1 -nostdin \
-	-timeout $((CALLS / RATE + 60))s -m "$CALLS" >/dev/null 2>&1 &
-pids+=("$!")
-sleep 0.3
+	# bob registers from the callee's own port, then the callee takes the port
+	sipp -sf "$SCEN/register.xml" -key user bob -key contact_port "$UP" \
+		-key contact_transport udp -key call_id "bench-reg-$$-$name" -m 1 -p "$UP" \
+		-i 127.0.0.1 -nostdin -timeout 10s "127.0.0.1:$PP" >/dev/null 2>&1 ||
+		{ echo "bench_calls: REGISTER through $name failed" >&2; cat "$log" >&2; exit 2; }
+	sipp -sf "$SCEN/uas.xml" -key user bob -p "$UP" -i 127.0.0.1 -nostdin \
+		-timeout $((CALLS / RATE + 60))s -m "$CALLS" >/dev/null 2>&1 &
+	uas=$!
+	pids+=("$uas")
+	sleep 0.3
 
-ticks=$(getconf CLK_TCK)
-cpu() { awk '{print $14 + $15}' "/proc/$sbpid/stat"; }
-c0=$(cpu)
-sipp -sf "$SCEN/uac.xml" -s bob -p "$CP" -i 127.0.0.1 -r "$RATE" -m "$CALLS" \
-	-l $((RATE * 4)) -nostdin -timeout $((CALLS / RATE + 60))s \
-	-trace_stat -stf "$work/uac.csv" "127.0.0.1:$PP" >/dev/null 2>&1
-c1=$(cpu)
-# the last line of SIPp's statistics file holds the cumulative counters
-ok=$(awk -F';' 'NR==1{for(i=1;i<=NF;i++){if($i=="SuccessfulCall(C)")s=i;if($i=="FailedCall(C)")f=i}} END{print $s}' "$work/uac.csv")
-failed=$(awk -F';' 'NR==1{for(i=1;i<=NF;i++){if($i=="SuccessfulCall(C)")s=i;if($i=="FailedCall(C)")f=i}} END{print $f}' "$work/uac.csv")
-awk -v r="$RATE" -v ok="$ok" -v f="$failed" -v c0="$c0" -v c1="$c1" -v t="$ticks" 'BEGIN{
-	cpu=(c1-c0)/t; per=(ok>0)?cpu*1000/ok:0;
-	printf "rate %d calls/s: %d ok, %d failed; switchboard CPU %.2f s, %.3f s per 1000 calls\n", r, ok, f, cpu, per }'
-[ "${failed:-1}" = 0 ] && [ "${ok:-0}" -gt 0 ]
+	read -r c0 _ <<<"$(tree_cpu "$proxy_pid")"
+	sipp -sf "$SCEN/uac.xml" -s bob -p "$CP" -i 127.0.0.1 -r "$RATE" -m "$CALLS" \
+		-l $((RATE * 4)) -nostdin -timeout $((CALLS / RATE + 60))s \
+		-trace_stat -stf "$work/uac-$name.csv" "127.0.0.1:$PP" >/dev/null 2>&1
+	read -r c1 n1 <<<"$(tree_cpu "$proxy_pid")"
+	kill "$uas" 2>/dev/null
+	wait "$uas" 2>/dev/null
+	stop_proxy
+
+	# the last line of SIPp's statistics file holds the cumulative counters
+	read -r ok failed < <(awk -F';' 'NR==1{for(i=1;i<=NF;i++){if($i=="SuccessfulCall(C)")s=i;if($i=="FailedCall(C)")f=i}} END{print $s+0, $f+0}' "$work/uac-$name.csv" 2>/dev/null)
+	ok=${ok:-0} failed=${failed:-0}
+	per_1000=$(awk -v ok="$ok" -v c0="$c0" -v c1="$c1" -v t="$ticks" 'BEGIN{cpu=(c1-c0)/t; printf "%.4f", (ok>0)?cpu*1000/ok:0}')
+	awk -v n="$name" -v r="$RATE" -v ok="$ok" -v f="$failed" -v c0="$c0" -v c1="$c1" -v t="$ticks" -v np="$n1" -v peer="$peer" 'BEGIN{
+		cpu=(c1-c0)/t; per=(ok>0)?cpu*1000/ok:0;
+		procs=(peer!="")?sprintf(" (%d process%s)", np, np==1?"":"es"):"";
+		printf "rate %d calls/s: %d ok, %d failed; %s CPU %.2f s%s, %.3f s per 1000 calls\n", r, ok, f, n, cpu, procs, per }'
+	if [ "$failed" != 0 ] || [ "$ok" -le 0 ]; then failures=$((failures + 1)); fi
+}
+
+if [ -n "$peer" ]; then
+	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs); $CALLS calls at $RATE calls/s through each"
+fi
+run switchboard
+sb_per=$per_1000
+if [ "$peer" = kamailio ]; then
+	run kamailio
+	awk -v a="$sb_per" -v b="$per_1000" -v r="$RATE" 'BEGIN{
+		if (b > 0) printf "switchboard/kamailio CPU per call at %d calls/s: %.3fx\n", r, a / b
+		else print "switchboard/kamailio CPU per call: n/a (no kamailio figure)" }'
+	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); $("$KAMAILIO" -v 2>/dev/null | sed -n '1s/^version: \([^ ]* [^ ]*\).*/\1/p')"
+fi
+[ "$failures" = 0 ]
