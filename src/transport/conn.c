@@ -41,6 +41,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "switchboard/hash.h"
+
 #include "tp_int.h"
 
 #define CONN_RBUF_INIT   4096u   /* first read buffer; grows by doubling */
@@ -81,11 +83,9 @@ static uint32_t hash_ip(const struct sb_transport *tp, const struct sb_addr *a)
 {
 	unsigned char p[TP_PEER_KEY_MAX];
 	size_t n = tp_peer_key(a, p);
-	/* FNV-1a from a per-transport random basis, so that peers cannot
-	 * pick addresses that share a chain */
-	uint32_t h = 2166136261u ^ tp->hash_seed;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
+	/* the hash table's FNV-1a with a per-transport random seed, so that
+	 * peers cannot pick addresses that share a chain */
+	uint32_t h = sb_hash_bytes(p, n, tp->hash_seed);
 	return (h ^ (h >> 16)) & (tp->nbuckets - 1);
 }
 
