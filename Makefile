@@ -16,7 +16,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := msg uri nameaddr via auth sdp
 
 # Debian packages: to build and test; to fuzz; to benchmark.
-PKGS_BUILD := meson ninja-build gcc pkg-config libcmocka-dev libinih-dev libsqlite3-dev libssl-dev python3 sip-tester
+PKGS_BUILD := meson ninja-build gcc pkg-config libcmocka-dev libinih-dev libsqlite3-dev libssl-dev python3 sip-tester libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 PKGS_FUZZ  := clang libclang-rt-14-dev
 PKGS_BENCH := libosip2-dev
 
@@ -50,7 +50,7 @@ build: deps $(BUILD)/build.ninja
 # The server with its embedded defaults (UDP and TCP on 5060; Ctrl-C stops
 # it); sbparse is still built next to it.
 run: build
-	./$(BUILD)/switchboard
+	./$(BUILD)/switchboard -c etc/switchboard.ini
 
 $(BUILD_SAN)/build.ninja: | deps
 	meson setup $(BUILD_SAN) --buildtype=debug -Db_sanitize=address,undefined \

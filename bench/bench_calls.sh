@@ -123,7 +123,10 @@ print(*[s.getsockname()[1] for s in ss])')
 	case $name in
 	switchboard)
 		[ -x "$SB" ] || { echo "bench_calls: no server at $SB (run make first)" >&2; exit 2; }
-		"$SB" --listen "udp:127.0.0.1:$PP" --domain 127.0.0.1 --log-level warn 2>"$log" &
+		# calls only: no authentication (Kamailio's cfg challenges none
+		# either), no admin API, a store of its own
+		"$SB" --listen "udp:127.0.0.1:$PP" --domain 127.0.0.1 --log-level warn \
+			--auth-methods none --api none --store "$work/sb.db" 2>"$log" &
 		;;
 	kamailio)
 		command -v "$KAMAILIO" >/dev/null ||

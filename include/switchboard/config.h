@@ -29,6 +29,22 @@ struct sb_config_listen {
 	struct sb_addr addr;
 };
 
+/* Users the configuration creates at start when they do not exist yet (the
+ * demo users of `make run`): [users] NAME = PASSWORD, or --user NAME:PASSWORD. */
+#define SB_CFG_MAX_USERS    64u
+#define SB_CFG_MAX_USER     128u   /* bytes of a name, and of a password */
+#define SB_CFG_MAX_TOKEN    256u
+#define SB_CFG_DEFAULT_STORE "switchboard.db"
+#define SB_CFG_DEFAULT_API_PORT 5081u
+/* Methods challenged by default (RFC 3261 §22): REGISTER with 401,
+ * out-of-dialog INVITE with 407. */
+#define SB_CFG_DEFAULT_AUTH_METHODS ((1u << SB_METHOD_REGISTER) | (1u << SB_METHOD_INVITE))
+
+struct sb_config_user {
+	char name[SB_CFG_MAX_USER];
+	char password[SB_CFG_MAX_USER];
+};
+
 struct sb_config {
 	char file[SB_CFG_MAX_PATH];            /* "" when none */
 	struct sb_config_listen listen[SB_CFG_MAX_LISTEN];
@@ -41,7 +57,37 @@ struct sb_config {
 	enum sb_proxy_fork fork;
 	uint32_t t1_ms;                        /* 0: RFC 3261's 500 ms */
 	bool help;                             /* --help was given */
+
+	/* [auth] */
+	char realm[SB_CFG_MAX_NAME];           /* "": the first domain */
+	unsigned auth_methods;                 /* bits 1u << enum sb_sip_method; 0: none */
+	unsigned auth_algs;                    /* SB_DIGEST_ALG_BIT()s offered; 0: both */
+	char secret_file[SB_CFG_MAX_PATH];     /* "": a random secret per run */
+	uint32_t nonce_lifetime_s;             /* 0: the digest default */
+	uint32_t max_failures, failure_window_s, lockout_s; /* 0: authn defaults */
+	bool lockout_silent;                   /* lockout_action = silent */
+	/* [store] */
+	char store_path[SB_CFG_MAX_PATH];      /* SQLite file */
+	bool store_sync_full;                  /* sync = full */
+	/* [api] */
+	bool api_enabled;                      /* listen = none disables it */
+	struct sb_addr api_listen;             /* TCP */
+	char api_token[SB_CFG_MAX_TOKEN];      /* "": read (or create) token_file */
+	char api_token_file[SB_CFG_MAX_PATH];  /* "": the store path + ".token" */
+	/* [users] */
+	struct sb_config_user users[SB_CFG_MAX_USERS];
+	unsigned nusers;
 };
+
+/* Parse a comma- or space-separated list of method names ("INVITE,
+ * REGISTER", case-sensitive per RFC 3261 §7.1) or "none" into bits.  ACK and
+ * CANCEL are refused (RFC 3261 §22.1: they cannot be challenged).
+ * 0 or EINVAL. */
+int sb_config_parse_methods(const char *s, unsigned *bits);
+
+/* Parse a list of digest algorithms ("SHA-256, MD5", RFC 8760) into
+ * SB_DIGEST_ALG_BIT()s.  0 or EINVAL. */
+int sb_config_parse_algorithms(const char *s, unsigned *bits);
 
 /* Parse "udp:ADDR:PORT" or "tcp:ADDR:PORT" (ADDR numeric, IPv6 in []).
  * 0 or EINVAL. */
@@ -53,8 +99,11 @@ int sb_config_parse_listen(struct sb_config_listen *l, const char *s);
  * sb_config_finish().  0, or EINVAL with err holding the reason. */
 int sb_config_load(struct sb_config *c, int argc, char **argv, char *err, size_t errcap);
 
-/* Read an INI file into c (keys: [server] listen, domain, log_level,
- * recurse_on_3xx, fork, t1_ms).  0, ENOENT, or EINVAL with err set. */
+/* Read an INI file into c (sections and keys: [server] listen, domain,
+ * log_level, recurse_on_3xx, fork, t1_ms; [auth] realm, methods,
+ * secret_file, nonce_lifetime_s, max_failures, failure_window_s, lockout_s,
+ * lockout_action; [store] path, sync; [api] listen, token, token_file;
+ * [users] NAME = PASSWORD).  0, ENOENT, or EINVAL with err set. */
 int sb_config_load_file(struct sb_config *c, const char *path, char *err, size_t errcap);
 
 /* Apply defaults: UDP and TCP on 0.0.0.0:5060 and [::]:5060 when no

@@ -101,6 +101,14 @@ size_t sb_location_remove_aor(struct sb_location *l, struct sb_slice aor);
 int sb_location_check_room(struct sb_location *l, struct sb_slice aor, size_t removes,
 			   size_t adds);
 
+/* Call h for every binding, with the canonical AOR it is kept under, AOR
+ * by AOR in no particular order (an AOR's bindings in lookup order).  A
+ * non-zero return stops the walk and is returned; 0 when every binding
+ * was seen; EINVAL for a NULL l or h.  h must not change the location (no
+ * update, removal or expiry). */
+typedef int (sb_location_each_h)(struct sb_slice aor, const struct sb_binding *b, void *arg);
+int sb_location_foreach(const struct sb_location *l, sb_location_each_h *h, void *arg);
+
 /* Bindings in all, and AORs with at least one binding. */
 size_t sb_location_count(const struct sb_location *l);
 size_t sb_location_aor_count(const struct sb_location *l);

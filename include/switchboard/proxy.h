@@ -12,9 +12,18 @@
  * forwarded statelessly.
  *
  * REGISTER for one of our domains is handed to register_h (the registrar),
- * which prints the response.  Until users exist, a user is "known" when its
- * AOR has bindings or was registered successfully since the proxy started:
- * an unknown user gets 404, a known one without bindings 480.
+ * which prints the response at once or later (sb_proxy_register_answer).
+ * A user of ours is "known" when it is in the user directory (cfg.users),
+ * or its AOR has bindings or was registered successfully since the proxy
+ * started (an open registrar; the only way without a directory).  An
+ * unknown user gets 404, a known one without bindings 480.  The network
+ * forwarding rules of the users in the directory apply to calls
+ * (SB_PROXY_MAX_FWD_HOPS bounds a chain of them).
+ *
+ * With cfg.authn, out-of-dialog requests of the methods in auth_methods
+ * are challenged statelessly with 407 (RFC 3261 §22.3); the authenticated
+ * user must own the From URI (403 otherwise) and our credentials are
+ * removed from the request forwarded.
  *
  * Targets outside our domains must have a numeric host (no DNS yet): a name
  * gets 502.  A binding is reached over the flow its REGISTER came on (its
@@ -53,6 +62,9 @@
 #define SB_PROXY_MAX_TARGETS      16u   /* targets of one request (§16.5) */
 #define SB_PROXY_MAX_KNOWN_AORS   65536u /* AORs remembered as "known" */
 #define SB_PROXY_MAX_ROUTE_POPS   4u    /* our own Route values removed (RFC 5658) */
+/* Network forwarding rules applied along one call's chain (a forwards to
+ * b, b to c, ...); past it a rule is not applied, so a loop of rules ends. */
+#define SB_PROXY_MAX_FWD_HOPS     3u
 /* Rejected requests logged per second; the rest are counted and summed up
  * in one line ("N more rejections suppressed") with the next one logged. */
 #define SB_PROXY_REJECT_LOG_PER_SEC 10u
@@ -78,9 +90,18 @@ struct sb_proxy_listen {
 	struct sb_addr addr;
 };
 
-/* The registrar: print the response to the REGISTER rx->msg into out.
- * 0, or an errno (the proxy then answers 500). */
-typedef int (sb_proxy_register_h)(const struct sb_tp_rx *rx, struct sb_buf *out, void *arg);
+/* The registrar: answer the REGISTER rx->msg.  Either print the whole
+ * response into out and return 0 (sent at once), or return EINPROGRESS
+ * and answer later with sb_proxy_register_answer(p, token, ...) (once the
+ * binding is durable).  Any other errno: the proxy answers 500. */
+typedef int (sb_proxy_register_h)(const struct sb_tp_rx *rx, uint64_t token,
+				  struct sb_buf *out, void *arg);
+
+/* Wall clock seconds (digest nonces, durable expiry).  NULL: time(NULL). */
+typedef uint64_t (sb_proxy_wall_h)(void *arg);
+
+struct sb_authn;
+struct sb_users;
 
 struct sb_proxy_cfg {
 	struct sb_loop *loop;                  /* required */
@@ -95,6 +116,22 @@ struct sb_proxy_cfg {
 	bool recurse_on_3xx;                   /* §16.7 step 5: recurse, else relay */
 	sb_proxy_register_h *register_h;       /* NULL: REGISTER gets 501 */
 	void *register_arg;
+	/* RFC 3261 §22.3: out-of-dialog requests (no To tag) whose method is
+	 * in auth_methods (bits 1u << enum sb_method) are challenged with 407
+	 * unless they carry good Proxy-Authorization for our realm; the
+	 * authenticated user must own the From URI (else 403); our
+	 * Proxy-Authorization is removed before forwarding.  ACK and CANCEL
+	 * are never challenged.  authn NULL or auth_methods 0: none. */
+	struct sb_authn *authn;
+	unsigned auth_methods;
+	/* The user directory: a user of ours is "known" when it is in it
+	 * (404 vs 480; a name outside it is known from registrations, as
+	 * without a directory), and its network forwarding rules apply to
+	 * calls (always, busy, noanswer, unavailable, dnd: fwd.c).  NULL:
+	 * users are known from registrations, no rules. */
+	struct sb_users *users;
+	sb_proxy_wall_h *wall_h;
+	void *wall_arg;
 	sb_log_h *log_h;                       /* NULL: no logs */
 	void *log_arg;
 	enum sb_log_level log_level;
@@ -123,6 +160,24 @@ bool sb_proxy_uri_is_us(const struct sb_proxy *p, const struct sb_uri *uri);
  * port is absent or one we listen on ("sip:bob@127.0.0.1:5070" is a phone
  * on our host, not our domain). */
 bool sb_proxy_uri_in_domain(const struct sb_proxy *p, const struct sb_uri *uri);
+
+/* Answer a REGISTER its register_h left in progress: buf/len is the whole
+ * response.  0; ENOENT when that transaction is gone (nothing is sent). */
+int sb_proxy_register_answer(struct sb_proxy *p, uint64_t token, const char *buf, size_t len);
+
+/* Counters since start, and gauges now. */
+struct sb_proxy_stats {
+	uint64_t requests;            /* requests received, valid or not */
+	uint64_t responses_in;        /* responses received */
+	uint64_t responses_out[7];    /* responses sent, by class: [1] 1xx .. [6] 6xx */
+	uint64_t calls;               /* out-of-dialog INVITEs forwarded */
+	uint64_t calls_answered;      /* of them, answered 2xx */
+	uint64_t calls_forwarded;     /* redirected by a network forwarding rule */
+	uint64_t challenged;          /* 407s sent */
+	uint64_t transactions;        /* alive now */
+	uint64_t contexts;            /* request contexts alive now */
+};
+void sb_proxy_get_stats(const struct sb_proxy *p, struct sb_proxy_stats *st);
 
 /* Request contexts alive (for tests and stats). */
 size_t sb_proxy_context_count(const struct sb_proxy *p);

@@ -88,6 +88,14 @@ bool sb_addr_ip_eq(const struct sb_addr *a, const struct sb_addr *b);
  * /64, so counting exact IPv6 addresses would not bound it).  An
  * IPv4-mapped IPv6 address (::ffff:192.0.2.1) counts as its IPv4 address. */
 bool sb_addr_same_peer(const struct sb_addr *a, const struct sb_addr *b);
+/* The bytes that name a's peer in that sense, for tables keyed by peer
+ * (the transport's connections, the authentication guard): an IPv4 address
+ * (4 bytes, also from an IPv4-mapped IPv6 one), or an IPv6 /64 prefix and
+ * its scope id (12 bytes: link-local prefixes repeat on every link).
+ * Peers that are the same have equal keys.  Returns the length, 0 for
+ * other families. */
+#define SB_ADDR_PEER_KEY_MAX 12u
+size_t sb_addr_peer_key(const struct sb_addr *a, unsigned char key[SB_ADDR_PEER_KEY_MAX]);
 uint16_t sb_addr_port(const struct sb_addr *a);
 void sb_addr_set_port(struct sb_addr *a, uint16_t port);
 static inline int sb_addr_family(const struct sb_addr *a)

@@ -396,6 +396,34 @@ int sb_location_check_room(struct sb_location *l, struct sb_slice aor, size_t re
 	return 0;
 }
 
+/* ------------------------------------------------------------- walking */
+
+struct foreach_ctx {
+	sb_location_each_h *h;
+	void *arg;
+	int ret;                    /* the first non-zero return: stop */
+};
+
+static void foreach_aor_h(struct sb_hash_node *n, void *arg)
+{
+	struct foreach_ctx *c = arg;
+	if (c->ret)
+		return; /* sb_hash_walk cannot stop early: skip the rest */
+	const struct loc_aor *a = SB_HASH_OWNER(n, struct loc_aor, node);
+	struct sb_slice aor = sb_slice_from(a->key, n->klen);
+	for (const struct loc_binding *b = a->head; b && !c->ret; b = b->next)
+		c->ret = c->h(aor, &b->b, c->arg);
+}
+
+int sb_location_foreach(const struct sb_location *l, sb_location_each_h *h, void *arg)
+{
+	if (!l || !h)
+		return EINVAL;
+	struct foreach_ctx c = { .h = h, .arg = arg };
+	sb_hash_walk(l->aors, foreach_aor_h, &c);
+	return c.ret;
+}
+
 size_t sb_location_count(const struct sb_location *l)
 {
 	return l->count;

@@ -4,7 +4,10 @@
  * that a late 2xx from another fork (RFC 6026) still finds it.  Responses
  * from the branches are relayed (provisionals, every 2xx to an INVITE) or
  * kept when best (§16.7 step 6) until every branch is answered; Timer C
- * (§16.6 step 11, §16.8) cancels or gives up a branch that hangs. */
+ * (§16.6 step 11, §16.8) cancels or gives up a branch that hangs.  Before
+ * the final response goes up, a busy forwarding rule may start new
+ * branches instead (fwd.c); the branches a no-answer rule cancelled no
+ * longer count. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 void px_req_free(struct px_req *r)
 {
 	struct sb_proxy *p = r->p;
+	sb_timer_stop(p->cfg.loop, &r->noanswer);
 	for (unsigned k = 0; k < r->nbr; k++) {
 		sb_timer_stop(p->cfg.loop, &r->br[k].timer_c);
 		free(r->br[k].buf);
@@ -81,7 +85,7 @@ bool px_branch_pending(const struct px_branch *b)
  * class; within a class the first.  For a non-INVITE request a 408 (a
  * timeout, or one received) is worse than anything: it is never sent
  * upstream (RFC 4320 §4.2), so any real answer beats it. */
-static bool better(unsigned neu, unsigned old, bool invite)
+bool px_better(unsigned neu, unsigned old, bool invite)
 {
 	if (old == 0)
 		return true;
@@ -96,7 +100,7 @@ static bool better(unsigned neu, unsigned old, bool invite)
 
 void px_store_best(struct px_req *r, unsigned status, const char *buf, size_t len)
 {
-	if (!better(status, r->best_status, r->msg.mid == SB_METHOD_INVITE))
+	if (!px_better(status, r->best_status, r->msg.mid == SB_METHOD_INVITE))
 		return;
 	free(r->best);
 	r->best = NULL;
@@ -192,6 +196,7 @@ out:
  * response (§16.7 step 6), or 487 after a CANCEL (§16.10). */
 void px_try_finish(struct px_req *r)
 {
+again:
 	px_start_targets(r);
 	for (unsigned k = 0; k < r->nbr; k++)
 		if (px_branch_pending(&r->br[k]))
@@ -204,6 +209,10 @@ void px_try_finish(struct px_req *r)
 		px_upstream_generated(r, 487, NULL);
 		return;
 	}
+	/* the called user's busy rule: new branches instead of the 486/600
+	 * (bounded: each one spends one of SB_PROXY_MAX_FWD_HOPS) */
+	if (px_fwd_busy(r))
+		goto again;
 	unsigned code = r->best_status ? r->best_status : 408;
 	if (code == 408 && r->msg.mid != SB_METHOD_INVITE) {
 		/* RFC 4320 §4.2: "A SIP element MUST NOT send any response with
@@ -259,8 +268,9 @@ void px_branch_response(struct sb_tsx *t, unsigned status, struct sb_sip_msg *ms
 			px_branch_send_cancel(b);
 			return;
 		}
-		/* §16.7 step 5: provisional responses but 100 go upstream */
-		if (status > 100 && msg && !r->final_sent && !r->cancelled &&
+		/* §16.7 step 5: provisional responses but 100 go upstream;
+		 * not from a user the call was forwarded away from */
+		if (status > 100 && msg && !r->final_sent && !r->cancelled && !b->superseded &&
 		    px_print_upstream(p, msg) == 0)
 			upstream(r, p->out.p, p->out.len, status);
 		return;
@@ -286,6 +296,10 @@ void px_branch_response(struct sb_tsx *t, unsigned status, struct sb_sip_msg *ms
 			} else {
 				upstream(r, p->out.p, p->out.len, status);
 			}
+			if (r->call_counted && !r->answer_counted) {
+				r->answer_counted = true;
+				p->st.calls_answered++;
+			}
 		}
 		/* §16.7 step 10: a 2xx ends the other INVITE branches */
 		if (invite && first)
@@ -297,6 +311,12 @@ void px_branch_response(struct sb_tsx *t, unsigned status, struct sb_sip_msg *ms
 	if (b->final)
 		return;
 	branch_final(b, status);
+	if (b->superseded) {
+		/* cancelled by a no-answer rule: its 487 (or anything else)
+		 * is not the caller's business */
+		px_try_finish(r);
+		return;
+	}
 	if (status >= 300 && status < 400 && p->cfg.recurse_on_3xx && msg && !r->cancelled &&
 	    px_add_contacts(r, msg) > 0) {
 		/* §16.7 step 5: recursion.  The Contacts recursed on "MUST be
@@ -334,7 +354,8 @@ void px_branch_end(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
 	if (!b->final) {
 		/* ended without a final response going up: count it as 408 */
 		branch_final(b, 408);
-		px_store_best(r, 408, NULL, 0);
+		if (!b->superseded)
+			px_store_best(r, 408, NULL, 0);
 		px_try_finish(r);
 	}
 	px_req_unref(r);
@@ -360,7 +381,8 @@ void px_timer_c_h(void *arg)
 	 * destroyed" (§16.8).  Its end_h comes from the deferred free and
 	 * drops the context's reference then. */
 	branch_final(b, 408);
-	px_store_best(r, 408, NULL, 0);
+	if (!b->superseded)
+		px_store_best(r, 408, NULL, 0);
 	if (b->ct)
 		sb_tsx_abandon(b->ct);
 	px_try_finish(r);

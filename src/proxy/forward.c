@@ -42,7 +42,9 @@ void px_hex64(uint64_t v, char *out)
  * tag, From tag, Call-ID, CSeq number, Proxy-Require, Proxy-Authorization
  * and Route.  The topmost Via the RFC also lists is left out: a looped
  * request carries another hop's Via on top, so with it no loop would ever
- * match (a known erratum). */
+ * match (a known erratum).  With authentication on, Proxy-Authorization
+ * is left out too: we remove our credentials when forwarding (§22.3), so a
+ * request of ours that comes back would otherwise never match. */
 void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HASH_HEX + 1])
 {
 	uint64_t h = PX_FNV_OFFSET ^ p->cfg.seed;
@@ -60,10 +62,13 @@ void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HA
 	}
 	static const enum sb_sip_hdr_id ids[] = { SB_HDR_PROXY_REQUIRE, SB_HDR_PROXY_AUTHORIZATION,
 						  SB_HDR_ROUTE };
-	for (unsigned k = 0; k < SB_ARRAY_LEN(ids); k++)
+	for (unsigned k = 0; k < SB_ARRAY_LEN(ids); k++) {
+		if (ids[k] == SB_HDR_PROXY_AUTHORIZATION && p->cfg.authn)
+			continue;
 		for (const struct sb_sip_hdr *f = sb_sip_hdr_first(m, ids[k]); f;
 		     f = sb_sip_hdr_next(m, f))
 			h = px_fnv(h, f->value);
+	}
 	px_hex64(h, out);
 }
 
@@ -229,6 +234,10 @@ int px_print_forward(struct sb_proxy *p, struct sb_sip_msg *m, const struct px_r
 	/* §16.4 / §16.6 step 6: our Route values go */
 	if ((err = px_route_edits(rt, m, &ed)))
 		goto out;
+	/* §22.3: the credentials for our realm were for us; those of other
+	 * realms go on to their proxies */
+	if (fw->del_cred && (err = sb_sip_edit_delete(&ed, fw->cred_hdr)))
+		goto out;
 	if (fw->src && (err = stamp_top_via(m, fw->src, sc, &ed)))
 		goto out;
 	/* step 8: our Via on top, with rport (RFC 3581) */
@@ -301,6 +310,8 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 		.in = px_in_listen(p, r->proto, &r->local, sb_addr_family(&r->src)),
 		.src = &r->src,
 		.branch = branch,
+		.del_cred = r->has_cred,
+		.cred_hdr = r->cred_hdr,
 	};
 	if (sb_slice_eq(fw.ruri, m->ruri))
 		fw.ruri = SB_SLICE_NULL;
@@ -354,7 +365,12 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 	b->used = true;
 	r->nbr++;
 	r->refs++;
-	if (m->mid == SB_METHOD_INVITE)
+	if (m->mid == SB_METHOD_INVITE) {
 		sb_timer_start(p->cfg.loop, &b->timer_c, p->cfg.timer_c_ms, px_timer_c_h, b);
+		if (!r->call_counted && !has_to_tag(m)) {
+			r->call_counted = true;
+			p->st.calls++;
+		}
+	}
 	return 0;
 }

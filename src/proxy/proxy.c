@@ -5,21 +5,25 @@
  * statelessly; the rest goes to the transaction layer, which hands new
  * requests to request_h.  There CANCEL (cancel.c), REGISTER for our domains
  * (the registrar) and OPTIONS to the proxy itself are told apart from the
- * requests to forward: each of those gets a request context, the loop
- * check of §16.3 step 4, Route processing (§16.4, route.c) and a target set
- * (§16.5, target.c), and its targets are started (forward.c).
+ * requests to forward: each of those gets the loop check of §16.3 step 4,
+ * authentication when asked (§22.3: a stateless 407), a request context,
+ * Route processing (§16.4, route.c) and a target set (§16.5, target.c;
+ * users and forwarding rules, fwd.c), and its targets are started
+ * (forward.c).  REGISTERs wait here, by token, for a registrar that answers
+ * later.
  *
  * Also here: the log, the one place bytes leave for the wire, and the AORs
  * remembered as known users.  The other files of the core share
  * proxy_int.h: self.c (who we are), route.c (§16.4, the next hop),
- * target.c (§16.5), forward.c (§16.6), context.c (§16.7, Timer C),
- * cancel.c (§16.10) and stateless.c (the responses we make, ACKs for 2xx,
- * stray responses). */
+ * target.c (§16.5), fwd.c (users, network call forwarding), forward.c
+ * (§16.6), context.c (§16.7, Timer C), cancel.c (§16.10), stateless.c (the
+ * responses we make, ACKs for 2xx, stray responses) and stats.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "proxy_int.h"
 
@@ -58,6 +62,8 @@ int px_send(const struct sb_tp_dest *dst, const char *buf, size_t len, void *arg
 {
 	struct sb_proxy *p = arg;
 	int err = p->cfg.send_h(dst, buf, len, p->cfg.send_arg);
+	if (!err)
+		px_stats_sent(p, buf, len);
 	if (p->cfg.log_h && p->cfg.log_level <= SB_LOG_DEBUG) {
 		char a[SB_ADDR_STR_MAX];
 		px_log(p, SB_LOG_DEBUG, "send %s %s \"%.*s\"%s%s", proto_name(dst->proto),
@@ -152,33 +158,245 @@ static bool is_loop(struct sb_proxy *p, struct sb_sip_msg *m, const char *hash)
 	return false;
 }
 
+/* A REGISTER whose registrar answer is awaited: its server transaction
+ * under the token register_h was given.  It is forgotten when its final
+ * response is sent, when the transaction ends (a transport error), or
+ * 64*T1 after it came: the client's Timer F (RFC 3261 §17.1.2.2) has given
+ * up by then, and a registrar that never answers must not hold it forever
+ * (a non-INVITE server transaction has no timer before it responds).  A
+ * late answer finds nothing: ENOENT. */
+struct px_regw {
+	struct sb_hash_node node;
+	struct sb_proxy *p;
+	uint64_t token;
+	struct sb_tsx *st;
+	struct sb_timer timer;      /* 64*T1 */
+	size_t aorl;                /* the To AOR (known users); 0: none */
+	char aor[];
+};
+
+static void regw_forget(struct px_regw *w)
+{
+	sb_timer_stop(w->p->cfg.loop, &w->timer);
+	sb_hash_remove(w->p->reg_wait, &w->node);
+	free(w);
+}
+
+static void regw_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
+{
+	(void)t;
+	(void)why;
+	regw_forget(arg);
+}
+
+static void regw_free_h(struct sb_hash_node *n, void *arg)
+{
+	struct px_regw *w = SB_HASH_OWNER(n, struct px_regw, node);
+	sb_timer_stop(w->p->cfg.loop, &w->timer);
+	(void)arg;
+	free(w);
+}
+
+/* Stop waiting for w's answer: its transaction ends with nothing sent. */
+static void regw_drop(struct px_regw *w)
+{
+	sb_tsx_set_owner(w->st, NULL);
+	sb_tsx_abandon(w->st);
+	regw_forget(w);
+}
+
+static void regw_timer_h(void *arg)
+{
+	struct px_regw *w = arg;
+	px_log(w->p, SB_LOG_WARN, "no answer from the registrar for REGISTER %llu: given up",
+	       (unsigned long long)w->token);
+	regw_drop(w);
+}
+
+/* Send the registrar's response buf/len through w's transaction and forget
+ * w.  0 or sb_tsx_respond's error. */
+static int regw_answer(struct px_regw *w, const char *buf, size_t len)
+{
+	/* a user that registered is known (404 vs 480 without a directory) */
+	if (w->aorl && len > 8 && memcmp(buf, "SIP/2.0 2", 9) == 0)
+		px_known_add(w->p, w->aor, w->aorl);
+	int err = sb_tsx_respond(w->st, buf, len);
+	if (!err && len > 8 && memcmp(buf, "SIP/2.0 1", 9) == 0)
+		return 0; /* provisional: the final answer is still to come */
+	/* the transaction runs on alone (Timer J absorbs retransmissions);
+	 * one that took no response (not a status line) is ended */
+	sb_tsx_set_owner(w->st, NULL);
+	if (err)
+		sb_tsx_abandon(w->st);
+	regw_forget(w);
+	return err;
+}
+
 static void handle_register(struct sb_proxy *p, const struct sb_tp_rx *rx)
 {
-	struct sb_tsx *st;
-	struct sb_tsx_owner none = { 0 };
 	if (!p->cfg.register_h) {
 		px_reply_stateless(p, rx, 501, NULL, SB_SLICE_NULL);
 		return;
 	}
-	int err = sb_tsx_server_alloc(&st, p->layer, rx, &none);
+	char aor[SB_LOC_MAX_AOR];
+	size_t aorl;
+	const struct sb_nameaddr *to;
+	if (sb_sip_msg_to(rx->msg, &to) != 0 ||
+	    sb_location_aor_key(&to->uri, aor, sizeof aor, &aorl) != 0)
+		aorl = 0;
+	struct px_regw *w = malloc(sizeof *w + aorl);
+	if (!w) {
+		px_reply_stateless(p, rx, 500, NULL, SB_SLICE_NULL);
+		return;
+	}
+	w->p = p;
+	sb_timer_init(&w->timer);
+	w->token = ++p->reg_token;
+	w->aorl = aorl;
+	memcpy(w->aor, aor, aorl);
+	struct sb_tsx_owner own = { .end_h = regw_end_h, .arg = w };
+	int err = sb_tsx_server_alloc(&w->st, p->layer, rx, &own);
 	if (err) {
+		free(w);
 		if (err == ENOSPC)
 			px_reply_stateless(p, rx, 503, NULL, SB_SLICE_NULL);
 		return;
 	}
-	sb_buf_reset(&p->out);
-	if (p->cfg.register_h(rx, &p->out, p->cfg.register_arg) != 0 &&
-	    px_print_response(p, rx->msg, 500, NULL, SB_SLICE_NULL) != 0)
+	if (sb_hash_insert(p->reg_wait, &w->node, &w->token, sizeof w->token) != 0) {
+		/* tokens are unique; only the table's bound can refuse */
+		sb_tsx_set_owner(w->st, NULL);
+		if (px_print_response(p, rx->msg, 503, NULL, SB_SLICE_NULL) != 0 ||
+		    sb_tsx_respond(w->st, p->out.p, p->out.len) != 0)
+			sb_tsx_abandon(w->st);
+		free(w);
 		return;
-	if (p->out.len > 8 && memcmp(p->out.p, "SIP/2.0 2", 9) == 0) {
-		const struct sb_nameaddr *to;
-		char aor[SB_LOC_MAX_AOR];
-		size_t l;
-		if (sb_sip_msg_to(rx->msg, &to) == 0 &&
-		    sb_location_aor_key(&to->uri, aor, sizeof aor, &l) == 0)
-			px_known_add(p, aor, l);
 	}
-	(void)sb_tsx_respond(st, p->out.p, p->out.len);
+	uint64_t token = w->token;
+	sb_buf_reset(&p->out);
+	err = p->cfg.register_h(rx, token, &p->out, p->cfg.register_arg);
+	/* register_h may have answered from inside (sb_proxy_register_answer) */
+	struct sb_hash_node *n = sb_hash_find(p->reg_wait, &token, sizeof token);
+	if (!n)
+		return;
+	w = SB_HASH_OWNER(n, struct px_regw, node);
+	if (err == EINPROGRESS) {
+		/* sb_proxy_register_answer() comes later */
+		uint32_t t1 = p->cfg.t1_ms ? p->cfg.t1_ms : SB_TSX_T1_MS;
+		if (sb_timer_start(p->cfg.loop, &w->timer, 64u * (sb_msec_t)t1, regw_timer_h, w) == 0)
+			return;
+		/* no timer: it could wait forever; 500 now, and the late
+		 * answer finds nothing */
+		err = EIO;
+	}
+	if (err == EAGAIN) {
+		/* a source locked out silently: nothing is sent.  A non-INVITE
+		 * server transaction in Trying has no timer of its own and would
+		 * wait forever, so it ends now; a retransmission makes a new one
+		 * and is judged again */
+		regw_drop(w);
+		return;
+	}
+	if (err && px_print_response(p, rx->msg, 500, NULL, SB_SLICE_NULL) != 0) {
+		regw_drop(w);
+		return;
+	}
+	(void)regw_answer(w, p->out.p, p->out.len);
+}
+
+int sb_proxy_register_answer(struct sb_proxy *p, uint64_t token, const char *buf, size_t len)
+{
+	struct sb_hash_node *n = sb_hash_find(p->reg_wait, &token, sizeof token);
+	if (!n)
+		return ENOENT;
+	return regw_answer(SB_HASH_OWNER(n, struct px_regw, node), buf, len);
+}
+
+static uint64_t wall_now(const struct sb_proxy *p)
+{
+	return p->cfg.wall_h ? p->cfg.wall_h(p->cfg.wall_arg) : (uint64_t)time(NULL);
+}
+
+/* Whether the first Route value of m names us: an in-dialog request that
+ * follows our Record-Route (RFC 3261 §16.6 step 4, §12.2.1.1). */
+static bool routed_via_us(const struct sb_proxy *p, struct sb_sip_msg *m)
+{
+	struct sb_sip_values it;
+	struct sb_slice v;
+	struct sb_nameaddr na;
+	sb_sip_values_init(&it, m, SB_HDR_ROUTE);
+	return sb_sip_values_next(&it, &v, NULL) && sb_nameaddr_parse(&na, sb_slice_trim(v)) == 0 &&
+	       sb_proxy_uri_is_us(p, &na.uri);
+}
+
+/* RFC 3261 §22.3: whether m must carry credentials for this proxy: a
+ * method in auth_methods, never ACK or CANCEL (§22.1: they cannot be
+ * challenged), and not
+ *  - in a dialog that went through us: a To tag and a first Route of ours
+ *    (the dialog was authenticated when it was made).  A To tag alone is
+ *    not enough: anyone can write one, and an INVITE with a forged tag
+ *    would be a free call;
+ *  - a call in from another domain: a From outside our domains to a
+ *    Request-URI in them (our users can be called from anywhere).
+ * Everything else, our users' requests and relaying from elsewhere to
+ * elsewhere, must authenticate. */
+static bool needs_auth(const struct sb_proxy *p, struct sb_sip_msg *m, const struct sb_uri *ru,
+		       bool ruri_ok)
+{
+	const struct sb_nameaddr *to, *from;
+	if (!p->cfg.authn || m->mid == SB_METHOD_ACK || m->mid == SB_METHOD_CANCEL ||
+	    (unsigned)m->mid >= 32u || !(p->cfg.auth_methods & (1u << m->mid)))
+		return false;
+	if (sb_sip_msg_to(m, &to) == 0 && to->tag.p && routed_via_us(p, m))
+		return false;
+	if (ruri_ok && sb_proxy_uri_in_domain(p, ru) && sb_sip_msg_from(m, &from) == 0 &&
+	    !sb_proxy_uri_in_domain(p, &from->uri))
+		return false;
+	return true;
+}
+
+/* RFC 3261 §22.3: judge the credentials of rx.  True when the request goes
+ * on (*cred_hdr is the field with our credentials, to remove); false when
+ * it was answered here (407, 403, 500) or dropped (a source locked out
+ * silently).  Our answers are stateless: their To tag comes from the
+ * Call-ID, so the ACK for a 407 is absorbed (px_ack_h). */
+static bool authenticate(struct sb_proxy *p, const struct sb_tp_rx *rx, uint16_t *cred_hdr)
+{
+	struct sb_sip_msg *m = rx->msg;
+	struct sb_authn_result res;
+	switch (sb_authn_check(p->cfg.authn, m, &rx->src, SB_AUTHN_PROXY, wall_now(p), &res)) {
+	case SB_AUTHN_OK:
+		break;
+	case SB_AUTHN_CHALLENGE:
+		if (res.code == 407)
+			p->st.challenged++;
+		px_reply_stateless(p, rx, res.code, res.reason,
+				   sb_slice_from(res.extra, res.extra_len));
+		return false;
+	case SB_AUTHN_LOCKED:
+		if (res.silent) {
+			px_log(p, SB_LOG_DEBUG, "locked out source: nothing sent");
+			return false;
+		}
+		/* fall through */
+	case SB_AUTHN_FORBIDDEN:
+		px_reply_stateless(p, rx, 403, res.reason, SB_SLICE_NULL);
+		return false;
+	default:
+		px_reply_stateless(p, rx, 500, NULL, SB_SLICE_NULL);
+		return false;
+	}
+	/* RFC 3261 §22 (and §26.3.2.2): the authenticated user must own the
+	 * From address: its user part, in one of our domains */
+	const struct sb_nameaddr *from;
+	if (sb_sip_msg_from(m, &from) != 0 ||
+	    !sb_authn_owns(sb_slice_from(res.user, res.user_len), &from->uri) ||
+	    !sb_proxy_uri_in_domain(p, &from->uri)) {
+		px_log(p, SB_LOG_INFO, "user %s does not own the From URI", res.user);
+		px_reply_stateless(p, rx, 403, "Forbidden - From Not Owned", SB_SLICE_NULL);
+		return false;
+	}
+	*cred_hdr = res.cred_hdr;
+	return true;
 }
 
 static void request_h(const struct sb_tp_rx *rx, void *arg)
@@ -206,6 +424,20 @@ static void request_h(const struct sb_tp_rx *rx, void *arg)
 		return;
 	}
 
+	/* §16.3 step 4 first: a request of ours that came back lost our
+	 * credentials on the way (§22.3) and must be told a loop, not be
+	 * challenged (the hash leaves Proxy-Authorization out then) */
+	char hash[PX_HASH_HEX + 1];
+	px_loop_hash(p, m, hash);
+	bool loop = is_loop(p, m, hash);
+	bool has_cred = false;
+	uint16_t cred_hdr = 0;
+	if (!loop && needs_auth(p, m, &ru, ruri_ok)) {
+		if (!authenticate(p, rx, &cred_hdr))
+			return;
+		has_cred = true;
+	}
+
 	struct px_req *r;
 	if (req_alloc(p, rx, &r) != 0) {
 		px_reply_stateless(p, rx, 500, NULL, SB_SLICE_NULL);
@@ -221,14 +453,16 @@ static void request_h(const struct sb_tp_rx *rx, void *arg)
 		return;
 	}
 	r->refs = 1;
+	r->has_cred = has_cred;
+	r->cred_hdr = cred_hdr;
+	memcpy(r->hash, hash, sizeof hash);
 	r->st_key = r->st;
 	(void)sb_hash_insert(p->by_st, &r->node, &r->st_key, sizeof r->st_key);
 	/* RFC 3261 §16.2: a stateful proxy sends 100 Trying to an INVITE at once */
 	if (m->mid == SB_METHOD_INVITE)
 		px_upstream_generated(r, 100, NULL);
 
-	px_loop_hash(p, &r->msg, r->hash);
-	if (is_loop(p, &r->msg, r->hash)) {
+	if (loop) {
 		px_upstream_generated(r, 482, NULL);
 		return;
 	}
@@ -290,6 +524,10 @@ void sb_proxy_recv(const struct sb_tp_rx *rx, void *arg)
 {
 	struct sb_proxy *p = arg;
 	struct sb_sip_msg *m = rx->msg;
+	if (m->is_request)
+		p->st.requests++;
+	else
+		p->st.responses_in++;
 	if (p->cfg.log_h && p->cfg.log_level <= SB_LOG_DEBUG) {
 		char a[SB_ADDR_STR_MAX];
 		px_log(p, SB_LOG_DEBUG, "recv %s %s \"%.*s\"", proto_name(rx->proto),
@@ -374,7 +612,7 @@ int sb_proxy_alloc(struct sb_proxy **pp, const struct sb_proxy_cfg *cfg)
 	};
 	int err;
 	if ((err = sb_hash_alloc(&p->known, &hc)) || (err = sb_hash_alloc(&p->by_st, &hs)) ||
-	    (err = sb_tsx_layer_alloc(&p->layer, &lc))) {
+	    (err = sb_hash_alloc(&p->reg_wait, &hs)) || (err = sb_tsx_layer_alloc(&p->layer, &lc))) {
 		sb_proxy_free(p);
 		return err;
 	}
@@ -395,6 +633,10 @@ void sb_proxy_free(struct sb_proxy *p)
 		sb_hash_free(p->known);
 	}
 	sb_hash_free(p->by_st);
+	if (p->reg_wait) {
+		sb_hash_clear(p->reg_wait, regw_free_h, NULL);
+		sb_hash_free(p->reg_wait);
+	}
 	sb_buf_free(&p->out);
 	free(p);
 }

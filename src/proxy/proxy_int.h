@@ -15,8 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "switchboard/authn.h"
 #include "switchboard/hash.h"
 #include "switchboard/proxy.h"
+#include "switchboard/users.h"
 
 /* Route values looked at per request; more are left untouched. */
 #define PX_MAX_ROUTES 64u
@@ -47,6 +49,9 @@ struct px_branch {
 	struct sb_tp_dest dst;
 	unsigned status;            /* last response: final when >= 200 */
 	bool used, final, want_cancel, cancelled;
+	/* a forwarding rule moved the call on (no answer): its responses no
+	 * longer count and its provisionals stay here (fwd.c) */
+	bool superseded;
 	struct sb_timer timer_c;    /* RFC 3261 §16.6 step 11 */
 };
 
@@ -79,6 +84,23 @@ struct px_req {
 	                               407, as received */
 	size_t auth_len;
 	unsigned auth_nbr;          /* branches that contributed to auth */
+	/* RFC 3261 §22.3: the Proxy-Authorization field with our credentials,
+	 * removed from what is forwarded */
+	bool has_cred;
+	uint16_t cred_hdr;
+	bool call_counted;          /* stats: an out-of-dialog INVITE forwarded */
+	bool answer_counted;        /* stats: and a 2xx relayed for it */
+	/* Network call forwarding (fwd.c).  A group is the branches that ring
+	 * one user's bindings (or one forwarding target): from branch grp_br
+	 * and target grp_tg on.  fwd_user names that user while its busy and
+	 * no-answer rules may still apply ("" otherwise). */
+	bool rules;                 /* the user's rules apply (an out-of-dialog INVITE) */
+	bool fwd_counted;           /* stats: calls_forwarded counted */
+	unsigned fwd_hops;          /* rules applied along the chain */
+	unsigned grp_br, grp_tg;
+	char fwd_user[SB_USERS_MAX_NAME + 1];
+	size_t fwd_user_len;
+	struct sb_timer noanswer;   /* the no-answer rule of fwd_user */
 };
 
 struct sb_proxy {
@@ -97,6 +119,10 @@ struct sb_proxy {
 	uint64_t rej_window;
 	unsigned rej_logged;        /* lines in this window */
 	uint64_t rej_suppressed;    /* not logged since the last summary */
+	/* REGISTERs whose answer register_h left in progress, by token */
+	struct sb_hash *reg_wait;
+	uint64_t reg_token;
+	struct sb_proxy_stats st;   /* counters; the gauges are read when asked */
 };
 
 /* What §16.4 makes of a request (route.c). */
@@ -125,6 +151,8 @@ struct px_fwd {
 	const struct sb_tp_rx *rx_stamp; /* stamp the top Via from this source */
 	const struct sb_addr *src;
 	const char *branch;
+	bool del_cred;                   /* RFC 3261 §22.3: delete field cred_hdr */
+	uint16_t cred_hdr;
 };
 
 /* proxy.c: the log, the one exit to the wire (also the transaction
@@ -174,6 +202,7 @@ void px_req_unref(struct px_req *r);
 void px_st_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg);
 void px_upstream_generated(struct px_req *r, unsigned code, const char *reason);
 bool px_branch_pending(const struct px_branch *b);
+bool px_better(unsigned neu, unsigned old, bool invite);
 void px_store_best(struct px_req *r, unsigned status, const char *buf, size_t len);
 int px_print_upstream(struct sb_proxy *p, struct sb_sip_msg *msg);
 void px_try_finish(struct px_req *r);
@@ -186,6 +215,20 @@ void px_branch_send_cancel(struct px_branch *b);
 void px_branch_cancel(struct px_branch *b);
 void px_cancel_others(struct px_req *r, const struct px_branch *except);
 void px_handle_cancel(struct sb_proxy *p, const struct sb_tp_rx *rx);
+
+/* target.c: the bindings of aor as targets of r; how many were added. */
+unsigned px_add_bindings(struct px_req *r, const char *aor, size_t aorl);
+
+/* fwd.c: users (404 / 480) and network call forwarding.  px_user_targets:
+ * the target set of a Request-URI in our domains with a user directory
+ * (§16.5), with the user's rules when r->rules; *fail 0 or the status to
+ * answer.  px_fwd_busy: from px_try_finish when r's final response would
+ * go upstream: whether a busy rule started new targets instead. */
+void px_user_targets(struct px_req *r, const struct sb_uri *ru, unsigned *fail);
+bool px_fwd_busy(struct px_req *r);
+
+/* stats.c: counting what is sent (px_send). */
+void px_stats_sent(struct sb_proxy *p, const char *buf, size_t len);
 
 /* stateless.c: the responses we make, ACK for 2xx, stray responses. */
 int px_print_response(struct sb_proxy *p, const struct sb_sip_msg *req, unsigned code,

@@ -1,7 +1,8 @@
 /* proxy/target: the target set of RFC 3261 §16.5 and how it is worked
  * through.  A Request-URI in our domains is looked up in the location
- * service (404 for an unknown user, 480 for a known one without bindings);
- * any other is its own target.  A 3xx adds its Contacts when the proxy
+ * service (404 for an unknown user, 480 for a known one without bindings;
+ * with a user directory, fwd.c decides, forwarding rules included); any
+ * other is its own target.  A 3xx adds its Contacts when the proxy
  * recurses (§16.7 step 5).  Targets are started all at once (parallel
  * forking) or one after another, highest q first (sequential). */
 #include <stdlib.h>
@@ -52,22 +53,31 @@ void px_target_set(struct px_req *r, unsigned *fail)
 		}
 		return;
 	}
+	if (p->cfg.users) {
+		px_user_targets(r, &ru, fail);
+		return;
+	}
 	char aor[SB_LOC_MAX_AOR];
 	size_t aorl;
 	if (sb_location_aor_key(&ru, aor, sizeof aor, &aorl) != 0) {
 		*fail = 404;
 		return;
 	}
-	const struct sb_binding *bs[SB_PROXY_MAX_TARGETS];
-	size_t n = sb_location_lookup(p->cfg.location, sb_slice_from(aor, aorl), bs,
-				      SB_PROXY_MAX_TARGETS);
-	if (n > SB_PROXY_MAX_TARGETS)
-		n = SB_PROXY_MAX_TARGETS;
-	if (n == 0) {
+	if (px_add_bindings(r, aor, aorl) == 0) {
 		*fail = px_known_has(p, aor, aorl) ? 480 : 404;
 		return;
 	}
 	px_known_add(p, aor, aorl);
+}
+
+unsigned px_add_bindings(struct px_req *r, const char *aor, size_t aorl)
+{
+	const struct sb_binding *bs[SB_PROXY_MAX_TARGETS];
+	size_t n = sb_location_lookup(r->p->cfg.location, sb_slice_from(aor, aorl), bs,
+				      SB_PROXY_MAX_TARGETS);
+	unsigned added = 0;
+	if (n > SB_PROXY_MAX_TARGETS)
+		n = SB_PROXY_MAX_TARGETS;
 	for (size_t k = 0; k < n; k++) {
 		if (bs[k]->contact.l >= SB_LOC_MAX_CONTACT)
 			continue;
@@ -79,8 +89,10 @@ void px_target_set(struct px_req *r, unsigned *fail)
 		t->q1000 = bs[k]->q1000;
 		t->has_dest = true;
 		t->dest = bs[k]->source;
+		added++;
 	}
 	/* sb_location_lookup gives highest q first: the sequential order */
+	return added;
 }
 
 /* §16.7 step 5 with --recurse-on-3xx: the Contacts of a 3xx join the

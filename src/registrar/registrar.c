@@ -7,11 +7,29 @@
  * lists every current binding of the AOR (§10.3 step 8).  The choices the
  * RFC leaves open are listed in registrar.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "switchboard/authn.h"
 #include "switchboard/hash.h"
 #include "switchboard/registrar.h"
+#include "switchboard/store.h"
+
+/* A response waiting for the store: sent once its last change is
+ * committed (or a 500 if one failed). */
+struct reg_pending {
+	struct reg_pending *prev, *next;
+	struct sb_registrar *r;
+	uint64_t token;
+	unsigned outstanding;     /* store operations not yet done */
+	int err;                  /* the first failure */
+	char *fail;               /* the 500 to send instead, printed ahead */
+	size_t fail_len;
+	size_t len;
+	char *resp;               /* the response to send */
+};
 
 struct sb_registrar {
 	struct sb_location *loc;
@@ -20,6 +38,14 @@ struct sb_registrar {
 	uint32_t tag_seed;
 	size_t ndomains;
 	char **domains;
+	struct sb_authn *authn;
+	struct sb_store *store;
+	sb_registrar_done_h *done_h;
+	void *done_arg;
+	uint64_t (*wall_h)(void *arg);
+	void *wall_arg;
+	struct reg_pending *pending;
+	size_t npending;
 };
 
 /* One Contact value of the request, checked, waiting to be applied. */
@@ -36,6 +62,14 @@ void sb_registrar_free(struct sb_registrar *r)
 {
 	if (!r)
 		return;
+	/* the store is freed (or flushed) first: no done handler comes later */
+	while (r->pending) {
+		struct reg_pending *pd = r->pending;
+		r->pending = pd->next;
+		free(pd->fail);
+		free(pd->resp);
+		free(pd);
+	}
 	for (size_t i = 0; i < r->ndomains; i++)
 		free(r->domains[i]);
 	free(r->domains);
@@ -44,7 +78,7 @@ void sb_registrar_free(struct sb_registrar *r)
 
 int sb_registrar_alloc(struct sb_registrar **rp, const struct sb_registrar_cfg *cfg)
 {
-	if (!rp || !cfg || !cfg->location || !cfg->loop)
+	if (!rp || !cfg || !cfg->location || !cfg->loop || (cfg->store && !cfg->done_h))
 		return EINVAL;
 	uint32_t min = cfg->min_expires ? cfg->min_expires : SB_REG_DEFAULT_MIN_EXPIRES;
 	uint32_t max = cfg->max_expires ? cfg->max_expires : SB_REG_DEFAULT_MAX_EXPIRES;
@@ -64,6 +98,12 @@ int sb_registrar_alloc(struct sb_registrar **rp, const struct sb_registrar_cfg *
 	r->max_expires = max;
 	r->default_expires = def;
 	r->tag_seed = cfg->tag_seed;
+	r->authn = cfg->authn;
+	r->store = cfg->store;
+	r->done_h = cfg->done_h;
+	r->done_arg = cfg->done_arg;
+	r->wall_h = cfg->wall_h;
+	r->wall_arg = cfg->wall_arg;
 	if (nd) {
 		r->domains = calloc(nd, sizeof *r->domains);
 		if (!r->domains) {
@@ -197,6 +237,108 @@ static int respond_bindings(struct sb_registrar *r, struct sb_sip_msg *req, stru
 	return err;
 }
 
+/* ----------------------------------------------------------- durability */
+
+static uint64_t wall_now(const struct sb_registrar *r)
+{
+	return r->wall_h ? r->wall_h(r->wall_arg) : (uint64_t)time(NULL);
+}
+
+size_t sb_registrar_pending(const struct sb_registrar *r)
+{
+	return r->npending;
+}
+
+static void pending_unlink(struct sb_registrar *r, struct reg_pending *pd)
+{
+	if (pd->prev)
+		pd->prev->next = pd->next;
+	else
+		r->pending = pd->next;
+	if (pd->next)
+		pd->next->prev = pd->prev;
+	r->npending--;
+}
+
+/* The store's done handler, on the loop thread, in commit order: the
+ * response goes once every change of its REGISTER is durable. */
+static void pending_done(int err, void *arg)
+{
+	struct reg_pending *pd = arg;
+	if (err && !pd->err)
+		pd->err = err;
+	if (--pd->outstanding)
+		return;
+	struct sb_registrar *r = pd->r;
+	pending_unlink(r, pd);
+	if (pd->err)
+		r->done_h(pd->token, pd->fail, pd->fail_len, r->done_arg);
+	else
+		r->done_h(pd->token, pd->resp, pd->len, r->done_arg);
+	free(pd->fail);
+	free(pd->resp);
+	free(pd);
+}
+
+static struct reg_pending *pending_new(struct sb_registrar *r, uint64_t token)
+{
+	struct reg_pending *pd = calloc(1, sizeof *pd);
+	if (!pd)
+		return NULL;
+	pd->r = r;
+	pd->token = token;
+	return pd;
+}
+
+/* The source of a binding as text, for a restarted server (store.h). */
+static void source_text(const struct sb_tp_rx *rx, char proto[8], char addr[SB_ADDR_STR_MAX],
+			char conn[16])
+{
+	proto[0] = addr[0] = conn[0] = 0;
+	if (!rx)
+		return;
+	snprintf(proto, 8, "%s", rx->proto == SB_TP_UDP ? "udp" : rx->proto == SB_TP_TCP ? "tcp"
+												: "tls");
+	sb_addr_to_str(&rx->src, addr, SB_ADDR_STR_MAX);
+	if (rx->conn_id)
+		snprintf(conn, 16, "%u", (unsigned)rx->conn_id);
+}
+
+/* Queue the store operation for one applied change of the location. */
+static int persist_change(struct sb_registrar *r, struct reg_pending *pd,
+			  const struct sb_binding_update *u, const struct sb_tp_rx *rx)
+{
+	int err;
+	if (u->expires_s == 0) {
+		err = sb_store_del_binding(r->store, u->aor, u->contact, pending_done, pd);
+	} else {
+		char proto[8], addr[SB_ADDR_STR_MAX], conn[16];
+		source_text(rx, proto, addr, conn);
+		struct sb_store_binding b = {
+			.aor = u->aor,
+			.contact = u->contact,
+			.call_id = u->call_id,
+			.cseq = u->cseq,
+			.expires_at = (int64_t)(wall_now(r) + u->expires_s),
+			.q1000 = u->q1000,
+			.source_proto = sb_slice_cstr(proto),
+			.source_addr = sb_slice_cstr(addr),
+			.source_conn = sb_slice_cstr(conn),
+		};
+		err = sb_store_put_binding(r->store, &b, pending_done, pd);
+	}
+	if (!err)
+		pd->outstanding++;
+	return err;
+}
+
+/* Hand a response printed at out[mark..] to the pending record, or send
+ * it now when nothing was queued.  A queueing failure after some changes
+ * were queued still waits for them, then answers the 500 (or 503 when the
+ * queue was full). */
+static int finish_pending(struct sb_registrar *r, struct sb_sip_msg *req, struct reg_pending *pd,
+			  int qerr, struct sb_buf *out, size_t mark, int perr);
+
 /* -------------------------------------------------------------- REGISTER */
 
 /* RFC 3261 §10.3 step 7: "If the Call-ID value in the existing binding
@@ -224,11 +366,110 @@ static int contact_expiry(const struct sb_registrar *r, const struct sb_nameaddr
 	return err;
 }
 
+static int handle_authenticated(struct sb_registrar *r, struct sb_sip_msg *req,
+				const struct sb_tp_rx *rx, uint64_t token, struct sb_buf *out,
+				size_t mark, const struct sb_authn_result *ares);
+
+/* A response printed apart, into a heap copy (the failure answer of a
+ * pending record). */
+static int print_apart(struct sb_registrar *r, struct sb_sip_msg *req, unsigned code,
+		       const char *reason, char **out, size_t *len)
+{
+	struct sb_buf b;
+	sb_buf_init(&b, SB_SIP_MAX_MSG_SIZE);
+	int err = respond_plain(r, req, &b, code, reason);
+	if (!err) {
+		free(*out);
+		*out = malloc(b.len);
+		if (*out) {
+			memcpy(*out, b.p, b.len);
+			*len = b.len;
+		} else {
+			err = ENOMEM;
+		}
+	}
+	sb_buf_free(&b);
+	return err;
+}
+
+static int finish_pending(struct sb_registrar *r, struct sb_sip_msg *req, struct reg_pending *pd,
+			  int qerr, struct sb_buf *out, size_t mark, int perr)
+{
+	if (!pd)
+		return perr;
+	if (qerr == EAGAIN)
+		(void)print_apart(r, req, 503, "Service Unavailable - Store Busy", &pd->fail,
+				  &pd->fail_len);
+	if (!pd->outstanding) {
+		/* nothing went to the store: answer now */
+		out->len = mark;
+		int err = perr;
+		if (qerr && pd->fail) {
+			err = sb_buf_append(out, pd->fail, pd->fail_len);
+			err = err ? err : out->err;
+		}
+		free(pd->fail);
+		free(pd);
+		return err;
+	}
+	if (qerr || perr || !pd->fail)
+		pd->err = qerr ? qerr : perr ? perr : ENOMEM;
+	if (!pd->err) {
+		pd->len = out->len - mark;
+		pd->resp = malloc(pd->len);
+		if (pd->resp)
+			memcpy(pd->resp, out->p + mark, pd->len);
+		else
+			pd->err = ENOMEM;
+	}
+	out->len = mark;
+	if (!pd->fail) {
+		/* no failure answer could be printed: the done handler sends
+		 * nothing useful; the phone retransmits and gets a fresh try */
+		pd->fail_len = 0;
+	}
+	pd->next = r->pending;
+	if (r->pending)
+		r->pending->prev = pd;
+	r->pending = pd;
+	r->npending++;
+	return EINPROGRESS;
+}
+
+/* RFC 3261 §10.3 steps 3 and 4: authenticate (401 with challenges), then
+ * the authenticated user must own the AOR (403).  Returns -1 to go on, or
+ * the result of the response printed (EAGAIN: silence). */
+static int authenticate(struct sb_registrar *r, struct sb_sip_msg *req,
+			const struct sb_tp_rx *rx, struct sb_buf *out,
+			struct sb_authn_result *res)
+{
+	struct sb_addr none = { 0 };
+	enum sb_authn_verdict v = sb_authn_check(r->authn, req, rx ? &rx->src : &none,
+						 SB_AUTHN_WWW, wall_now(r), res);
+	switch (v) {
+	case SB_AUTHN_OK:
+		return -1;
+	case SB_AUTHN_CHALLENGE:
+		return respond(r, req, out, 401, NULL, sb_slice_from(res->extra, res->extra_len));
+	case SB_AUTHN_LOCKED:
+		if (res->silent)
+			return EAGAIN;
+		return respond_plain(r, req, out, 403, res->reason);
+	case SB_AUTHN_FORBIDDEN:
+		return respond_plain(r, req, out, 403, res->reason);
+	case SB_AUTHN_ERROR:
+		break;
+	}
+	return respond_plain(r, req, out, 500, NULL);
+}
+
 int sb_registrar_handle(struct sb_registrar *r, struct sb_sip_msg *req,
-			const struct sb_tp_rx *rx, struct sb_buf *out)
+			const struct sb_tp_rx *rx, uint64_t token, struct sb_buf *out)
 {
 	if (!r || !req || !out || !req->is_request || req->mid != SB_METHOD_REGISTER)
 		return EINVAL;
+	struct sb_authn_result *ares = NULL;
+	size_t mark = out->len;
 
 	/* RFC 3261 §10.3 step 1: bindings of domains we do not serve are not
 	 * ours to change (a proxy may forward them: sb_registrar_serves). */
@@ -239,6 +480,28 @@ int sb_registrar_handle(struct sb_registrar *r, struct sb_sip_msg *req,
 	    !serves_host(r, ruri.host))
 		return respond_plain(r, req, out, 404, "Domain Not Served");
 
+	/* Step 3: authentication (RFC 3261 §22.2, authn.h) */
+	if (r->authn) {
+		ares = malloc(sizeof *ares);
+		if (!ares)
+			return respond_plain(r, req, out, 500, "Out of Memory");
+		int a = authenticate(r, req, rx, out, ares);
+		if (a != -1) {
+			free(ares);
+			return a;
+		}
+	}
+	int err = handle_authenticated(r, req, rx, token, out, mark, ares);
+	free(ares);
+	return err;
+}
+
+/* Steps 4 to 8, once the request is authenticated (ares, or NULL when
+ * authentication is off). */
+static int handle_authenticated(struct sb_registrar *r, struct sb_sip_msg *req,
+				const struct sb_tp_rx *rx, uint64_t token, struct sb_buf *out,
+				size_t mark, const struct sb_authn_result *ares)
+{
 	/* Step 5: the AOR is the To URI, canonicalised.  A non-SIP AOR cannot
 	 * be registered (RFC 4475 §3.3.4 unksm2: 400). */
 	const struct sb_nameaddr *to;
@@ -248,6 +511,10 @@ int sb_registrar_handle(struct sb_registrar *r, struct sb_sip_msg *req,
 		return respond_plain(r, req, out, 400, "Address of Record Not SIP");
 	if (!serves_host(r, to->uri.host))
 		return respond_plain(r, req, out, 404, "Domain Not Served");
+	/* Step 4: "the registrar MUST determine if the authenticated user is
+	 * authorized to modify registrations for this address-of-record" */
+	if (ares && !sb_authn_owns(sb_slice_from(ares->user, ares->user_len), &to->uri))
+		return respond_plain(r, req, out, 403, "Forbidden - Not Your Address of Record");
 	char aor_buf[SB_LOC_MAX_AOR];
 	size_t aor_len;
 	int err = sb_location_aor_key(&to->uri, aor_buf, sizeof aor_buf, &aor_len);
@@ -326,8 +593,21 @@ int sb_registrar_handle(struct sb_registrar *r, struct sb_sip_msg *req,
 			free(all);
 		if (!ok)
 			return respond_plain(r, req, out, 500, "Out of Order CSeq");
-		sb_location_remove_aor(r->loc, aor);
-		return respond_bindings(r, req, out, aor);
+		struct reg_pending *pd = NULL;
+		int qerr = 0;
+		if (r->store && nb) {
+			if (!(pd = pending_new(r, token)))
+				return respond_plain(r, req, out, 500, "Out of Memory");
+			(void)print_apart(r, req, 500, "Server Error - Store Failure", &pd->fail,
+					  &pd->fail_len);
+			qerr = sb_store_del_aor(r->store, aor, pending_done, pd);
+			if (!qerr)
+				pd->outstanding++;
+		}
+		if (!qerr)
+			sb_location_remove_aor(r->loc, aor);
+		int perr = qerr ? 0 : respond_bindings(r, req, out, aor);
+		return finish_pending(r, req, pd, qerr, out, mark, perr);
 	}
 
 	/* Step 7, for each contact: the interval, then the order. */
@@ -381,22 +661,40 @@ int sb_registrar_handle(struct sb_registrar *r, struct sb_sip_msg *req,
 	if (rx)
 		u.source = (struct sb_tp_dest){ .proto = rx->proto, .addr = rx->src,
 						.conn_id = rx->conn_id, .local = rx->local };
-	for (int pass = 0; pass < 2; pass++) {
+	struct reg_pending *pd = NULL;
+	int qerr = 0;
+	if (r->store && n) {
+		if (!(pd = pending_new(r, token)))
+			return respond_plain(r, req, out, 500, "Out of Memory");
+		(void)print_apart(r, req, 500, "Server Error - Store Failure", &pd->fail,
+				  &pd->fail_len);
+	}
+	for (int pass = 0; pass < 2 && !qerr; pass++) {
 		for (size_t i = 0; i < n; i++) {
 			if (cs[i].superseded || (cs[i].expires == 0) != (pass == 0))
 				continue;
 			u.contact = cs[i].uri_s;
 			u.expires_s = cs[i].expires;
 			u.q1000 = cs[i].q1000;
+			/* a removal of what is not there changes nothing */
+			bool change = u.expires_s != 0 || cs[i].exists;
 			err = sb_location_update(r->loc, &u);
 			/* Only ENOMEM (or a timer heap at max_timers) can get here
 			 * after the checks above; the RFC's answer to a failed
 			 * commit is 500 (step 7).  Earlier changes of this request
 			 * stay: memory is short, and undoing needs more of it. */
-			if (err)
-				return respond_plain(r, req, out, 500,
-						     err == EINVAL ? "Bad Contact" : "Server Error");
+			if (err) {
+				if (!pd)
+					return respond_plain(r, req, out, 500,
+							     err == EINVAL ? "Bad Contact"
+									   : "Server Error");
+				qerr = err;
+				break;
+			}
+			if (pd && change && (qerr = persist_change(r, pd, &u, rx)))
+				break;
 		}
 	}
-	return respond_bindings(r, req, out, aor);
+	int perr = qerr ? 0 : respond_bindings(r, req, out, aor);
+	return finish_pending(r, req, pd, qerr, out, mark, perr);
 }

@@ -102,7 +102,7 @@ bool sb_addr_ip_eq(const struct sb_addr *a, const struct sb_addr *b)
 	return false;
 }
 
-size_t tp_peer_key(const struct sb_addr *a, unsigned char key[TP_PEER_KEY_MAX])
+size_t sb_addr_peer_key(const struct sb_addr *a, unsigned char key[SB_ADDR_PEER_KEY_MAX])
 {
 	if (a->u.sa.sa_family == AF_INET) {
 		memcpy(key, &a->u.in.sin_addr, 4);
@@ -114,22 +114,19 @@ size_t tp_peer_key(const struct sb_addr *a, unsigned char key[TP_PEER_KEY_MAX])
 			memcpy(key, ip->s6_addr + 12, 4);
 			return 4;
 		}
+		uint32_t scope = a->u.in6.sin6_scope_id;
 		memcpy(key, ip->s6_addr, 8); /* the /64 */
-		return 8;
+		memcpy(key + 8, &scope, 4);
+		return 12;
 	}
 	return 0;
 }
 
 bool sb_addr_same_peer(const struct sb_addr *a, const struct sb_addr *b)
 {
-	unsigned char ka[TP_PEER_KEY_MAX], kb[TP_PEER_KEY_MAX];
-	size_t na = tp_peer_key(a, ka), nb = tp_peer_key(b, kb);
-	if (na == 0 || na != nb || memcmp(ka, kb, na) != 0)
-		return false;
-	/* link-local prefixes repeat on every link: tell links apart */
-	if (na == 8 && a->u.in6.sin6_scope_id != b->u.in6.sin6_scope_id)
-		return false;
-	return true;
+	unsigned char ka[SB_ADDR_PEER_KEY_MAX], kb[SB_ADDR_PEER_KEY_MAX];
+	size_t na = sb_addr_peer_key(a, ka), nb = sb_addr_peer_key(b, kb);
+	return na != 0 && na == nb && memcmp(ka, kb, na) == 0;
 }
 
 bool sb_addr_eq(const struct sb_addr *a, const struct sb_addr *b)

@@ -76,13 +76,13 @@ struct tp_conn {
 
 /* ------------------------------------------------------------ tables */
 
-/* By peer (tp_peer_key: IPv4 address or IPv6 /64), so that inbound_from
+/* By peer (sb_addr_peer_key: IPv4 address or IPv6 /64), so that inbound_from
  * finds every connection of a peer in one chain; a chain holds at most
  * max_conns_per_ip inbound connections of one peer. */
 static uint32_t hash_ip(const struct sb_transport *tp, const struct sb_addr *a)
 {
-	unsigned char p[TP_PEER_KEY_MAX];
-	size_t n = tp_peer_key(a, p);
+	unsigned char p[SB_ADDR_PEER_KEY_MAX];
+	size_t n = sb_addr_peer_key(a, p);
 	/* the hash table's FNV-1a with a per-transport random seed, so that
 	 * peers cannot pick addresses that share a chain */
 	uint32_t h = sb_hash_bytes(p, n, tp->hash_seed);

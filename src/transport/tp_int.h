@@ -40,13 +40,6 @@ struct sb_transport {
 	char udp_buf[SB_SIP_MAX_MSG_SIZE + 1];
 };
 
-/* addr.c: the bytes that name a peer for per-peer accounting
- * (sb_addr_same_peer): an IPv4 address, also from an IPv4-mapped IPv6 one
- * (4 bytes), or an IPv6 /64 prefix (8 bytes).  Returns the length, 0 for
- * other families.  Peers that are the same have equal keys (the IPv6 scope
- * id is not part of it), so conn.c hashes connections by it. */
-#define TP_PEER_KEY_MAX 8u
-size_t tp_peer_key(const struct sb_addr *a, unsigned char key[TP_PEER_KEY_MAX]);
 
 /* Count and hand one parsed message to the owner. */
 void tp_deliver(struct sb_transport *tp, const struct sb_tp_rx *rx);

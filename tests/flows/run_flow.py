@@ -184,6 +184,7 @@ class Role:
         self.endless = spec.get('endless', False)    # UAS ended by the runner
         self.register_from = spec.get('register_from', 'self')  # or 'other'
         self.register_transport = spec.get('register_transport', self.transport)
+        self.password = spec.get('password')         # digest password (-au/-ap)
         self.port = None
         self.proc = None
         self.rc = None
@@ -207,6 +208,12 @@ def sipp_argv(role, ctx, workdir, remote):
              '-max_retrans', '12']
     if role.service:
         argv += ['-s', role.service]
+    if role.password:
+        argv += ['-au', role.register or role.name.lower(), '-ap', role.password]
+        # SIPp's digest uri is remote_ip:remote_port unless told; RFC 3261
+        # §22.4 wants the Request-URI, which names the user called
+        if role.service and remote:
+            argv += ['-auth_uri', '%s@%s' % (role.service, remote)]
     keys = {'user': role.register or role.name.lower()}
     keys.update({k: v.format(**ctx) for k, v in role.keys.items()})
     for k, v in keys.items():
@@ -256,8 +263,15 @@ def run(flow_name, server, keep, verbose):
         if needs_server:
             argv = [server, '--listen', 'udp:%s:%d' % (LOCAL, sp),
                     '--listen', 'tcp:%s:%d' % (LOCAL, sp),
-                    '--domain', LOCAL] + [a.format(**ctx) for a in sargs] + \
-                   ['--log-level', 'debug']
+                    '--domain', LOCAL,
+                    '--store', os.path.join(workdir, 'switchboard.db'), '--api', 'none']
+            # flows without 'auth' run as before authentication existed;
+            # 'users' are created at start (--user NAME:PASSWORD)
+            if not flow.get('auth'):
+                argv += ['--auth-methods', 'none']
+            for name, pw in flow.get('users', {}).items():
+                argv += ['--user', '%s:%s' % (name, pw)]
+            argv += [a.format(**ctx) for a in sargs] + ['--log-level', 'debug']
             print('  server: %s' % ' '.join(argv))
             srv = spawn(argv, os.path.join(workdir, 'server.log'), workdir)
             up = False
@@ -285,8 +299,9 @@ def run(flow_name, server, keep, verbose):
             if r.kind != 'uas':
                 continue
             if r.register and needs_server:
-                reg = Role({'name': r.name + '-register', 'scenario': 'register.xml',
-                            'kind': 'uac', 'register': r.register,
+                reg = Role({'name': r.name + '-register',
+                            'scenario': 'register_auth.xml' if r.password else 'register.xml',
+                            'kind': 'uac', 'register': r.register, 'password': r.password,
                             'transport': r.register_transport,
                             'keys': {'contact_port': str(r.port),
                                      'contact_transport': r.transport}})

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "switchboard/auth.h"
 #include "switchboard/config.h"
 
 static int load(struct sb_config *c, char *err, ...)
@@ -153,6 +154,113 @@ static void test_file_and_override(void **state)
 	unlink(path);
 }
 
+
+/* Issue 4's settings: [auth], [store], [api], [users] and their options. */
+static void test_auth_store_api_defaults(void **state)
+{
+	(void)state;
+	struct sb_config c;
+	char err[SB_CFG_ERR_MAX], a[SB_ADDR_STR_MAX];
+	assert_int_equal(load(&c, err, "--domain", "example.com", NULL), 0);
+	sb_config_finish(&c);
+	assert_int_equal(c.auth_methods,
+			 (1u << SB_METHOD_REGISTER) | (1u << SB_METHOD_INVITE));
+	assert_string_equal(c.realm, "example.com");
+	assert_string_equal(c.store_path, "switchboard.db");
+	assert_string_equal(c.api_token_file, "switchboard.db.token");
+	assert_true(c.api_enabled);
+	assert_string_equal(sb_addr_to_str(&c.api_listen, a, sizeof a), "127.0.0.1:5081");
+	assert_int_equal(c.nusers, 0);
+}
+
+static void test_auth_store_api_file(void **state)
+{
+	(void)state;
+	char path[64], err[SB_CFG_ERR_MAX], a[SB_ADDR_STR_MAX];
+	write_file(path, "[server]\ndomain = example.com\n"
+			 "[auth]\nrealm = sip.example.com\nmethods = INVITE, MESSAGE\n"
+			 "algorithms = SHA-256\n"
+			 "nonce_lifetime_s = 60\nmax_failures = 3\nfailure_window_s = 30\n"
+			 "lockout_s = 90\nlockout_action = silent\n"
+			 "[store]\npath = /var/lib/sb/db\nsync = full\n"
+			 "[api]\nlisten = [::1]:9000\ntoken = 0123456789abcdef0123\n"
+			 "[users]\nalice = wonder land\nbob = b\n");
+	struct sb_config c;
+	assert_int_equal(load(&c, err, "-c", path, "--user", "carol:c:x", "--user", "bob:b2",
+			      NULL), 0);
+	sb_config_finish(&c);
+	assert_string_equal(c.realm, "sip.example.com");
+	assert_int_equal(c.auth_methods, (1u << SB_METHOD_INVITE) | (1u << SB_METHOD_MESSAGE));
+	assert_int_equal(c.auth_algs, SB_DIGEST_ALG_BIT(SB_DIGEST_SHA256));
+	assert_int_equal(c.nonce_lifetime_s, 60);
+	assert_int_equal(c.max_failures, 3);
+	assert_int_equal(c.failure_window_s, 30);
+	assert_int_equal(c.lockout_s, 90);
+	assert_true(c.lockout_silent);
+	assert_string_equal(c.store_path, "/var/lib/sb/db");
+	assert_true(c.store_sync_full);
+	assert_string_equal(sb_addr_to_str(&c.api_listen, a, sizeof a), "[::1]:9000");
+	assert_string_equal(c.api_token, "0123456789abcdef0123");
+	assert_string_equal(c.api_token_file, "/var/lib/sb/db.token");
+	/* the command line adds carol (the password is what follows the first
+	 * ':') and replaces bob's password */
+	assert_int_equal(c.nusers, 3);
+	assert_string_equal(c.users[0].name, "alice");
+	assert_string_equal(c.users[0].password, "wonder land");
+	assert_string_equal(c.users[1].name, "bob");
+	assert_string_equal(c.users[1].password, "b2");
+	assert_string_equal(c.users[2].name, "carol");
+	assert_string_equal(c.users[2].password, "c:x");
+	unlink(path);
+
+	assert_int_equal(load(&c, err, "--auth-methods", "none", "--api", "none", "--store",
+			      "x.db", NULL), 0);
+	sb_config_finish(&c);
+	assert_int_equal(c.auth_methods, 0);
+	assert_false(c.api_enabled);
+	assert_string_equal(c.api_token_file, "x.db.token");
+}
+
+static void test_auth_store_api_errors(void **state)
+{
+	(void)state;
+	struct sb_config c;
+	char err[SB_CFG_ERR_MAX], path[64];
+	assert_int_equal(load(&c, err, "--auth-methods", "INVITE,ACK", NULL), EINVAL);
+	assert_string_equal(err, "bad --auth-methods 'INVITE,ACK' (SIP method names other than "
+				 "ACK and CANCEL, comma-separated, or none)");
+	assert_int_equal(load(&c, err, "--auth-methods", "FROB", NULL), EINVAL);
+	assert_int_equal(load(&c, err, "--auth-algorithms", "SHA-512-256", NULL), EINVAL);
+	assert_string_equal(err, "bad --auth-algorithms 'SHA-512-256' (SHA-256 and/or MD5)");
+	assert_int_equal(load(&c, err, "--auth-algorithms", "md5", NULL), 0);
+	assert_int_equal(c.auth_algs, SB_DIGEST_ALG_BIT(SB_DIGEST_MD5));
+	assert_int_equal(load(&c, err, "--auth-methods", "", NULL), EINVAL);
+	assert_int_equal(load(&c, err, "--api", "localhost:80", NULL), EINVAL);
+	assert_string_equal(err, "bad api listen address 'localhost:80' (want ADDR:PORT, ADDR "
+				 "numeric, IPv6 in [], or none)");
+	assert_int_equal(load(&c, err, "--user", "alice", NULL), EINVAL);
+	assert_string_equal(err, "bad --user 'alice' (want NAME:PASSWORD)");
+	assert_int_equal(load(&c, err, "--user", "alice:", NULL), EINVAL);
+	assert_string_equal(err, "user 'alice': the password must be 1 to 127 bytes");
+	assert_int_equal(load(&c, err, "--user", "a@b:x", NULL), EINVAL);
+	assert_string_equal(err, "bad user name 'a@b'");
+	assert_int_equal(load(&c, err, "--store", "", NULL), EINVAL);
+	assert_string_equal(err, "--store needs a file path");
+
+	write_file(path, "[auth]\nlockout_action = maybe\n");
+	assert_int_equal(load(&c, err, "-c", path, NULL), EINVAL);
+	assert_non_null(strstr(err, ":2: bad lockout_action 'maybe' (403 or silent)"));
+	unlink(path);
+	write_file(path, "[store]\ncolour = blue\n");
+	assert_int_equal(load(&c, err, "-c", path, NULL), EINVAL);
+	assert_non_null(strstr(err, ":2: unknown key 'colour' in [store]"));
+	unlink(path);
+	write_file(path, "[auth]\nmax_failures = 0\n");
+	assert_int_equal(load(&c, err, "-c", path, NULL), EINVAL);
+	assert_non_null(strstr(err, ":2: bad max_failures '0' (1 to 100000)"));
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +268,9 @@ int main(void)
 		cmocka_unit_test(test_command_line),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_file_and_override),
+		cmocka_unit_test(test_auth_store_api_defaults),
+		cmocka_unit_test(test_auth_store_api_file),
+		cmocka_unit_test(test_auth_store_api_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,10 +71,10 @@ static int send_h(const struct sb_tp_dest *dst, const char *buf, size_t len, voi
 	return 0;
 }
 
-static int register_h(const struct sb_tp_rx *rx, struct sb_buf *out, void *arg)
+static int register_h(const struct sb_tp_rx *rx, uint64_t token, struct sb_buf *out, void *arg)
 {
 	struct fx *f = arg;
-	return sb_registrar_handle(f->reg, rx->msg, rx, out);
+	return sb_registrar_handle(f->reg, rx->msg, rx, token, out);
 }
 
 static struct sb_addr addr(const char *host, uint16_t port)

@@ -66,7 +66,7 @@ static unsigned reg(struct fx *f, const char *text)
 	assert_int_equal(sb_sip_parse(&f->req, s.p, s.l, SB_SIP_DATAGRAM), 0);
 	sb_buf_reset(&f->out);
 	f->rx.msg = &f->req;
-	assert_int_equal(sb_registrar_handle(f->reg, &f->req, &f->rx, &f->out), 0);
+	assert_int_equal(sb_registrar_handle(f->reg, &f->req, &f->rx, 0, &f->out), 0);
 	free(f->resp_copy);
 	f->resp_copy = dup_exact(f->out.p, f->out.len);
 	assert_int_equal(sb_sip_parse(&f->resp, f->resp_copy, f->out.len, SB_SIP_DATAGRAM), 0);
@@ -539,7 +539,7 @@ static void test_misuse(void **state)
 	struct sb_slice s = exact(inv);
 	assert_int_equal(sb_sip_parse(&f->req, s.p, s.l, SB_SIP_DATAGRAM), 0);
 	sb_buf_reset(&f->out);
-	assert_int_equal(sb_registrar_handle(f->reg, &f->req, NULL, &f->out), EINVAL);
+	assert_int_equal(sb_registrar_handle(f->reg, &f->req, NULL, 0, &f->out), EINVAL);
 	assert_int_equal(f->out.len, 0);
 	/* a full output buffer: ENOSPC, nothing printed, nothing changed */
 	s = exact(HDRS("c1", "1") "Contact: <sip:alice@10.0.0.7>\r\n" END);
@@ -547,7 +547,7 @@ static void test_misuse(void **state)
 	char small[64];
 	struct sb_buf tiny;
 	sb_buf_init_fixed(&tiny, small, sizeof small);
-	assert_int_equal(sb_registrar_handle(f->reg, &f->req, NULL, &tiny), ENOSPC);
+	assert_int_equal(sb_registrar_handle(f->reg, &f->req, NULL, 0, &tiny), ENOSPC);
 	assert_int_equal(tiny.len, 0);
 	/* bad configurations */
 	struct sb_registrar *r = NULL;

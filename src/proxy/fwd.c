@@ -1,0 +1,250 @@
+/* proxy/fwd: the users of our domains and their network call forwarding
+ * (users.h; the Cisco 7960 appendix).
+ *
+ * With a user directory, a Request-URI in our domains names a user of ours
+ * when its unescaped user part is in the directory; 480 when it has no
+ * binding (RFC 3261 §16.5, §21.4.18).  A name that is not in the directory
+ * is treated as without one (proxy.h): reached at its bindings when it has
+ * some (a registrar that lets anyone register), 480 when it registered
+ * since the proxy started, 404 otherwise.  So an empty directory changes
+ * nothing, and with authenticated REGISTER only users have bindings.
+ *
+ * For a call (an INVITE out of dialog) the called user's rules apply, in
+ * this order:
+ *  - DND: 486 Busy Here without ringing, unless a BUSY rule exists: then
+ *    the call goes to that target;
+ *  - ALWAYS: the target set is the rule's target, not the user's bindings;
+ *  - UNAVAILABLE: no binding sends the call to the target instead of 480;
+ *  - BUSY: when the user's branches end with 486 or 600 as their best
+ *    response, it does not go upstream: a new branch goes to the target
+ *    (serial forking).  If that target fails too, the caller gets the best
+ *    of every final response, the user's 486 included;
+ *  - NOANSWER: noanswer_s seconds after the user's branches start, if no
+ *    final response has been sent, they are cancelled (§9.1) and a branch
+ *    goes to the target; what the cancelled branches answer (487) no
+ *    longer counts, so the caller sees one call and one final response.
+ * A target in our domains is resolved again (its user's bindings and
+ * rules); one elsewhere is forwarded with itself as the Request-URI.
+ * Every forwarded request carries the contact (or foreign target) as its
+ * Request-URI (§16.6 step 2).  At most SB_PROXY_MAX_FWD_HOPS rules are
+ * applied along one call, so rules that forward in a circle end: past the
+ * bound a rule is ignored (the user's own bindings ring; 480 without).
+ *
+ * Rules are looked up again by user name when the call is already
+ * ringing, so a rule changed meanwhile takes effect and a deleted user
+ * stops forwarding. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy_int.h"
+
+static bool can_forward(const struct px_req *r)
+{
+	return r->rules && r->fwd_hops < SB_PROXY_MAX_FWD_HOPS;
+}
+
+static bool has_to_tag(struct sb_sip_msg *m)
+{
+	const struct sb_nameaddr *to;
+	return sb_sip_msg_to(m, &to) == 0 && to->tag.p;
+}
+
+/* The user of ours u names (§19.1.4: the user part compared unescaped,
+ * byte for byte), or NULL. */
+static const struct sb_user *find_user(const struct sb_proxy *p, const struct sb_uri *u)
+{
+	char name[SB_USERS_MAX_NAME];
+	size_t l;
+	if (!u->user.p || sb_uri_unescape(u->user, name, sizeof name, &l) != 0 || l == 0)
+		return NULL;
+	return sb_users_find(p->cfg.users, sb_slice_from(name, l));
+}
+
+static const struct sb_user *group_user(const struct px_req *r)
+{
+	if (!r->fwd_user_len)
+		return NULL;
+	return sb_users_find(r->p->cfg.users, sb_slice_from(r->fwd_user, r->fwd_user_len));
+}
+
+/* A rule moves the call on: one more hop of the chain. */
+static void forwarded(struct px_req *r, const struct sb_user *u, enum sb_store_fwd kind)
+{
+	struct sb_proxy *p = r->p;
+	r->fwd_hops++;
+	if (!r->fwd_counted) {
+		r->fwd_counted = true;
+		p->st.calls_forwarded++;
+	}
+	px_log(p, SB_LOG_INFO, "call for %s forwarded (%s) to %s", u->name, sb_store_fwd_name(kind),
+	       u->rule[kind].target);
+}
+
+/* From here on the targets added ring one user, or one foreign target. */
+static void group_begin(struct px_req *r)
+{
+	r->grp_br = r->nbr;
+	r->grp_tg = r->ntargets;
+	r->fwd_user_len = 0;
+	r->fwd_user[0] = 0;
+	sb_timer_stop(r->p->cfg.loop, &r->noanswer);
+}
+
+static void noanswer_h(void *arg);
+
+/* The group rings user u's bindings: its busy and no-answer rules may
+ * apply later. */
+static void group_user_set(struct px_req *r, const struct sb_user *u)
+{
+	if (!r->rules || u->name_len > SB_USERS_MAX_NAME)
+		return;
+	memcpy(r->fwd_user, u->name, u->name_len);
+	r->fwd_user[u->name_len] = 0;
+	r->fwd_user_len = u->name_len;
+	const struct sb_user_rule *na = &u->rule[SB_STORE_FWD_NOANSWER];
+	if (na->set && na->noanswer_s && can_forward(r))
+		(void)sb_timer_start(r->p->cfg.loop, &r->noanswer, (sb_msec_t)na->noanswer_s * 1000u,
+				     noanswer_h, r);
+}
+
+/* Resolve uri (the Request-URI, or a forwarding target) into a new group
+ * of targets, applying the rules of each user of ours along the chain.
+ * *fail: 0, or the status that answers for this group (no target). */
+static void resolve(struct px_req *r, struct sb_slice uri, unsigned *fail)
+{
+	struct sb_proxy *p = r->p;
+	*fail = 0;
+	group_begin(r);
+	/* bounded: each turn returns or spends one of SB_PROXY_MAX_FWD_HOPS */
+	for (;;) {
+		struct sb_uri u;
+		if (sb_uri_parse(&u, uri) != 0) {
+			px_log(p, SB_LOG_WARN, "forwarding target %.*s does not parse", (int)uri.l,
+			       uri.p);
+			*fail = 500;
+			return;
+		}
+		if (!sb_proxy_uri_in_domain(p, &u)) {
+			/* §16.5: a URI elsewhere is its own target */
+			struct px_target *t = uri.l < SB_LOC_MAX_CONTACT ? px_target_add(r) : NULL;
+			if (!t) {
+				*fail = uri.l < SB_LOC_MAX_CONTACT ? 500 : 414;
+				return;
+			}
+			memcpy(t->uri, uri.p, uri.l);
+			t->len = uri.l;
+			t->q1000 = 1000;
+			return;
+		}
+		char aor[SB_LOC_MAX_AOR];
+		size_t aorl;
+		if (sb_location_aor_key(&u, aor, sizeof aor, &aorl) != 0) {
+			*fail = 404;
+			return;
+		}
+		const struct sb_user *usr = find_user(p, &u);
+		if (!usr) {
+			/* not in the directory: no rules, known by registration */
+			if (px_add_bindings(r, aor, aorl) == 0)
+				*fail = px_known_has(p, aor, aorl) ? 480 : 404;
+			return;
+		}
+		enum sb_store_fwd kind = 0;
+		if (r->rules && usr->rule[SB_STORE_FWD_DND].set) {
+			/* do not disturb: busy at once, without ringing */
+			if (!usr->rule[SB_STORE_FWD_BUSY].set || !can_forward(r)) {
+				*fail = 486;
+				return;
+			}
+			kind = SB_STORE_FWD_BUSY;
+		} else if (usr->rule[SB_STORE_FWD_ALWAYS].set && can_forward(r)) {
+			kind = SB_STORE_FWD_ALWAYS;
+		} else {
+			if (px_add_bindings(r, aor, aorl) > 0) {
+				group_user_set(r, usr);
+				return;
+			}
+			if (!usr->rule[SB_STORE_FWD_UNAVAILABLE].set || !can_forward(r)) {
+				*fail = 480;
+				return;
+			}
+			kind = SB_STORE_FWD_UNAVAILABLE;
+		}
+		forwarded(r, usr, kind);
+		uri = sb_slice_cstr(usr->rule[kind].target);
+	}
+}
+
+void px_user_targets(struct px_req *r, const struct sb_uri *ru, unsigned *fail)
+{
+	(void)ru;
+	/* rules are for calls: an INVITE out of dialog */
+	r->rules = r->msg.mid == SB_METHOD_INVITE && !has_to_tag(&r->msg);
+	resolve(r, r->msg.ruri, fail);
+}
+
+bool px_fwd_busy(struct px_req *r)
+{
+	if (r->final_sent || r->cancelled || !can_forward(r))
+		return false;
+	const struct sb_user *u = group_user(r);
+	if (!u || !u->rule[SB_STORE_FWD_BUSY].set)
+		return false;
+	/* §16.7 step 6 over the user's branches only */
+	unsigned best = 0;
+	for (unsigned k = r->grp_br; k < r->nbr; k++) {
+		const struct px_branch *b = &r->br[k];
+		if (b->final && !b->superseded && px_better(b->status, best, true))
+			best = b->status;
+	}
+	if (best != 486 && best != 600)
+		return false;
+	forwarded(r, u, SB_STORE_FWD_BUSY);
+	/* §16.7 step 5 forbids new branches after a 6xx; the callee's own
+	 * rule is the exception the service exists for */
+	r->no_new_branches = false;
+	unsigned fail;
+	resolve(r, sb_slice_cstr(u->rule[SB_STORE_FWD_BUSY].target), &fail);
+	if (fail)
+		px_store_best(r, fail, NULL, 0);
+	return true;
+}
+
+/* The no-answer rule's timer: the user's branches have rung long enough. */
+static void noanswer_h(void *arg)
+{
+	struct px_req *r = arg;
+	if (r->final_sent || r->cancelled || !can_forward(r))
+		return;
+	const struct sb_user *u = group_user(r);
+	if (!u || !u->rule[SB_STORE_FWD_NOANSWER].set)
+		return;
+	bool ringing = r->next_target < r->ntargets;
+	for (unsigned k = r->grp_br; k < r->nbr; k++)
+		ringing |= px_branch_pending(&r->br[k]);
+	if (!ringing)
+		return;
+	forwarded(r, u, SB_STORE_FWD_NOANSWER);
+	/* the user's branches give way: cancelled (§9.1: once a provisional
+	 * response came), and whatever they answer now (487) is not the
+	 * caller's; its targets not yet tried are not */
+	for (unsigned k = r->grp_br; k < r->nbr; k++) {
+		r->br[k].superseded = true;
+		px_branch_cancel(&r->br[k]);
+	}
+	r->next_target = r->ntargets;
+	free(r->best);
+	r->best = NULL;
+	r->best_len = 0;
+	r->best_status = 0;
+	free(r->auth);
+	r->auth = NULL;
+	r->auth_len = 0;
+	r->auth_nbr = 0;
+	unsigned fail;
+	/* u stays valid: nothing here changes the directory */
+	resolve(r, sb_slice_cstr(u->rule[SB_STORE_FWD_NOANSWER].target), &fail);
+	if (fail)
+		px_store_best(r, fail, NULL, 0);
+	px_try_finish(r);
+}
