@@ -32,6 +32,7 @@ sent for an INVITE.  ctx['P'] is the proxy's host:port, ctx['B_port'] the port
 of role B.
 """
 
+import datetime
 import re
 
 from check_flow import find, param, sent_by, uri_of
@@ -375,6 +376,52 @@ def uas(name='B', scenario='uas.xml', user='b', **kw):
 
 REJECT_KEYS = {'max_forwards': '70', 'extra_header': 'X-Flow-Test: reject'}
 
+def seconds(stamp):
+    """A SIPp trace time stamp ('2026-01-01 00:00:00.000001') in seconds."""
+    return datetime.datetime.strptime(stamp, '%Y-%m-%d %H:%M:%S.%f').timestamp()
+
+
+# Users of the forwarding flows: rules belong to users (authentication off)
+FWD_USERS = {'b': 'b-secret', 'c': 'c-secret'}
+
+
+def check_forwarded(c, logs, ctx, kind):
+    """A call to b that the proxy forwarded to c by b's rule: c gets the
+    INVITE for c's contact with b's To (the caller's dialog is with c), the
+    caller sees one final response, c's 200, and its dialog goes to c."""
+    A, C = logs['A'], logs['C']
+    inv_a, inv_c = find(A, '>INVITE'), find(C, '<INVITE')
+    if not need(c, inv_c, 'C: the forwarded INVITE') or inv_a is None:
+        return
+    c.ok(same_uri(inv_c.ruri, contact_of('C', 'c', ctx)),
+         'C: the INVITE is for c\'s contact (%s)' % kind, inv_c.ruri)
+    check_forwarded_request(c, 'C', inv_c, ctx, vias=2, mf=69)
+    for h in ('from', 'to', 'call-id', 'cseq'):
+        c.eq(inv_c.get(h), inv_a.get(h), 'C: %s is the caller\'s (one call, serial fork)' % h)
+    ok_a, ok_c = find(A, '<200/INVITE'), find(C, '>200/INVITE')
+    if need(c, ok_a, 'A: 200') and ok_c is not None:
+        c.eq(ok_a.to_tag(), ok_c.to_tag(), 'A: the 200 is c\'s (its To tag)')
+    c.eq([m.code for m in A if not m.is_request and m.code >= 300], [],
+         'A: no failure response reaches the caller')
+    if kind in ('busy', 'noanswer'):
+        B = logs['B']
+        inv_b = find(B, '<INVITE')
+        if need(c, inv_b, 'B: the INVITE'):
+            c.ok(same_uri(inv_b.ruri, contact_of('B', 'b', ctx)), 'B: rang first', inv_b.ruri)
+            c.ok(inv_b.top_branch() != inv_c.top_branch(),
+                 'B and C: a branch each', '%s %s' % (inv_b.top_branch(), inv_c.top_branch()))
+    if kind == 'busy':
+        check_hop_ack(c, 'B', find(logs['B'], '<ACK'), find(logs['B'], '<INVITE'),
+                      find(logs['B'], '>486'), 'the proxy\'s ACK for the 486')
+    if kind == 'noanswer':
+        B = logs['B']
+        cn, inv_b = find(B, '<CANCEL'), find(B, '<INVITE')
+        if need(c, cn, 'B: CANCEL') and inv_b is not None:
+            c.eq(cn.top_branch(), inv_b.top_branch(), 'B: the CANCEL has the INVITE\'s branch')
+            gap = seconds(cn.stamp) - seconds(inv_b.stamp)
+            c.ok(gap >= 1.9, 'B: the CANCEL comes after the 2 s of the rule', '%.2f s' % gap)
+
+
 # Digest users of the authentication flows (--user NAME:PASSWORD)
 AUTH_USERS = {'a': 'a-secret', 'b': 'b-secret'}
 
@@ -587,6 +634,50 @@ FLOWS = {
                          '>ACK', '>BYE', '<200/BYE'],
                    'B': CALLEE},
         'check': check_auth_invite,
+    },
+    # -- network call forwarding (issue 4; the Cisco 7960 appendix) -------
+    'fwd-always': {
+        'title': 'forward always: b forwards every call to c; the proxy calls c, b never rings',
+        'users': FWD_USERS,
+        'setup': [['forward', 'b', 'always', 'sip:c@{P}']],
+        'roles': [uas(scenario='uas_silent.xml', endless=True),
+                  uas(name='C', user='c'),
+                  uac(scenario='uac_fwd.xml')],
+        'expect': {'A': CALLER, 'B': [], 'C': CALLEE},
+        'check': lambda c, logs, ctx: check_forwarded(c, logs, ctx, 'always'),
+    },
+    'fwd-busy': {
+        'title': 'forward on busy: b answers 486, the proxy ACKs it and calls c; '
+                 'A never sees the 486',
+        'users': FWD_USERS,
+        'setup': [['forward', 'b', 'busy', 'sip:c@{P}']],
+        'roles': [uas(scenario='uas_486.xml'),
+                  uas(name='C', user='c'),
+                  uac(scenario='uac_fwd.xml')],
+        'expect': {'A': CALLER, 'B': ['<INVITE', '>486', '<ACK'], 'C': CALLEE},
+        'check': lambda c, logs, ctx: check_forwarded(c, logs, ctx, 'busy'),
+    },
+    'fwd-noanswer': {
+        'title': 'forward on no answer: b rings for 2 s, the proxy CANCELs it and calls c',
+        'users': FWD_USERS,
+        'setup': [['forward', 'b', 'noanswer', 'sip:c@{P}', '--after', '2']],
+        'roles': [uas(scenario='uas_cancel.xml'),
+                  uas(name='C', user='c'),
+                  uac(scenario='uac_fwd.xml')],
+        'expect': {'A': ['>INVITE', '<100', '<180', '<180', '<200/INVITE', '>ACK', '>BYE',
+                         '<200/BYE'],
+                   'B': ['<INVITE', '>180', '<CANCEL', '>200/CANCEL', '>487', '<ACK'],
+                   'C': CALLEE},
+        'check': lambda c, logs, ctx: check_forwarded(c, logs, ctx, 'noanswer'),
+    },
+    'fwd-dnd': {
+        'title': 'do not disturb: b is on DND; the proxy answers 486 and b never rings',
+        'users': FWD_USERS,
+        'setup': [['forward', 'b', 'dnd']],
+        'roles': [uas(scenario='uas_silent.xml', endless=True),
+                  uac(scenario='uac_reject.xml', keys=REJECT_KEYS)],
+        'expect': {'A': ['>INVITE', '<100?', '<486', '>ACK'], 'B': []},
+        'check': lambda c, logs, ctx: check_reject(c, logs, ctx, 486, callee=None),
     },
     'lost-200': {
         'title': 'a 200 OK lost on the way: B retransmits it, the proxy forwards each copy',

@@ -221,7 +221,7 @@ def sipp_argv(role, ctx, workdir, remote):
     return argv
 
 
-def run(flow_name, server, keep, verbose):
+def run(flow_name, server, keep, verbose, sbctl=None):
     flow = FLOWS[flow_name]
     c = cf.Checker()
     print('flow %s: %s' % (flow_name, flow['title']))
@@ -232,6 +232,10 @@ def run(flow_name, server, keep, verbose):
     needs_server = flow.get('server', True)
     if needs_server and (not server or not os.access(server, os.X_OK)):
         print('SKIP: no switchboard binary (%s)' % server)
+        print('0 passed, 0 failed')
+        return 77
+    if flow.get('setup') and (not sbctl or not os.access(sbctl, os.X_OK)):
+        print('SKIP: this flow sets rules with sbctl (--sbctl): %s' % sbctl)
         print('0 passed, 0 failed')
         return 77
     sargs = list(flow.get('server_args', []))
@@ -264,7 +268,12 @@ def run(flow_name, server, keep, verbose):
             argv = [server, '--listen', 'udp:%s:%d' % (LOCAL, sp),
                     '--listen', 'tcp:%s:%d' % (LOCAL, sp),
                     '--domain', LOCAL,
-                    '--store', os.path.join(workdir, 'switchboard.db'), '--api', 'none']
+                    '--store', os.path.join(workdir, 'switchboard.db')]
+            # the admin API only for flows that set rules through sbctl
+            api_port = free_port() if flow.get('setup') else None
+            token = os.path.join(workdir, 'api.token')
+            argv += (['--api', '%s:%d' % (LOCAL, api_port), '--api-token-file', token]
+                     if api_port else ['--api', 'none'])
             # flows without 'auth' run as before authentication existed;
             # 'users' are created at start (--user NAME:PASSWORD)
             if not flow.get('auth'):
@@ -284,6 +293,16 @@ def run(flow_name, server, keep, verbose):
                     time.sleep(0.05)
             if not c.ok(up, 'server listening on %s' % ctx['P'],
                         'exit status %s' % srv.poll()):
+                return finish(c, workdir, roles, keep=True, srv_log=True)
+
+        # the operator's settings for the flow (forwarding rules), through
+        # sbctl and the admin API, as an operator sets them
+        for cmd in flow.get('setup', []):
+            argv = [sbctl, '--server', '%s:%d' % (LOCAL, api_port), '--token-file', token] + \
+                   [a.format(**ctx) for a in cmd]
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=15)
+            if not c.ok(r.returncode == 0, 'sbctl %s' % ' '.join(argv[5:]),
+                        'exit %d: %s' % (r.returncode, (r.stderr or r.stdout).strip())):
                 return finish(c, workdir, roles, keep=True, srv_log=True)
 
         def remote_of(r):
@@ -421,6 +440,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('flow', nargs='?')
     ap.add_argument('--server', help='path to the switchboard binary')
+    ap.add_argument('--sbctl', help='path to sbctl (flows with a "setup")')
     ap.add_argument('--keep', action='store_true', help='keep the logs even on success')
     ap.add_argument('--verbose', '-v', action='store_true', help='print each phone\'s messages')
     ap.add_argument('--list', action='store_true')
@@ -435,7 +455,8 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        return run(a.flow, a.server and os.path.abspath(a.server), a.keep, a.verbose)
+        return run(a.flow, a.server and os.path.abspath(a.server), a.keep, a.verbose,
+                   a.sbctl and os.path.abspath(a.sbctl))
     finally:
         kill_all()
 
