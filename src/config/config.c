@@ -370,8 +370,8 @@ static int ini_auth(struct sb_config *c, const char *name, const char *value, ch
 		err = set_str(c->secret_file, sizeof c->secret_file, value, "secret_file", why,
 			      wcap);
 	} else if (!strcmp(name, "nonce_lifetime_s")) {
-		if ((err = parse_u32(value, 10, 86400, &c->nonce_lifetime_s)))
-			snprintf(why, wcap, "bad nonce_lifetime_s '%s' (10 to 86400)", value);
+		if ((err = parse_u32(value, 1, 86400, &c->nonce_lifetime_s)))
+			snprintf(why, wcap, "bad nonce_lifetime_s '%s' (1 to 86400)", value);
 	} else if (!strcmp(name, "max_failures")) {
 		if ((err = parse_u32(value, 1, 100000, &c->max_failures)))
 			snprintf(why, wcap, "bad max_failures '%s' (1 to 100000)", value);
