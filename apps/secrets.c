@@ -1,4 +1,6 @@
-/* secrets: read or create the server's secret files (secrets.h). */
+/* secrets: read or create the server's secret files (secrets.h).  An
+ * existing file is used only when it is a regular file (not a symbolic
+ * link) owned by this user with no access for group or others. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -53,7 +55,7 @@ int secret_file_load(const char *path, size_t nbytes, char *out, size_t cap, boo
 		     char *err, size_t errcap)
 {
 	*created = false;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno != ENOENT) {
 			int e = errno;
@@ -63,6 +65,16 @@ int secret_file_load(const char *path, size_t nbytes, char *out, size_t cap, boo
 		int e = create_secret(path, nbytes, out, cap, err, errcap);
 		*created = e == 0;
 		return e;
+	}
+	/* a secret someone else could have written, or can read, is no
+	 * secret: a regular file of ours, owner only */
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077)) {
+		close(fd);
+		snprintf(err, errcap, "%s: must be a regular file owned by this user and readable "
+			 "by it alone (chmod 600)", path);
+		return EPERM;
 	}
 	char buf[1024];
 	ssize_t n = read(fd, buf, sizeof buf);

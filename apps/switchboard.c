@@ -32,6 +32,9 @@
 #include "switchboard/transport.h"
 #include "switchboard/users.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "secrets.h"
 
 /* Everything the server holds: no globals. */
@@ -49,6 +52,9 @@ struct server {
 	struct sb_api *api;
 	int sigfd;
 	uint64_t skipped_users;    /* of another realm, at load */
+	/* the key of the dialog tokens in our Record-Route (proxy.h),
+	 * derived from the secret, so that dialogs survive a restart */
+	uint8_t dialog_key[32];
 };
 
 static void log_line(enum sb_log_level lvl, const char *line, void *arg)
@@ -224,6 +230,9 @@ static int create_config_users(struct server *s)
 			logf_(s, SB_LOG_ERROR, "cannot store user '%s': %s", cu->name, strerror(err));
 			return err;
 		}
+		logf_(s, SB_LOG_WARN, "user '%s' created with the password of the configuration: "
+		      "change it (sbctl user passwd %s) on a server others can reach", cu->name,
+		      cu->name);
 		made++;
 	}
 	if (made) {
@@ -286,6 +295,13 @@ static int setup_auth(struct server *s)
 		logf_(s, SB_LOG_ERROR, "digest secret in %s: %zu bytes, want %u to %u", path, sl,
 		      SB_DIGEST_MIN_SECRET, SB_DIGEST_MAX_SECRET);
 		return EINVAL;
+	}
+	/* a key of its own for the dialog tokens: HMAC(secret, label) */
+	unsigned int kl = 0;
+	if (!HMAC(EVP_sha256(), secret, (int)sl, (const unsigned char *)"switchboard dialog token",
+		  24, s->dialog_key, &kl) || kl != sizeof s->dialog_key) {
+		logf_(s, SB_LOG_ERROR, "cannot derive the dialog key");
+		return EIO;
 	}
 	struct sb_digest_cfg dc = {
 		.realm = sb_slice_cstr(s->cfg.realm),
@@ -449,6 +465,8 @@ static int setup(struct server *s)
 		.register_arg = s,
 		.authn = s->authn,
 		.auth_methods = s->cfg.auth_methods & ~(1u << SB_METHOD_REGISTER),
+		.dialog_key = s->dialog_key,
+		.dialog_key_len = sizeof s->dialog_key,
 		.users = s->users,
 		.log_h = log_line,
 		.log_arg = s,

@@ -143,6 +143,17 @@ struct sb_digest_challenges {
 int sb_digest_challenges(struct sb_digest *d, uint64_t now_s, bool stale,
 			 struct sb_digest_challenges *out);
 
+/* Nonces bound to a peer: the bytes of bind (at most SB_DIGEST_MAX_BIND;
+ * authn uses the peer key of the request's source, sb_addr_peer_key) enter
+ * the nonce's MAC, so a nonce is only good from the peer it was issued to.
+ * A sender that never received our challenge (a spoofed UDP source) cannot
+ * present a valid nonce, so its attempts are not counted as password
+ * failures of that source.  sb_digest_challenges() and sb_digest_verify()
+ * are these with an empty bind. */
+#define SB_DIGEST_MAX_BIND 32u
+int sb_digest_challenges_bound(struct sb_digest *d, uint64_t now_s, bool stale,
+			       struct sb_slice bind, struct sb_digest_challenges *out);
+
 enum sb_digest_status {
 	SB_DIGEST_OK = 0,
 	SB_DIGEST_STALE,   /* good digest, nonce expired or forgotten: challenge with stale=true */
@@ -220,6 +231,10 @@ int sb_digest_dummy_ha1(const struct sb_digest *d, enum sb_digest_alg alg, char 
 int sb_digest_verify(struct sb_digest *d, const struct sb_auth *cred, struct sb_slice method,
 		     struct sb_slice request_uri, const char *ha1, uint64_t now_s,
 		     struct sb_digest_result *res);
+
+int sb_digest_verify_bound(struct sb_digest *d, const struct sb_auth *cred,
+			   struct sb_slice method, struct sb_slice request_uri, const char *ha1,
+			   uint64_t now_s, struct sb_slice bind, struct sb_digest_result *res);
 
 /* Nonces whose nc is remembered now (for tests and statistics). */
 size_t sb_digest_nonce_count(const struct sb_digest *d);

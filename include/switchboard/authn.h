@@ -20,13 +20,18 @@
  * (sb_digest_dummy_ha1), so it gets the same CHALLENGE after the same work
  * as a known user with a wrong password.
  *
- * The guard: every BAD verdict (wrong password, unknown user, forged nonce,
- * garbled credentials) counts one failure for the source address and one
- * for the user named.  max_failures failures of a source within window_s
- * lock it out for lockout_s seconds (logged once, with the user named
- * last); a user with max_failures failures within window_s is logged (it is
- * not locked, or anyone could lock anyone out).  A success clears the
- * source's count.  Sources are counted by peer, as the transport counts
+ * Nonces are bound to the peer they were issued to (sb_digest_*_bound with
+ * sb_addr_peer_key), so only a sender that received our challenge holds a
+ * valid one.  The guard: a wrong response to such a nonce (a wrong password,
+ * or an unknown user) counts one failure for the source address and one for
+ * the user named; other BAD credentials (another peer's or a forged nonce,
+ * garbled fields, a wrong digest uri) are challenged again without counting,
+ * since a spoofed UDP source could send them.  max_failures failures of a
+ * source within window_s lock it out for lockout_s seconds (logged once,
+ * with the user named last); a user with max_failures failures within
+ * window_s is logged (it is not locked, or anyone could lock anyone out).
+ * A success does not clear the source's count (one good account must not
+ * buy endless guesses at others).  Sources are counted by peer, as the transport counts
  * connections (sb_addr_same_peer: an IPv4 address or an IPv6 /64, any
  * port).  The tables are bounded (max_tracked, by default
  * SB_AUTHN_MAX_TRACKED, entries each; the least recently touched go first).

@@ -124,6 +124,13 @@ struct sb_proxy_cfg {
 	 * are never challenged.  authn NULL or auth_methods 0: none. */
 	struct sb_authn *authn;
 	unsigned auth_methods;
+	/* The key of the dialog token in our Record-Route (proxy/dtoken.c):
+	 * with it, an in-dialog request (To tag, our Route first) goes
+	 * unchallenged only when its Route carries a token of its Call-ID for
+	 * the host it is sent to.  NULL: a To tag and our Route suffice (as a
+	 * plain RFC 3261 proxy; forgeable).  Not copied: keep it alive. */
+	const uint8_t *dialog_key;
+	size_t dialog_key_len;
 	/* The user directory: a user of ours is "known" when it is in it
 	 * (404 vs 480; a name outside it is known from registrations, as
 	 * without a directory), and its network forwarding rules apply to

@@ -149,11 +149,14 @@ static enum sb_authn_verdict locked(struct sb_authn *a, struct sb_authn_result *
  * Proxy-Authenticate): one header field per challenge, SHA-256 first
  * (RFC 8760 §2.4), with a fresh nonce; stale=true (RFC 7616 §3.3) when the
  * digest was right but the nonce was not. */
-static enum sb_authn_verdict challenge(struct sb_authn *a, enum sb_authn_kind kind,
-				       uint64_t now_s, bool stale, struct sb_authn_result *res)
+static enum sb_authn_verdict challenge(struct sb_authn *a, const struct sb_addr *src,
+				       enum sb_authn_kind kind, uint64_t now_s, bool stale,
+				       struct sb_authn_result *res)
 {
 	struct sb_digest_challenges ch;
-	if (sb_digest_challenges(a->cfg.digest, now_s, stale, &ch) != 0)
+	unsigned char key[SB_ADDR_PEER_KEY_MAX];
+	struct sb_slice bind = sb_slice_from((const char *)key, sb_addr_peer_key(src, key));
+	if (sb_digest_challenges_bound(a->cfg.digest, now_s, stale, bind, &ch) != 0)
 		return server_error(res); /* EIO: no randomness */
 	const char *name = kind == SB_AUTHN_WWW ? "WWW-Authenticate: " : "Proxy-Authenticate: ";
 	struct sb_buf b;
@@ -177,15 +180,22 @@ static enum sb_authn_verdict challenge(struct sb_authn *a, enum sb_authn_kind ki
 	return res->verdict;
 }
 
-/* A BAD verdict: one failure for the source and one for the user named,
- * then a CHALLENGE.  The moment a source is locked, and the moment a user
- * reaches the limit, is logged once. */
+/* A BAD verdict: a CHALLENGE.  A wrong response to a nonce we issued to
+ * this peer (res->why RESPONSE: a wrong password, or an unknown user) is a
+ * guess: one failure for the source and one for the user named.  Anything
+ * else (a nonce of another peer or a forged one, garbled credentials, a
+ * wrong digest uri) proves no exchange with us and may come from a spoofed
+ * UDP source: counting it would let anyone lock anyone out.  The moment a
+ * source is locked, and the moment a user reaches the limit, is logged
+ * once. */
 static enum sb_authn_verdict refuse(struct sb_authn *a, const struct sb_addr *src,
 				    struct sb_slice user, enum sb_authn_kind kind, uint64_t now_s,
 				    struct sb_authn_result *res)
 {
 	struct ag_fail_result fr;
 	a->st.failed++;
+	if (res->why != SB_DIGEST_WHY_RESPONSE)
+		return challenge(a, src, kind, now_s, false, res);
 	int err = ag_fail(a->guard, src, user, now_s, &fr);
 	if (fr.src_locked_now || fr.user_limit_now) {
 		char addr[SB_ADDR_STR_MAX], name[AUTHN_LOG_USER + 4];
@@ -205,13 +215,15 @@ static enum sb_authn_verdict refuse(struct sb_authn *a, const struct sb_addr *sr
 	}
 	if (err)
 		return server_error(res); /* ENOMEM: the guard could not count it */
-	return challenge(a, kind, now_s, false, res);
+	return challenge(a, src, kind, now_s, false, res);
 }
 
 static enum sb_authn_verdict grant(struct sb_authn *a, const struct sb_sip_msg *req,
-				   const struct sb_sip_hdr *h, const struct sb_addr *src,
-				   const struct sb_digest_result *vr, struct sb_authn_result *res)
+				   const struct sb_sip_hdr *h, const struct sb_digest_result *vr,
+				   struct sb_authn_result *res)
 {
+	/* the source's failures are not cleared: one good account must not
+	 * buy endless guesses at the others; they end with their window */
 	memcpy(res->user, vr->user, vr->user_len);
 	res->user[vr->user_len] = '\0';
 	res->user_len = vr->user_len;
@@ -219,7 +231,6 @@ static enum sb_authn_verdict grant(struct sb_authn *a, const struct sb_sip_msg *
 	res->verdict = SB_AUTHN_OK;
 	res->code = 0;
 	a->st.ok++;
-	ag_clear_src(a->guard, src);
 	return res->verdict;
 }
 
@@ -244,7 +255,10 @@ static enum sb_authn_verdict verify(struct sb_authn *a, const struct sb_sip_msg 
 	/* RFC 3261 §22.4 item 3, RFC 7616 §3.4.6: the digest uri is the
 	 * Request-URI */
 	struct sb_digest_result vr;
-	if (sb_digest_verify(a->cfg.digest, cred, req->method, req->ruri, ha1, now_s, &vr) != 0)
+	unsigned char key[SB_ADDR_PEER_KEY_MAX];
+	struct sb_slice bind = sb_slice_from((const char *)key, sb_addr_peer_key(src, key));
+	if (sb_digest_verify_bound(a->cfg.digest, cred, req->method, req->ruri, ha1, now_s, bind,
+				   &vr) != 0)
 		return server_error(res); /* ENOMEM, EIO */
 	res->why = vr.why;
 	switch (vr.status) {
@@ -255,15 +269,15 @@ static enum sb_authn_verdict verify(struct sb_authn *a, const struct sb_sip_msg 
 			res->why = SB_DIGEST_WHY_RESPONSE;
 			return refuse(a, src, name, kind, now_s, res);
 		}
-		return grant(a, req, h, src, &vr, res);
+		return grant(a, req, h, &vr, res);
 	case SB_DIGEST_STALE:
 		/* RFC 7616 §3.3: the client knew the password; a new nonce */
-		return challenge(a, kind, now_s, true, res);
+		return challenge(a, src, kind, now_s, true, res);
 	case SB_DIGEST_REPLAY:
 		/* RFC 7616 §3.4: an nc seen before; not a guess, so not a
 		 * failure, but nothing is accepted twice */
 		a->st.replayed++;
-		return challenge(a, kind, now_s, false, res);
+		return challenge(a, src, kind, now_s, false, res);
 	case SB_DIGEST_BAD:
 		break;
 	}
@@ -309,7 +323,7 @@ enum sb_authn_verdict sb_authn_check(struct sb_authn *a, const struct sb_sip_msg
 		return verify(a, req, h, &cred, &dr, src, kind, now_s, res);
 	}
 	/* RFC 3261 §22.1: no credentials of ours: challenge, not a failure */
-	return challenge(a, kind, now_s, false, res);
+	return challenge(a, src, kind, now_s, false, res);
 }
 
 /* ----------------------------------------------------------------- owns */

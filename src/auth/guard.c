@@ -290,15 +290,6 @@ int ag_fail(struct ag_guard *g, const struct sb_addr *src, struct sb_slice user,
 	return 0;
 }
 
-void ag_clear_src(struct ag_guard *g, const struct sb_addr *src)
-{
-	unsigned char key[AG_PEER_KEY_MAX];
-	size_t klen = peer_key(src, key);
-	struct ag_entry *e = find(&g->src, key, klen);
-	if (e)
-		drop(&g->src, e);
-}
-
 uint32_t ag_src_locked_count(const struct ag_guard *g, uint64_t now_s)
 {
 	uint32_t n = 0;

@@ -57,8 +57,6 @@ bool ag_src_locked(struct ag_guard *g, const struct sb_addr *src, uint64_t now_s
 int ag_fail(struct ag_guard *g, const struct sb_addr *src, struct sb_slice user,
 	    uint64_t now_s, struct ag_fail_result *out);
 
-/* Forget src's peer's failures (a success). */
-void ag_clear_src(struct ag_guard *g, const struct sb_addr *src);
 
 /* Sources locked at now_s; entries per table (for tests and stats). */
 uint32_t ag_src_locked_count(const struct ag_guard *g, uint64_t now_s);

@@ -122,17 +122,23 @@ static bool b64url_decode(struct sb_slice s, unsigned char *out)
 /* HMAC-SHA256 under the secret of label || data || realm, into mac[32].
  * data is at most NONCE_TIME + NONCE_RAND bytes. */
 static int mac_realm(const struct sb_digest *d, const char *label, const unsigned char *data,
-		     size_t dlen, unsigned char mac[32])
+		     size_t dlen, struct sb_slice bind, unsigned char mac[32])
 {
-	unsigned char msg[16 + NONCE_TIME + NONCE_RAND + SB_DIGEST_MAX_REALM];
+	unsigned char msg[16 + NONCE_TIME + NONCE_RAND + 1 + SB_DIGEST_MAX_BIND +
+			  SB_DIGEST_MAX_REALM];
 	size_t ll = strlen(label), n = 0;
-	if (ll > 16 || dlen > NONCE_TIME + NONCE_RAND)
+	if (ll > 16 || dlen > NONCE_TIME + NONCE_RAND || bind.l > SB_DIGEST_MAX_BIND)
 		return EINVAL;
 	memcpy(msg, label, ll);
 	n += ll;
 	if (dlen)
 		memcpy(msg + n, data, dlen);
 	n += dlen;
+	/* the bound bytes, after their length: no two bindings read alike */
+	msg[n++] = (unsigned char)bind.l;
+	if (bind.l)
+		memcpy(msg + n, bind.p, bind.l);
+	n += bind.l;
 	memcpy(msg + n, d->realm, d->realm_len);
 	n += d->realm_len;
 	unsigned int mlen = 0;
@@ -157,8 +163,9 @@ static uint64_t get_u64(const unsigned char *p)
 	return v;
 }
 
-/* A fresh nonce issued at now_s, as SB_DIGEST_NONCE_LEN characters + NUL. */
-static int nonce_mint(const struct sb_digest *d, uint64_t now_s, char *out)
+/* A fresh nonce issued at now_s for bind, as SB_DIGEST_NONCE_LEN
+ * characters + NUL. */
+static int nonce_mint(const struct sb_digest *d, uint64_t now_s, struct sb_slice bind, char *out)
 {
 	unsigned char raw[NONCE_RAW], mac[32];
 	put_u64(raw, now_s);
@@ -166,7 +173,7 @@ static int nonce_mint(const struct sb_digest *d, uint64_t now_s, char *out)
 		return EIO;
 	/* label "" : the nonce MAC; other MACs under the secret carry a label,
 	 * so no other value we derive can be passed off as a nonce */
-	int err = mac_realm(d, "", raw, NONCE_TIME + NONCE_RAND, mac);
+	int err = mac_realm(d, "", raw, NONCE_TIME + NONCE_RAND, bind, mac);
 	if (err)
 		return err;
 	memcpy(raw + NONCE_TIME + NONCE_RAND, mac, NONCE_MAC);
@@ -175,14 +182,14 @@ static int nonce_mint(const struct sb_digest *d, uint64_t now_s, char *out)
 	return 0;
 }
 
-/* Whether s is a nonce we issued; then raw and *ts are filled. */
-static bool nonce_open(const struct sb_digest *d, struct sb_slice s, unsigned char *raw,
-		       uint64_t *ts)
+/* Whether s is a nonce we issued for bind; then raw and *ts are filled. */
+static bool nonce_open(const struct sb_digest *d, struct sb_slice s, struct sb_slice bind,
+		       unsigned char *raw, uint64_t *ts)
 {
 	unsigned char mac[32];
 	if (s.l != SB_DIGEST_NONCE_LEN || !b64url_decode(s, raw))
 		return false;
-	if (mac_realm(d, "", raw, NONCE_TIME + NONCE_RAND, mac) != 0)
+	if (mac_realm(d, "", raw, NONCE_TIME + NONCE_RAND, bind, mac) != 0)
 		return false;
 	if (CRYPTO_memcmp(mac, raw + NONCE_TIME + NONCE_RAND, NONCE_MAC) != 0)
 		return false;
@@ -350,12 +357,12 @@ int sb_digest_alloc(struct sb_digest **dp, const struct sb_digest_cfg *cfg)
 	/* opaque: fixed per secret and realm, so that it survives a restart
 	 * with a configured secret; it carries nothing and is not checked */
 	unsigned char mac[32];
-	if ((err = mac_realm(d, "opaque", NULL, 0, mac)) != 0)
+	if ((err = mac_realm(d, "opaque", NULL, 0, SB_SLICE_NULL, mac)) != 0)
 		goto fail;
 	b64url_encode(mac, OPAQUE_RAW, d->opaque);
 	d->opaque[SB_DIGEST_OPAQUE_LEN] = '\0';
 	/* dummy HA1s: keyed, so nobody can compute a response that matches */
-	if ((err = mac_realm(d, "dummy-ha1", NULL, 0, mac)) != 0)
+	if ((err = mac_realm(d, "dummy-ha1", NULL, 0, SB_SLICE_NULL, mac)) != 0)
 		goto fail;
 	for (unsigned a = 0; a < SB_DIGEST_ALG_COUNT; a++) {
 		size_t hl = sb_digest_hex_len((enum sb_digest_alg)a);
@@ -415,10 +422,16 @@ int sb_digest_dummy_ha1(const struct sb_digest *d, enum sb_digest_alg alg, char 
 int sb_digest_challenges(struct sb_digest *d, uint64_t now_s, bool stale,
 			 struct sb_digest_challenges *out)
 {
-	if (!d || !out)
+	return sb_digest_challenges_bound(d, now_s, stale, SB_SLICE_NULL, out);
+}
+
+int sb_digest_challenges_bound(struct sb_digest *d, uint64_t now_s, bool stale,
+			       struct sb_slice bind, struct sb_digest_challenges *out)
+{
+	if (!d || !out || bind.l > SB_DIGEST_MAX_BIND)
 		return EINVAL;
 	memset(out, 0, sizeof *out);
-	int err = nonce_mint(d, now_s, out->nonce);
+	int err = nonce_mint(d, now_s, bind, out->nonce);
 	if (err)
 		return err;
 	/* RFC 8760: several challenges, the preferred algorithm first;
@@ -628,9 +641,17 @@ int sb_digest_verify(struct sb_digest *d, const struct sb_auth *cred, struct sb_
 		     struct sb_slice request_uri, const char *ha1, uint64_t now_s,
 		     struct sb_digest_result *res)
 {
+	return sb_digest_verify_bound(d, cred, method, request_uri, ha1, now_s, SB_SLICE_NULL,
+				      res);
+}
+
+int sb_digest_verify_bound(struct sb_digest *d, const struct sb_auth *cred,
+			   struct sb_slice method, struct sb_slice request_uri, const char *ha1,
+			   uint64_t now_s, struct sb_slice bind, struct sb_digest_result *res)
+{
 	if (!res)
 		return EINVAL;
-	if (!d || !cred || !ha1 || !method.p || !request_uri.p) {
+	if (!d || !cred || !ha1 || !method.p || !request_uri.p || bind.l > SB_DIGEST_MAX_BIND) {
 		memset(res, 0, sizeof *res);
 		res->status = SB_DIGEST_BAD;
 		return EINVAL;
@@ -648,7 +669,7 @@ int sb_digest_verify(struct sb_digest *d, const struct sb_auth *cred, struct sb_
 
 	unsigned char raw[NONCE_RAW];
 	uint64_t ts = 0;
-	if (!nonce_open(d, v.nonce, raw, &ts))
+	if (!nonce_open(d, v.nonce, bind, raw, &ts))
 		return verdict(res, SB_DIGEST_BAD, SB_DIGEST_WHY_NONCE);
 	if (!uri_matches(v.uri, request_uri))
 		return verdict(res, SB_DIGEST_BAD, SB_DIGEST_WHY_URI);

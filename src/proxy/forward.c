@@ -216,17 +216,23 @@ int px_print_forward(struct sb_proxy *p, struct sb_sip_msg *m, const struct px_r
 			at = m->first[SB_HDR_VIA] != SB_SIP_NO_HDR ? m->last[SB_HDR_VIA] + 1 : 0;
 		if (at > m->nhdrs)
 			at = m->nhdrs;
+		/* the dialog token (dtoken.c) for the Request-URI as sent */
+		char tok[PX_DTOKEN_LEN + 1];
+		bool has_tok = dialog_creating(m->mid) && !has_to_tag(m) &&
+			       px_dtoken_make(p, m, ruri.p ? ruri : m->ruri, tok);
+		const char *tp = has_tok ? ";sbd=" : "";
+		const char *tv = has_tok ? tok : "";
 		struct sb_slice hp = listen_uri_host(out, sc);
-		struct sb_slice rr = scratch_printf(sc, "<sip:%.*s;transport=%s;lr>", (int)hp.l,
-						    hp.p, tp_param[out->proto]);
+		struct sb_slice rr = scratch_printf(sc, "<sip:%.*s;transport=%s;lr%s%s>", (int)hp.l,
+						    hp.p, tp_param[out->proto], tp, tv);
 		if ((err = sb_sip_edit_insert(&ed, at, SB_LIT("Record-Route"), rr)))
 			goto out;
 		const struct sb_proxy_listen *in = fw->in;
 		if (in && (in->proto != out->proto || !sb_addr_eq(&in->addr, &out->addr))) {
 			struct sb_slice hp2 = listen_uri_host(in, sc);
-			struct sb_slice rr2 = scratch_printf(sc, "<sip:%.*s;transport=%s;lr>",
+			struct sb_slice rr2 = scratch_printf(sc, "<sip:%.*s;transport=%s;lr%s%s>",
 							     (int)hp2.l, hp2.p,
-							     tp_param[in->proto]);
+							     tp_param[in->proto], tp, tv);
 			if ((err = sb_sip_edit_insert(&ed, at, SB_LIT("Record-Route"), rr2)))
 				goto out;
 		}

@@ -316,27 +316,34 @@ static uint64_t wall_now(const struct sb_proxy *p)
 	return p->cfg.wall_h ? p->cfg.wall_h(p->cfg.wall_arg) : (uint64_t)time(NULL);
 }
 
-/* Whether the first Route value of m names us: an in-dialog request that
- * follows our Record-Route (RFC 3261 §16.6 step 4, §12.2.1.1). */
-static bool routed_via_us(const struct sb_proxy *p, struct sb_sip_msg *m)
+/* Whether m belongs to a dialog that went through us: the first Route
+ * value names us (it follows our Record-Route, RFC 3261 §16.6 step 4,
+ * §12.2.1.1) and, with a dialog key, carries the dialog token for the end
+ * m is sent to (dtoken.c). */
+static bool in_our_dialog(const struct sb_proxy *p, struct sb_sip_msg *m, const struct sb_uri *ru,
+			  bool ruri_ok)
 {
 	struct sb_sip_values it;
 	struct sb_slice v;
 	struct sb_nameaddr na;
 	sb_sip_values_init(&it, m, SB_HDR_ROUTE);
-	return sb_sip_values_next(&it, &v, NULL) && sb_nameaddr_parse(&na, sb_slice_trim(v)) == 0 &&
-	       sb_proxy_uri_is_us(p, &na.uri);
+	if (!sb_sip_values_next(&it, &v, NULL) || sb_nameaddr_parse(&na, sb_slice_trim(v)) != 0 ||
+	    !sb_proxy_uri_is_us(p, &na.uri))
+		return false;
+	return !p->cfg.dialog_key || (ruri_ok && px_dtoken_check(p, m, &na.uri, ru));
 }
 
 /* RFC 3261 §22.3: whether m must carry credentials for this proxy: a
  * method in auth_methods, never ACK or CANCEL (§22.1: they cannot be
  * challenged), and not
  *  - in a dialog that went through us: a To tag and a first Route of ours
- *    (the dialog was authenticated when it was made).  A To tag alone is
- *    not enough: anyone can write one, and an INVITE with a forged tag
+ *    with the dialog token for where it goes (in_our_dialog; the dialog
+ *    was authenticated when it was made).  A To tag and a Route alone are
+ *    not enough: anyone can write them, and an INVITE with forged ones
  *    would be a free call;
- *  - a call in from another domain: a From outside our domains to a
- *    Request-URI in them (our users can be called from anywhere).
+ *  - a call in from another domain: a From whose host is not one of our
+ *    domains (any port) to a Request-URI in them (our users can be called
+ *    from anywhere).
  * Everything else, our users' requests and relaying from elsewhere to
  * elsewhere, must authenticate. */
 static bool needs_auth(const struct sb_proxy *p, struct sb_sip_msg *m, const struct sb_uri *ru,
@@ -346,10 +353,10 @@ static bool needs_auth(const struct sb_proxy *p, struct sb_sip_msg *m, const str
 	if (!p->cfg.authn || m->mid == SB_METHOD_ACK || m->mid == SB_METHOD_CANCEL ||
 	    (unsigned)m->mid >= 32u || !(p->cfg.auth_methods & (1u << m->mid)))
 		return false;
-	if (sb_sip_msg_to(m, &to) == 0 && to->tag.p && routed_via_us(p, m))
+	if (sb_sip_msg_to(m, &to) == 0 && to->tag.p && in_our_dialog(p, m, ru, ruri_ok))
 		return false;
 	if (ruri_ok && sb_proxy_uri_in_domain(p, ru) && sb_sip_msg_from(m, &from) == 0 &&
-	    !sb_proxy_uri_in_domain(p, &from->uri))
+	    !px_host_in_domain(p, &from->uri))
 		return false;
 	return true;
 }

@@ -172,6 +172,21 @@ const struct sb_proxy_listen *px_pick_listen(const struct sb_proxy *p, enum sb_t
 const struct sb_proxy_listen *px_in_listen(const struct sb_proxy *p, enum sb_tp_proto pr,
 					   const struct sb_addr *local, int fam);
 
+/* self.c: uri's host is one of our domains, any port. */
+bool px_host_in_domain(const struct sb_proxy *p, const struct sb_uri *uri);
+
+/* dtoken.c: the dialog token of our Record-Route (";sbd=A.B", see the
+ * file).  px_dtoken_make: for m forwarded with Request-URI ruri; false
+ * without a dialog_key or a usable Call-ID/Request-URI.  px_dtoken_check:
+ * whether the Route value route (ours) carries a token of m's Call-ID for
+ * the end m is sent to (ruri). */
+#define PX_DTOKEN_HALF 16u
+#define PX_DTOKEN_LEN (2u * PX_DTOKEN_HALF + 1u)
+bool px_dtoken_make(const struct sb_proxy *p, struct sb_sip_msg *m, struct sb_slice ruri,
+		    char out[PX_DTOKEN_LEN + 1]);
+bool px_dtoken_check(const struct sb_proxy *p, struct sb_sip_msg *m, const struct sb_uri *route,
+		     const struct sb_uri *ruri);
+
 /* route.c: §16.4 and the next hop.  px_route: 0 or EBADMSG (a Route
  * value that does not parse). */
 int px_route(const struct sb_proxy *p, struct sb_sip_msg *m, struct px_routing *rt);

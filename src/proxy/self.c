@@ -54,6 +54,19 @@ bool sb_proxy_uri_in_domain(const struct sb_proxy *p, const struct sb_uri *uri)
 	return false;
 }
 
+/* Whether uri's host is one of our domains, whatever its port: for
+ * telling our users from others ("sip:alice@example.com:5999" still claims
+ * to be our alice). */
+bool px_host_in_domain(const struct sb_proxy *p, const struct sb_uri *uri)
+{
+	if (uri->scheme != SB_URI_SIP && uri->scheme != SB_URI_SIPS)
+		return false;
+	for (unsigned k = 0; k < p->cfg.ndomains; k++)
+		if (host_eq(uri->host, p->domains[k]))
+			return true;
+	return false;
+}
+
 /* RFC 3261 §16.4 strict routing: whether uri is a value we place in a
  * Record-Route (forward.c writes "<sip:HOST:PORT;transport=T;lr>" for a
  * listener).  The exact rule: scheme sip, no user part, the lr parameter,

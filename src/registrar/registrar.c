@@ -304,29 +304,40 @@ static void source_text(const struct sb_tp_rx *rx, char proto[8], char addr[SB_A
 		snprintf(conn, 16, "%u", (unsigned)rx->conn_id);
 }
 
-/* Queue the store operation for one applied change of the location. */
+/* Queue the store operations for one applied change of the location.  The
+ * store keys a binding by its contact text, the location by URI equality
+ * (RFC 3261 §10.3 step 7): old is the text the binding had before the
+ * change (empty when it is new), so that a removal, or a refresh spelled
+ * differently (";transport=UDP" for ";transport=udp"), removes the row that
+ * is there and no stale row comes back at the next start. */
 static int persist_change(struct sb_registrar *r, struct reg_pending *pd,
-			  const struct sb_binding_update *u, const struct sb_tp_rx *rx)
+			  const struct sb_binding_update *u, struct sb_slice old,
+			  const struct sb_tp_rx *rx)
 {
 	int err;
-	if (u->expires_s == 0) {
-		err = sb_store_del_binding(r->store, u->aor, u->contact, pending_done, pd);
-	} else {
-		char proto[8], addr[SB_ADDR_STR_MAX], conn[16];
-		source_text(rx, proto, addr, conn);
-		struct sb_store_binding b = {
-			.aor = u->aor,
-			.contact = u->contact,
-			.call_id = u->call_id,
-			.cseq = u->cseq,
-			.expires_at = (int64_t)(wall_now(r) + u->expires_s),
-			.q1000 = u->q1000,
-			.source_proto = sb_slice_cstr(proto),
-			.source_addr = sb_slice_cstr(addr),
-			.source_conn = sb_slice_cstr(conn),
-		};
-		err = sb_store_put_binding(r->store, &b, pending_done, pd);
+	if (u->expires_s == 0 || (old.l && !sb_slice_eq(old, u->contact))) {
+		err = sb_store_del_binding(r->store, u->aor, old.l ? old : u->contact, pending_done,
+					   pd);
+		if (err)
+			return err;
+		pd->outstanding++;
+		if (u->expires_s == 0)
+			return 0;
 	}
+	char proto[8], addr[SB_ADDR_STR_MAX], conn[16];
+	source_text(rx, proto, addr, conn);
+	struct sb_store_binding b = {
+		.aor = u->aor,
+		.contact = u->contact,
+		.call_id = u->call_id,
+		.cseq = u->cseq,
+		.expires_at = (int64_t)(wall_now(r) + u->expires_s),
+		.q1000 = u->q1000,
+		.source_proto = sb_slice_cstr(proto),
+		.source_addr = sb_slice_cstr(addr),
+		.source_conn = sb_slice_cstr(conn),
+	};
+	err = sb_store_put_binding(r->store, &b, pending_done, pd);
 	if (!err)
 		pd->outstanding++;
 	return err;
@@ -678,6 +689,14 @@ static int handle_authenticated(struct sb_registrar *r, struct sb_sip_msg *req,
 			u.q1000 = cs[i].q1000;
 			/* a removal of what is not there changes nothing */
 			bool change = u.expires_s != 0 || cs[i].exists;
+			char old_buf[SB_LOC_MAX_CONTACT];
+			struct sb_slice old = SB_SLICE_NULL;
+			const struct sb_binding *ob =
+				pd ? sb_location_find(r->loc, aor, cs[i].uri_s) : NULL;
+			if (ob && ob->contact.l <= sizeof old_buf) {
+				memcpy(old_buf, ob->contact.p, ob->contact.l);
+				old = sb_slice_from(old_buf, ob->contact.l);
+			}
 			err = sb_location_update(r->loc, &u);
 			/* Only ENOMEM (or a timer heap at max_timers) can get here
 			 * after the checks above; the RFC's answer to a failed
@@ -691,7 +710,7 @@ static int handle_authenticated(struct sb_registrar *r, struct sb_sip_msg *req,
 				qerr = err;
 				break;
 			}
-			if (pd && change && (qerr = persist_change(r, pd, &u, rx)))
+			if (pd && change && (qerr = persist_change(r, pd, &u, old, rx)))
 				break;
 		}
 	}

@@ -24,9 +24,12 @@
  * A file whose version is newer than this build's is refused (ENOTSUP):
  * an old binary must not write into a schema it does not know. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -290,6 +293,26 @@ static int sq_open(void **bep, const struct sb_store_cfg *cfg, char *errp, size_
 	}
 	int e;
 	const char *what = "open";
+	/* The file holds every user's HA1, as good as a password for digest
+	 * (RFC 7616 §5.1): owner only.  Created (or tightened) here before
+	 * SQLite opens it; SQLite gives the -wal and -shm files its mode. */
+	int fd = open(cfg->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	struct stat fst;
+	e = 0;
+	if (fd < 0 || fstat(fd, &fst) != 0)
+		e = errno ? errno : EIO;
+	else if (!S_ISREG(fst.st_mode))
+		e = EINVAL;
+	else if ((fst.st_mode & 077) && fchmod(fd, fst.st_mode & 0700) != 0)
+		e = errno ? errno : EIO;
+	if (fd >= 0)
+		close(fd);
+	if (e) {
+		snprintf(err, errcap, "store: %s: %s", cfg->path,
+			 e == EINVAL ? "not a regular file" : strerror(e));
+		free(q);
+		return e;
+	}
 	int rc = sqlite3_open_v2(cfg->path, &q->db,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 				 NULL);

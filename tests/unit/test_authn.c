@@ -135,10 +135,13 @@ static struct sb_sip_msg *reg(const char *hdrs)
 }
 
 /* A fresh nonce, as the server puts in a challenge at t. */
-static const char *nonce_at(struct fx *f, uint64_t t)
+/* A nonce issued at t to peer (nonces are bound to the peer they went to). */
+static const char *nonce_at(struct fx *f, uint64_t t, const struct sb_addr *peer)
 {
 	struct sb_digest_challenges ch;
-	assert_int_equal(sb_digest_challenges(f->digest, t, false, &ch), 0);
+	unsigned char key[SB_ADDR_PEER_KEY_MAX];
+	struct sb_slice bind = sb_slice_from((const char *)key, sb_addr_peer_key(peer, key));
+	assert_int_equal(sb_digest_challenges_bound(f->digest, t, false, bind, &ch), 0);
 	char *n = keep(malloc(sizeof ch.nonce));
 	memcpy(n, ch.nonce, sizeof ch.nonce);
 	return n;
@@ -302,7 +305,7 @@ static void test_no_credentials(void **state)
 	expect_challenge(&f->res, "Proxy-Authenticate", false);
 
 	/* good credentials in the other header do not count for this kind */
-	const char *n = nonce_at(f, T0);
+	const char *n = nonce_at(f, T0, &src);
 	struct cred c = alice(n);
 	c.method = "INVITE";
 	c.uri = "sip:bob@" REALM;
@@ -347,26 +350,26 @@ static void test_good_credentials(void **state)
 	assert_int_equal(m->hdrs[f->res.cred_hdr].id, SB_HDR_AUTHORIZATION);
 
 	/* MD5, the phone's second choice */
-	n = nonce_at(f, T0);
+	n = nonce_at(f, T0, &src);
 	m = reg(cred_line(&(struct cred){
 		.user = "alice", .password = "wonderland", .alg = SB_DIGEST_MD5, .nonce = n }));
 	assert_int_equal(check(f, m, &src, SB_AUTHN_WWW, T0 + 2), SB_AUTHN_OK);
 	expect_ok(&f->res, "alice", 7);
 
 	/* carol has MD5 only: MD5 passes, SHA-256 meets the dummy HA1 */
-	n = nonce_at(f, T0);
+	n = nonce_at(f, T0, &src);
 	m = reg(cred_line(&(struct cred){
 		.user = "carol", .password = "secret", .alg = SB_DIGEST_MD5, .nonce = n }));
 	assert_int_equal(check(f, m, &src, SB_AUTHN_WWW, T0 + 3), SB_AUTHN_OK);
 	expect_ok(&f->res, "carol", 7);
-	n = nonce_at(f, T0);
+	n = nonce_at(f, T0, &src);
 	m = reg(cred_line(&(struct cred){
 		.user = "carol", .password = "secret", .alg = SB_DIGEST_SHA256, .nonce = n }));
 	assert_int_equal(check(f, m, &src, SB_AUTHN_WWW, T0 + 3), SB_AUTHN_CHALLENGE);
 	expect_www(&f->res, SB_DIGEST_WHY_RESPONSE, false);
 
 	/* the proxy: Proxy-Authorization on an INVITE, and its index */
-	n = nonce_at(f, T0);
+	n = nonce_at(f, T0, &src);
 	struct cred c = alice(n);
 	c.hdr = "Proxy-Authorization";
 	c.method = "INVITE";
@@ -402,14 +405,14 @@ static void test_wrong_password_unknown_user(void **state)
 	struct fx *f = fx_new((struct fx_opts){ 0 });
 	struct sb_addr src = addr("192.0.2.10", 5060);
 
-	struct cred c = alice(nonce_at(f, T0));
+	struct cred c = alice(nonce_at(f, T0, &src));
 	c.password = "guess";
 	assert_int_equal(check_reg(f, cred_line(&c), &src, T0), SB_AUTHN_CHALLENGE);
 	expect_www(&f->res, SB_DIGEST_WHY_RESPONSE, false);
 	char *wrong = mask_nonces(&f->res);
 	size_t wrong_len = f->res.extra_len;
 
-	c = alice(nonce_at(f, T0));
+	c = alice(nonce_at(f, T0, &src));
 	c.user = "mallory";
 	assert_int_equal(check_reg(f, cred_line(&c), &src, T0), SB_AUTHN_CHALLENGE);
 	expect_www(&f->res, SB_DIGEST_WHY_RESPONSE, false);
@@ -417,7 +420,7 @@ static void test_wrong_password_unknown_user(void **state)
 	assert_string_equal(mask_nonces(&f->res), wrong);
 
 	/* MD5 too */
-	c = alice(nonce_at(f, T0 + 1));
+	c = alice(nonce_at(f, T0 + 1, &src));
 	c.user = "mallory";
 	c.alg = SB_DIGEST_MD5;
 	assert_int_equal(check_reg(f, cred_line(&c), &src, T0 + 1), SB_AUTHN_CHALLENGE);
@@ -437,7 +440,7 @@ static void test_replay(void **state)
 	(void)state;
 	struct fx *f = fx_new((struct fx_opts){ 0 });
 	struct sb_addr src = addr("192.0.2.10", 5060);
-	struct cred c = alice(nonce_at(f, T0));
+	struct cred c = alice(nonce_at(f, T0, &src));
 	const char *line = cred_line(&c);
 	assert_int_equal(check_reg(f, line, &src, T0), SB_AUTHN_OK);
 	assert_int_equal(check_reg(f, line, &src, T0 + 1), SB_AUTHN_CHALLENGE);
@@ -460,7 +463,7 @@ static void test_stale(void **state)
 	(void)state;
 	struct fx *f = fx_new((struct fx_opts){ 0 });
 	struct sb_addr src = addr("192.0.2.10", 5060);
-	struct cred c = alice(nonce_at(f, T0));
+	struct cred c = alice(nonce_at(f, T0, &src));
 	assert_int_equal(check_reg(f, cred_line(&c), &src, T0 + LIFETIME + 1),
 			 SB_AUTHN_CHALLENGE);
 	expect_www(&f->res, SB_DIGEST_WHY_EXPIRED, true);
@@ -483,7 +486,7 @@ static void test_uri_mismatch(void **state)
 	(void)state;
 	struct fx *f = fx_new((struct fx_opts){ 0 });
 	struct sb_addr src = addr("192.0.2.10", 5060);
-	struct cred c = alice(nonce_at(f, T0));
+	struct cred c = alice(nonce_at(f, T0, &src));
 	c.uri = "sip:other.example.com";
 	assert_int_equal(check_reg(f, cred_line(&c), &src, T0), SB_AUTHN_CHALLENGE);
 	expect_www(&f->res, SB_DIGEST_WHY_URI, false);
@@ -502,14 +505,14 @@ static void test_other_realm(void **state)
 	(void)state;
 	struct fx *f = fx_new((struct fx_opts){ 0 });
 	struct sb_addr src = addr("192.0.2.10", 5060);
-	struct cred other = alice(nonce_at(f, T0));
+	struct cred other = alice(nonce_at(f, T0, &src));
 	other.hdr = "Proxy-Authorization";
 	other.realm = "elsewhere.example.org";
 	other.method = "INVITE";
 	other.uri = "sip:bob@" REALM;
 	struct cred ours = other;
 	ours.realm = NULL;
-	ours.nonce = nonce_at(f, T0);
+	ours.nonce = nonce_at(f, T0, &src);
 
 	char hdrs[4096];
 	snprintf(hdrs, sizeof hdrs, "%s%s%s", cred_line(&other),
@@ -540,12 +543,12 @@ static void test_garbled(void **state)
 	(void)state;
 	struct fx *f = fx_new((struct fx_opts){ .max_failures = 10 });
 	struct sb_addr src = addr("192.0.2.10", 5060);
-	struct cred c = alice(nonce_at(f, T0));
+	struct cred c = alice(nonce_at(f, T0, &src));
 	c.no_nonce = true;
 	assert_int_equal(check_reg(f, cred_line(&c), &src, T0), SB_AUTHN_CHALLENGE);
 	expect_www(&f->res, SB_DIGEST_WHY_MALFORMED, false);
 
-	c = alice(nonce_at(f, T0));
+	c = alice(nonce_at(f, T0, &src));
 	c.extra = ", userhash=true";
 	assert_int_equal(check_reg(f, cred_line(&c), &src, T0), SB_AUTHN_CHALLENGE);
 	expect_www(&f->res, SB_DIGEST_WHY_USERHASH, false);
@@ -568,7 +571,7 @@ static void test_garbled(void **state)
 
 static void fail_as(struct fx *f, const char *user, const struct sb_addr *src, uint64_t now)
 {
-	struct cred c = alice(nonce_at(f, now));
+	struct cred c = alice(nonce_at(f, now, src));
 	c.user = user;
 	c.password = "guess";
 	assert_int_equal(check_reg(f, cred_line(&c), src, now), SB_AUTHN_CHALLENGE);
@@ -579,7 +582,7 @@ static enum sb_authn_verdict login(struct fx *f, const struct sb_addr *src, uint
 {
 	return check_reg(f, cred_line(&(struct cred){ .user = "alice", .password = "wonderland",
 						     .alg = SB_DIGEST_SHA256,
-						     .nonce = nonce_at(f, now) }),
+						     .nonce = nonce_at(f, now, src) }),
 			 src, now);
 }
 
@@ -657,16 +660,22 @@ static void test_lockout_silent(void **state)
 	fx_free(f);
 }
 
-/* A success clears the peer's count; failures outside the window start a
- * new count. */
+/* A success does not clear the peer's count (one good account must not buy
+ * endless guesses at the others); failures outside the window start a new
+ * count. */
 static void test_lockout_reset(void **state)
 {
 	(void)state;
 	struct fx *f = fx_new((struct fx_opts){ 0 });
+	struct sb_addr z = addr("192.0.2.11", 5060);
+	fail_as(f, "carol", &z, T0);
+	assert_int_equal(login(f, &z, T0 + 1), SB_AUTHN_OK);
+	fail_as(f, "carol", &z, T0 + 1);
+	assert_int_equal(login(f, &z, T0 + 1), SB_AUTHN_OK);
+	fail_as(f, "carol", &z, T0 + 1);
+	assert_int_equal(check_reg(f, "", &z, T0 + 2), SB_AUTHN_LOCKED);
+
 	struct sb_addr a = addr("192.0.2.10", 5060);
-	fail_as(f, "alice", &a, T0);
-	fail_as(f, "alice", &a, T0);
-	assert_int_equal(login(f, &a, T0 + 1), SB_AUTHN_OK);
 	fail_as(f, "alice", &a, T0 + 2);
 	fail_as(f, "alice", &a, T0 + 2);
 	assert_int_equal(check_reg(f, "", &a, T0 + 2), SB_AUTHN_CHALLENGE);
@@ -679,7 +688,7 @@ static void test_lockout_reset(void **state)
 	assert_int_equal(check_reg(f, "", &a, T0 + 3 + WINDOW), SB_AUTHN_LOCKED);
 	/* replays and stale nonces are not failures */
 	struct sb_addr b = addr("198.51.100.7", 5060);
-	struct cred c = alice(nonce_at(f, T0));
+	struct cred c = alice(nonce_at(f, T0, &b));
 	const char *line = cred_line(&c);
 	assert_int_equal(check_reg(f, line, &b, T0), SB_AUTHN_OK);
 	for (unsigned i = 0; i < 2 * MAX_FAIL; i++) {
@@ -689,6 +698,39 @@ static void test_lockout_reset(void **state)
 		assert_true(f->res.stale);
 	}
 	assert_int_equal(check_reg(f, "", &b, T0 + LIFETIME + 1), SB_AUTHN_CHALLENGE);
+	fx_free(f);
+}
+
+/* A spoofed UDP source cannot lock anyone out: a nonce issued to another
+ * peer, a forged nonce or garbled credentials are challenged again but not
+ * counted, however many come; only wrong responses to a nonce of this peer
+ * count. */
+static void test_spoofed_source_not_counted(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new((struct fx_opts){ 0 });
+	struct sb_addr victim = addr("192.0.2.50", 5060);
+	struct sb_addr attacker = addr("203.0.113.9", 5060);
+	for (unsigned i = 0; i < 4 * MAX_FAIL; i++) {
+		/* the attacker's own nonce, sent as if from the victim */
+		struct cred c = alice(nonce_at(f, T0, &attacker));
+		c.password = "guess";
+		assert_int_equal(check_reg(f, cred_line(&c), &victim, T0), SB_AUTHN_CHALLENGE);
+		assert_int_equal(f->res.why, SB_DIGEST_WHY_NONCE);
+		c.nonce = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+		assert_int_equal(check_reg(f, cred_line(&c), &victim, T0), SB_AUTHN_CHALLENGE);
+		assert_int_equal(f->res.why, SB_DIGEST_WHY_NONCE);
+		assert_int_equal(check_reg(f, "Authorization: Digest username=\"alice\", "
+					      "realm=\"" REALM "\"\r\n", &victim, T0),
+				 SB_AUTHN_CHALLENGE);
+	}
+	/* the victim still logs in, and nothing was locked */
+	assert_int_equal(login(f, &victim, T0 + 1), SB_AUTHN_OK);
+	assert_int_equal(stats(f, T0 + 1).lockouts, 0);
+	/* its own nonce with wrong passwords does count */
+	for (unsigned i = 0; i < MAX_FAIL; i++)
+		fail_as(f, "alice", &victim, T0 + 2);
+	assert_int_equal(check_reg(f, "", &victim, T0 + 2), SB_AUTHN_LOCKED);
 	fx_free(f);
 }
 
@@ -894,6 +936,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_lockout, free_all),
 		cmocka_unit_test_teardown(test_lockout_silent, free_all),
 		cmocka_unit_test_teardown(test_lockout_reset, free_all),
+		cmocka_unit_test_teardown(test_spoofed_source_not_counted, free_all),
 		cmocka_unit_test_teardown(test_lockout_peers, free_all),
 		cmocka_unit_test_teardown(test_eviction, free_all),
 		cmocka_unit_test_teardown(test_eviction_users, free_all),

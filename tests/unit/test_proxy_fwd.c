@@ -66,6 +66,7 @@ struct opts {
 	bool users;             /* a user directory */
 	bool lockout_silent;
 	uint32_t max_failures;
+	bool dialog_key;        /* dialog tokens in our Record-Route */
 };
 
 static void log_h(enum sb_log_level lvl, const char *line, void *arg)
@@ -187,6 +188,8 @@ static int setup(void **state)
 		.users = o->users ? f->users : NULL,
 		.wall_h = wall_h,
 		.wall_arg = f,
+		.dialog_key = o->dialog_key ? (const uint8_t *)"dialog-key-for-tests" : NULL,
+		.dialog_key_len = o->dialog_key ? 20 : 0,
 		.log_h = log_h,
 		.log_arg = f,
 		.log_level = SB_LOG_DEBUG,
@@ -1359,17 +1362,113 @@ static void test_register_silent(void **state)
 	no_more_sent(f);
 }
 
+/* With a dialog key, our Record-Route carries the dialog token; an
+ * in-dialog request goes unchallenged only with it, and only towards an end
+ * of that dialog: a forged To tag and Route, or a real token aimed at a
+ * third host (a gateway), get 407. */
+static void test_auth_dialog_token(void **state)
+{
+	struct fx *f = *state;
+	register_bob_carol(f);
+	const struct sent *fw = authenticated_call(f);
+	const char *rr = strstr(fw->buf, "\r\nRecord-Route: <sip:192.0.2.10:5060;transport=udp;lr;sbd=");
+	assert_non_null(rr);
+	char route[256];
+	const char *b = rr + strlen("\r\nRecord-Route: ");
+	const char *e = strstr(b, "\r\n");
+	assert_non_null(e);
+	assert_true((size_t)(e - b) < sizeof route);
+	memcpy(route, b, (size_t)(e - b));
+	route[e - b] = 0;
+	/* token "A.B": two 16-digit halves */
+	const char *tok = strstr(route, ";sbd=") + 5;
+	assert_int_equal(strlen(tok), 2 * 16 + 1 + 1); /* and the closing '>' */
+	assert_int_equal(tok[16], '.');
+
+	char req[2048];
+	/* alice's BYE to bob's contact, Route as recorded: forwarded */
+	snprintf(req, sizeof req,
+		 "BYE sip:bob@192.0.2.20:5062 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKdt1;rport\n"
+		 "Route: %s\n"
+		 "Max-Forwards: 70\n"
+		 "From: Alice <sip:alice@example.com>;tag=at1\n"
+		 "To: Bob <sip:bob@example.com>;tag=bt1\n"
+		 "Call-ID: call1@192.0.2.30\n"
+		 "CSeq: 3 BYE\n"
+		 "Content-Length: 0\n\n", route);
+	from_alice(f, req);
+	(void)expect_sent(f, "192.0.2.20", 5062, "BYE sip:bob@192.0.2.20:5062 SIP/2.0");
+	no_more_sent(f);
+	/* bob's request the other way, to alice's Contact: forwarded too */
+	snprintf(req, sizeof req,
+		 "BYE sip:alice@192.0.2.30:5060 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.20:5062;branch=z9hG4bKdt2;rport\n"
+		 "Route: %s\n"
+		 "Max-Forwards: 70\n"
+		 "From: Bob <sip:bob@example.com>;tag=bt1\n"
+		 "To: Alice <sip:alice@example.com>;tag=at1\n"
+		 "Call-ID: call1@192.0.2.30\n"
+		 "CSeq: 1 BYE\n"
+		 "Content-Length: 0\n\n", route);
+	inject(f, req, "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.30", 5060, "BYE sip:alice@192.0.2.30:5060 SIP/2.0");
+	no_more_sent(f);
+	/* the real token aimed at a third host: challenged */
+	snprintf(req, sizeof req,
+		 "INVITE sip:+19005550100@192.0.2.99 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKdt3;rport\n"
+		 "Route: %s\n"
+		 "Max-Forwards: 70\n"
+		 "From: Alice <sip:alice@example.com>;tag=at1\n"
+		 "To: <sip:+19005550100@192.0.2.99>;tag=bt1\n"
+		 "Call-ID: call1@192.0.2.30\n"
+		 "CSeq: 4 INVITE\n"
+		 "Content-Length: 0\n\n", route);
+	from_alice(f, req);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 407 Proxy Authentication Required");
+	no_more_sent(f);
+	/* a forged Route without the token, another Call-ID: challenged */
+	from_alice(f, "INVITE sip:+19005550100@192.0.2.99 SIP/2.0\n"
+		      "Via: SIP/2.0/UDP 203.0.113.5:5060;branch=z9hG4bKdt4;rport\n"
+		      "Route: <sip:192.0.2.10:5060;transport=udp;lr>\n"
+		      "Max-Forwards: 70\n"
+		      "From: Alice <sip:alice@example.com>;tag=x1\n"
+		      "To: <sip:+19005550100@192.0.2.99>;tag=forged\n"
+		      "Call-ID: fraud@203.0.113.5\n"
+		      "CSeq: 1 INVITE\n"
+		      "Content-Length: 0\n\n");
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 407 Proxy Authentication Required");
+	no_more_sent(f);
+	/* a From of our domain with an odd port is still our user: not a
+	 * call in from elsewhere, so challenged */
+	from_alice(f, "INVITE sip:bob@example.com SIP/2.0\n"
+		      "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKdt5;rport\n"
+		      "Max-Forwards: 70\n"
+		      "From: Alice <sip:alice@example.com:5999>;tag=x2\n"
+		      "To: Bob <sip:bob@example.com>\n"
+		      "Call-ID: port@192.0.2.30\n"
+		      "CSeq: 1 INVITE\n"
+		      "Content-Length: 0\n\n");
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 407 Proxy Authentication Required");
+	no_more_sent(f);
+	sb_loop_advance(f->loop, 300000);
+}
+
 int main(void)
 {
 	static struct opts auth = { .auth = true };
 	static struct opts lockout = { .auth = true, .lockout_silent = true, .max_failures = 2 };
 	static struct opts users = { .users = true };
 	static struct opts auth_users = { .auth = true, .users = true };
+	static struct opts auth_dialog = { .auth = true, .dialog_key = true };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_prestate_setup_teardown(test_auth_407_then_forwarded, setup,
 							 teardown, &auth),
 		cmocka_unit_test_prestate_setup_teardown(test_auth_from_not_owned, setup, teardown,
 							 &auth),
+		cmocka_unit_test_prestate_setup_teardown(test_auth_dialog_token, setup, teardown,
+							 &auth_dialog),
 		cmocka_unit_test_prestate_setup_teardown(
 			test_auth_cancel_ack_and_dialog_not_challenged, setup, teardown, &auth),
 		cmocka_unit_test_prestate_setup_teardown(test_auth_loop_detected_not_challenged,

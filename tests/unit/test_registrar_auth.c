@@ -384,6 +384,13 @@ static int count_binding(const struct sb_store_binding *b, void *arg)
 	return 0;
 }
 
+static int count_any(const struct sb_store_binding *b, void *arg)
+{
+	(void)b;
+	(void)arg;
+	return 0;
+}
+
 static void test_durable_binding_in_file(void **state)
 {
 	(void)state;
@@ -433,6 +440,62 @@ static void test_durable_binding_in_file(void **state)
 	fx_free(f);
 }
 
+/* The store keys bindings by contact text, the location by URI equality:
+ * a refresh spelled differently replaces the row, and a removal spelled
+ * differently removes it, so nothing comes back at the next start. */
+static void test_durable_contact_spelling(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(true);
+	char req[4096], auth[1024], nonce[128];
+	make_register(req, sizeof req, "alice", 1, "sip:alice@192.0.2.10:5062;transport=udp", NULL);
+	assert_int_equal(reg(f, req), 0);
+	challenge_nonce(f, "MD5", nonce, sizeof nonce);
+	credentials(auth, sizeof auth, "alice", "wonderland", SB_DIGEST_MD5, nonce, "00000001",
+		    "sip:" REALM);
+	make_register(req, sizeof req, "alice", 2, "sip:alice@192.0.2.10:5062;transport=udp", auth);
+	assert_int_equal(reg(f, req), EINPROGRESS);
+	wait_done(f);
+	assert_int_equal(status(f), 200);
+	/* the same contact, spelled with upper-case UDP: one binding */
+	credentials(auth, sizeof auth, "alice", "wonderland", SB_DIGEST_MD5, nonce, "00000002",
+		    "sip:" REALM);
+	make_register(req, sizeof req, "alice", 3, "sip:alice@192.0.2.10:5062;transport=UDP", auth);
+	assert_int_equal(reg(f, req), EINPROGRESS);
+	wait_done(f);
+	assert_int_equal(sb_location_count(f->loc), 1);
+	struct sb_store *other;
+	char path[96], err[256];
+	snprintf(path, sizeof path, "%s/sb.db", f->dir);
+	struct sb_store_cfg sc = { .loop = f->loop, .path = path };
+	struct sb_store_load_counts n;
+	struct sb_store_loader ld = { .binding = count_any };
+	assert_int_equal(sb_store_alloc(&other, &sc, err, sizeof err), 0);
+	assert_int_equal(sb_store_load(other, (int64_t)f->now, &ld, NULL, &n), 0);
+	assert_int_equal(n.bindings, 1);   /* one row: the new spelling replaced the old */
+	sb_store_free(other);
+	/* removal spelled the first way */
+	char rm[4096];
+	credentials(auth, sizeof auth, "alice", "wonderland", SB_DIGEST_MD5, nonce, "00000003",
+		    "sip:" REALM);
+	snprintf(rm, sizeof rm,
+		 "REGISTER sip:" REALM " SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKrm\r\n"
+		 "Max-Forwards: 70\r\nFrom: <sip:alice@" REALM ">;tag=f1\r\n"
+		 "To: <sip:alice@" REALM ">\r\nCall-ID: reg-1@192.0.2.10\r\nCSeq: 4 REGISTER\r\n"
+		 "Contact: <sip:alice@192.0.2.10:5062;transport=udp>;expires=0\r\n"
+		 "%sContent-Length: 0\r\n\r\n", auth);
+	assert_int_equal(reg(f, rm), EINPROGRESS);
+	wait_done(f);
+	assert_int_equal(status(f), 200);
+	assert_int_equal(sb_location_count(f->loc), 0);
+	assert_int_equal(sb_store_alloc(&other, &sc, err, sizeof err), 0);
+	assert_int_equal(sb_store_load(other, (int64_t)f->now, &ld, NULL, &n), 0);
+	assert_int_equal(n.bindings, 0);
+	sb_store_free(other);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_password_forbidden_stale),
 		cmocka_unit_test(test_durable_200),
 		cmocka_unit_test(test_durable_binding_in_file),
+		cmocka_unit_test(test_durable_contact_spelling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

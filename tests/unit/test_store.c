@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <cmocka.h>
 #include <sqlite3.h>
 
@@ -969,10 +971,46 @@ static void test_kill9(void **state)
 	assert_int_equal(found, n);
 }
 
+/* The database holds every HA1: owner only, whatever the umask, also its
+ * -wal and -shm files; an existing file readable by others is tightened;
+ * a path that is not a regular file is refused. */
+static void test_file_mode(void **state)
+{
+	struct fx *f = *state;
+	mode_t old = umask(022);
+	struct sb_store *s = open_store(f, 0, 0);
+	struct sb_store_user u = { .name = SB_LIT("alice"), .realm = SB_LIT("r"),
+				   .ha1_md5 = SB_LIT("0123456789abcdef0123456789abcdef") };
+	assert_int_equal(sb_store_put_user(s, &u, NULL, NULL), 0);
+	sb_store_flush(s);
+	const char *suffix[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < 3; i++) {
+		char p[128];
+		struct stat st;
+		snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
+		assert_int_equal(stat(p, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+	}
+	sb_store_free(s);
+	assert_int_equal(chmod(f->path, 0644), 0);
+	s = open_store(f, 0, 0);
+	struct stat st;
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	sb_store_free(s);
+	umask(old);
+
+	struct sb_store_cfg cfg = { .loop = f->loop, .path = f->dir };
+	char err[256];
+	assert_int_not_equal(sb_store_alloc(&s, &cfg, err, sizeof err), 0);
+	assert_non_null(strstr(err, f->dir));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_schema_fresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
