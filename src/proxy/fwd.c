@@ -146,7 +146,7 @@ static void resolve(struct px_req *r, struct sb_slice uri, unsigned *fail)
 		if (!usr) {
 			/* not in the directory: no rules, known by registration */
 			if (px_add_bindings(r, aor, aorl) == 0)
-				*fail = px_known_has(p, aor, aorl) ? 480 : 404;
+				*fail = px_no_binding_status(r, aor, aorl);
 			return;
 		}
 		enum sb_store_fwd kind = 0;

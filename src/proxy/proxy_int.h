@@ -201,6 +201,8 @@ bool px_use_flow(const struct px_target *tg, const struct sb_uri *contact);
 struct px_target *px_target_add(struct px_req *r);
 void px_target_set(struct px_req *r, unsigned *fail);
 unsigned px_add_contacts(struct px_req *r, struct sb_sip_msg *msg);
+/* 480 or 404 for an AOR without bindings (who may learn who exists). */
+unsigned px_no_binding_status(struct px_req *r, const char *aor, size_t aorl);
 void px_start_targets(struct px_req *r);
 
 /* forward.c: §16.6. */

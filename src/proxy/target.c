@@ -64,10 +64,22 @@ void px_target_set(struct px_req *r, unsigned *fail)
 		return;
 	}
 	if (px_add_bindings(r, aor, aorl) == 0) {
-		*fail = px_known_has(p, aor, aorl) ? 480 : 404;
+		*fail = px_no_binding_status(r, aor, aorl);
 		return;
 	}
 	px_known_add(p, aor, aorl);
+}
+
+/* §16.5: no binding for aor.  480 for a known user; 404 tells that no
+ * such user exists, and only callers who authenticated as ours learn it:
+ * to others (calls in from elsewhere, with authentication on) an unknown
+ * user is as unavailable as a known one without a phone, so the directory
+ * cannot be enumerated from outside. */
+unsigned px_no_binding_status(struct px_req *r, const char *aor, size_t aorl)
+{
+	const struct sb_proxy *p = r->p;
+	bool hide = p->cfg.authn && p->cfg.auth_methods && !r->has_cred;
+	return px_known_has(r->p, aor, aorl) || hide ? 480 : 404;
 }
 
 unsigned px_add_bindings(struct px_req *r, const char *aor, size_t aorl)

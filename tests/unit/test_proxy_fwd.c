@@ -587,6 +587,19 @@ static void test_auth_from_not_owned(void **state)
 	from_alice(f, inv);
 	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 403 Forbidden - From Not Owned");
 	no_more_sent(f);
+	/* a call in from another domain learns nothing of who exists: an
+	 * unknown user and a known one without phones both get 480 */
+	from_alice(f, "INVITE sip:dave@example.com SIP/2.0\n"
+		      "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKen1;rport\n"
+		      "Max-Forwards: 70\n"
+		      "From: <sip:zoe@elsewhere.net>;tag=z0\n"
+		      "To: <sip:dave@example.com>\n"
+		      "Call-ID: enum1@192.0.2.30\n"
+		      "CSeq: 1 INVITE\n"
+		      "Content-Length: 0\n\n");
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 100 Trying");
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 480 Temporarily Unavailable");
+	no_more_sent(f);
 	/* a call in from another domain to one of our users needs no
 	 * credentials of ours: it reaches bob */
 	from_alice(f, "INVITE sip:bob@example.com SIP/2.0\n"
