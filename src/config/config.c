@@ -173,28 +173,37 @@ static int parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out)
 	return 0;
 }
 
+/* The next item of a list separated by commas, spaces or tabs: its first
+ * byte and length, *p moved past it; false at the end. */
+static bool next_item(const char **p, const char **item, size_t *len)
+{
+	const char *s = *p;
+	while (*s == ' ' || *s == ',' || *s == '\t')
+		s++;
+	const char *e = s;
+	while (*e && *e != ' ' && *e != ',' && *e != '\t')
+		e++;
+	*p = e;
+	*item = s;
+	*len = (size_t)(e - s);
+	return e != s;
+}
+
 int sb_config_parse_methods(const char *s, unsigned *bits)
 {
 	unsigned b = 0;
+	const char *p = s, *it;
+	size_t l;
 	if (!strcmp(s, "none")) {
 		*bits = 0;
 		return 0;
 	}
-	const char *p = s;
-	while (*p) {
-		while (*p == ' ' || *p == ',' || *p == '\t')
-			p++;
-		const char *e = p;
-		while (*e && *e != ' ' && *e != ',' && *e != '\t')
-			e++;
-		if (e == p)
-			break;
-		enum sb_sip_method m = sb_sip_method_from(sb_slice_from(p, (size_t)(e - p)));
+	while (next_item(&p, &it, &l)) {
+		enum sb_sip_method m = sb_sip_method_from(sb_slice_from(it, l));
 		/* RFC 3261 §22.1: ACK and CANCEL are never challenged */
 		if (m == SB_METHOD_OTHER || m == SB_METHOD_ACK || m == SB_METHOD_CANCEL)
 			return EINVAL;
 		b |= 1u << m;
-		p = e;
 	}
 	if (!b)
 		return EINVAL;
@@ -205,20 +214,13 @@ int sb_config_parse_methods(const char *s, unsigned *bits)
 int sb_config_parse_algorithms(const char *s, unsigned *bits)
 {
 	unsigned b = 0;
-	const char *p = s;
-	while (*p) {
-		while (*p == ' ' || *p == ',' || *p == '\t')
-			p++;
-		const char *e = p;
-		while (*e && *e != ' ' && *e != ',' && *e != '\t')
-			e++;
-		if (e == p)
-			break;
+	const char *p = s, *it;
+	size_t l;
+	while (next_item(&p, &it, &l)) {
 		enum sb_digest_alg a;
-		if (sb_digest_alg_parse(sb_slice_from(p, (size_t)(e - p)), &a) != 0)
+		if (sb_digest_alg_parse(sb_slice_from(it, l), &a) != 0)
 			return EINVAL;
 		b |= SB_DIGEST_ALG_BIT(a);
-		p = e;
 	}
 	if (!b)
 		return EINVAL;
