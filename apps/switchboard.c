@@ -465,6 +465,7 @@ static int setup(struct server *s)
 		.register_arg = s,
 		.authn = s->authn,
 		.auth_methods = s->cfg.auth_methods & ~(1u << SB_METHOD_REGISTER),
+		.realm = s->cfg.realm,
 		.dialog_key = s->dialog_key,
 		.dialog_key_len = sizeof s->dialog_key,
 		.users = s->users,

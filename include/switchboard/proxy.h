@@ -14,16 +14,18 @@
  * REGISTER for one of our domains is handed to register_h (the registrar),
  * which prints the response at once or later (sb_proxy_register_answer).
  * A user of ours is "known" when it is in the user directory (cfg.users),
- * or its AOR has bindings or was registered successfully since the proxy
- * started (an open registrar; the only way without a directory).  An
- * unknown user gets 404, a known one without bindings 480.  The network
+ * or its AOR was registered successfully, or was called at its bindings,
+ * since the proxy started (an open registrar, or bindings restored from a
+ * store; the only way without a directory).  An unknown user gets 404 (480
+ * with authentication on, to a caller who did not authenticate), a known
+ * one without bindings 480.  The network
  * forwarding rules of the users in the directory apply to calls
  * (SB_PROXY_MAX_FWD_HOPS bounds a chain of them).
  *
  * With cfg.authn, out-of-dialog requests of the methods in auth_methods
  * are challenged statelessly with 407 (RFC 3261 §22.3); the authenticated
- * user must own the From URI (403 otherwise) and our credentials are
- * removed from the request forwarded.
+ * user must own the From URI (403 otherwise) and our credentials (those of
+ * cfg.realm) are removed from every request forwarded.
  *
  * Targets outside our domains must have a numeric host (no DNS yet): a name
  * gets 502.  A binding is reached over the flow its REGISTER came on (its
@@ -124,6 +126,14 @@ struct sb_proxy_cfg {
 	 * are never challenged.  authn NULL or auth_methods 0: none. */
 	struct sb_authn *authn;
 	unsigned auth_methods;
+	/* The realm of our challenges (the digest's, sb_digest_realm).  Every
+	 * Proxy-Authorization field for it (its realm unescaped, compared
+	 * byte for byte) was for us and is removed from everything forwarded,
+	 * statelessly too: the ACK for a 2xx repeats the INVITE's credentials
+	 * (§13.2.2.4), in-dialog requests may carry them; other realms'
+	 * fields go on (§22.3).  Copied.  NULL: only the field that
+	 * authenticated a request is removed, from that request. */
+	const char *realm;
 	/* The key of the dialog token in our Record-Route (proxy/dtoken.c):
 	 * with it, an in-dialog request (To tag, our Route first) goes
 	 * unchallenged only when its Route carries a token of its Call-ID for
@@ -132,9 +142,11 @@ struct sb_proxy_cfg {
 	const uint8_t *dialog_key;
 	size_t dialog_key_len;
 	/* The user directory: a user of ours is "known" when it is in it
-	 * (404 vs 480; a name outside it is known from registrations, as
-	 * without a directory), and its network forwarding rules apply to
-	 * calls (always, busy, noanswer, unavailable, dnd: fwd.c).  NULL:
+	 * (404 vs 480; a name outside it is known from registrations and
+	 * calls to its bindings, as without a directory), and its network forwarding rules apply to
+	 * calls (always, busy, noanswer, unavailable, dnd: fwd.c).  A
+	 * no-answer delay is cut to fire before Timer C (timer_c_ms less a
+	 * second), which would otherwise cancel the ringing first.  NULL:
 	 * users are known from registrations, no rules. */
 	struct sb_users *users;
 	sb_proxy_wall_h *wall_h;

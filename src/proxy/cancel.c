@@ -131,10 +131,11 @@ void px_handle_cancel(struct sb_proxy *p, const struct sb_tp_rx *rx)
 	r->cancelled = true;
 	px_cancel_others(r, NULL);
 	/* branches without a provisional response cannot be cancelled yet
-	 * (§9.1); 487 need not wait for them */
+	 * (§9.1); 487 need not wait for them, nor for those a no-answer rule
+	 * superseded (their answers no longer count) */
 	bool waiting = false;
 	for (unsigned k = 0; k < r->nbr; k++)
-		waiting |= px_branch_pending(&r->br[k]) && r->br[k].cancelled;
+		waiting |= px_branch_live(&r->br[k]) && r->br[k].cancelled;
 	if (!waiting && r->msg.mid == SB_METHOD_INVITE)
 		px_upstream_generated(r, 487, NULL);
 	else

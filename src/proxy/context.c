@@ -4,10 +4,12 @@
  * that a late 2xx from another fork (RFC 6026) still finds it.  Responses
  * from the branches are relayed (provisionals, every 2xx to an INVITE) or
  * kept when best (§16.7 step 6) until every branch is answered; Timer C
- * (§16.6 step 11, §16.8) cancels or gives up a branch that hangs.  Before
- * the final response goes up, a busy forwarding rule may start new
- * branches instead (fwd.c); the branches a no-answer rule cancelled no
- * longer count. */
+ * (§16.6 step 11, §16.8) cancels or gives up a branch that hangs, and
+ * either way the branch counts as a 408.  Before the final response goes
+ * up, a busy forwarding rule may start new branches instead (fwd.c); the
+ * branches a no-answer rule cancelled no longer count, nor are they waited
+ * for.  When the caller's server transaction ends without a final
+ * response, the pending branches are cancelled. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,17 @@ void px_st_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
 		r->st_key = NULL;
 	}
 	r->st = NULL;
+	if (!r->final_sent) {
+		/* the caller is gone before its final response (a transport
+		 * error): no rule rings anyone more (px_start_targets stops
+		 * too), and the call is cancelled as if by a CANCEL; a 2xx
+		 * that crosses still goes to the caller (RFC 6026) */
+		sb_timer_stop(r->p->cfg.loop, &r->noanswer);
+		if (r->msg.mid == SB_METHOD_INVITE) {
+			r->cancelled = true;
+			px_cancel_others(r, NULL);
+		}
+	}
 	px_req_unref(r);
 }
 
@@ -79,6 +92,11 @@ void px_upstream_generated(struct px_req *r, unsigned code, const char *reason)
 bool px_branch_pending(const struct px_branch *b)
 {
 	return b->used && !b->final;
+}
+
+bool px_branch_live(const struct px_branch *b)
+{
+	return px_branch_pending(b) && !b->superseded;
 }
 
 /* §16.7 step 6: the best of the final responses: any 6xx, else the lowest
@@ -193,13 +211,15 @@ out:
 }
 
 /* When every branch is answered and no target is left, send the best
- * response (§16.7 step 6), or 487 after a CANCEL (§16.10). */
+ * response (§16.7 step 6), or 487 after a CANCEL (§16.10).  Branches a
+ * no-answer rule superseded are not waited for: their answers no longer
+ * count (but a 2xx of theirs still goes up). */
 void px_try_finish(struct px_req *r)
 {
 again:
 	px_start_targets(r);
 	for (unsigned k = 0; k < r->nbr; k++)
-		if (px_branch_pending(&r->br[k]))
+		if (px_branch_live(&r->br[k]))
 			return;
 	if (r->next_target < r->ntargets && !r->cancelled && !r->no_new_branches)
 		return;
@@ -310,6 +330,13 @@ void px_branch_response(struct sb_tsx *t, unsigned status, struct sb_sip_msg *ms
 
 	if (b->final)
 		return;
+	/* §16.8: Timer C cancelled the branch; its 487 is the end of a
+	 * branch that gave no final response in time, a 408: the caller
+	 * cancelled nothing */
+	if (b->timer_c_fired && status == 487) {
+		status = 408;
+		msg = NULL;
+	}
 	branch_final(b, status);
 	if (b->superseded) {
 		/* cancelled by a no-answer rule: its 487 (or anything else)
@@ -373,6 +400,7 @@ void px_timer_c_h(void *arg)
 	 * response, the proxy MUST generate a CANCEL request matching that
 	 * transaction": any provisional, 100 Trying included */
 	if (b->status >= 100 && !b->cancelled) {
+		b->timer_c_fired = true;
 		px_branch_cancel(b);
 		return;
 	}

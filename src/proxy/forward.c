@@ -1,11 +1,12 @@
 /* proxy/forward: building and sending one branch (RFC 3261 §16.6).  The
  * request is printed again with edits (Request-URI, Max-Forwards,
- * Record-Route, our Route values removed, received/rport on the top Via,
- * our Via on top) rather than copied and rewritten, and handed to a client
- * transaction.  Our branch carries the loop-detection hash of §16.6 step 8
- * (checked by §16.3 step 4 in proxy.c).  A request too large for UDP goes
- * over TCP (§18.1.1); a binding whose flow has closed is reached at its
- * Contact. */
+ * Record-Route, our Route values and our Proxy-Authorization removed,
+ * received/rport on the top Via, our Via on top) rather than copied and
+ * rewritten, and handed to a client transaction (what is forwarded
+ * statelessly is printed the same way).  Our branch carries the
+ * loop-detection hash of §16.6 step 8 (checked by §16.3 step 4 in
+ * proxy.c).  A request too large for UDP goes over TCP (§18.1.1); a
+ * binding whose flow has closed is reached at its Contact. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,9 +43,10 @@ void px_hex64(uint64_t v, char *out)
  * tag, From tag, Call-ID, CSeq number, Proxy-Require, Proxy-Authorization
  * and Route.  The topmost Via the RFC also lists is left out: a looped
  * request carries another hop's Via on top, so with it no loop would ever
- * match (a known erratum).  With authentication on, Proxy-Authorization
- * is left out too: we remove our credentials when forwarding (§22.3), so a
- * request of ours that comes back would otherwise never match. */
+ * match (a known erratum).  With authentication on (or a realm),
+ * Proxy-Authorization is left out too: we remove our credentials when
+ * forwarding (§22.3), so a request of ours that comes back would otherwise
+ * never match. */
 void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HASH_HEX + 1])
 {
 	uint64_t h = PX_FNV_OFFSET ^ p->cfg.seed;
@@ -63,7 +65,7 @@ void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HA
 	static const enum sb_sip_hdr_id ids[] = { SB_HDR_PROXY_REQUIRE, SB_HDR_PROXY_AUTHORIZATION,
 						  SB_HDR_ROUTE };
 	for (unsigned k = 0; k < SB_ARRAY_LEN(ids); k++) {
-		if (ids[k] == SB_HDR_PROXY_AUTHORIZATION && p->cfg.authn)
+		if (ids[k] == SB_HDR_PROXY_AUTHORIZATION && (p->cfg.authn || p->cfg.realm))
 			continue;
 		for (const struct sb_sip_hdr *f = sb_sip_hdr_first(m, ids[k]); f;
 		     f = sb_sip_hdr_next(m, f))
@@ -174,6 +176,43 @@ static struct sb_slice listen_uri_host(const struct sb_proxy_listen *l, struct p
 	return scratch_printf(sc, "%s:%u", h, sb_addr_port(&l->addr));
 }
 
+bool px_cred_is_ours(const struct sb_proxy *p, struct sb_slice v)
+{
+	struct sb_auth a;
+	if (!p->cfg.realm || sb_auth_parse(&a, v) != 0 || !a.realm.p)
+		return false;
+	/* the realm comes quoted and still escaped: unescape as we compare,
+	 * byte for byte like the verifier (RFC 3261 §25.1 quoted-pair) */
+	const char *want = p->cfg.realm;
+	size_t wl = strlen(want), k = 0;
+	for (size_t i = 0; i < a.realm.l; i++) {
+		char c = a.realm.p[i];
+		if (c == '\\' && i + 1 < a.realm.l)
+			c = a.realm.p[++i];
+		if (k >= wl || want[k++] != c)
+			return false;
+	}
+	return k == wl;
+}
+
+/* RFC 3261 §22.3: delete the Proxy-Authorization fields that were for us:
+ * the one that authenticated the request and every one of our realm;
+ * those of other realms go on to their proxies. */
+static int delete_our_cred(const struct sb_proxy *p, const struct sb_sip_msg *m,
+			   const struct px_fwd *fw, struct sb_sip_edits *ed)
+{
+	int err;
+	for (uint16_t k = 0; k < m->nhdrs; k++) {
+		const struct sb_sip_hdr *h = &m->hdrs[k];
+		if (h->id != SB_HDR_PROXY_AUTHORIZATION)
+			continue;
+		if ((fw->del_cred && k == fw->cred_hdr) || px_cred_is_ours(p, h->value))
+			if ((err = sb_sip_edit_delete(ed, k)))
+				return err;
+	}
+	return 0;
+}
+
 /* Print m forwarded to dst (RFC 3261 §16.6 steps 1-8) into p->out. */
 int px_print_forward(struct sb_proxy *p, struct sb_sip_msg *m, const struct px_routing *rt,
 		     const struct px_fwd *fw, const struct sb_tp_dest *dst)
@@ -242,7 +281,7 @@ int px_print_forward(struct sb_proxy *p, struct sb_sip_msg *m, const struct px_r
 		goto out;
 	/* §22.3: the credentials for our realm were for us; those of other
 	 * realms go on to their proxies */
-	if (fw->del_cred && (err = sb_sip_edit_delete(&ed, fw->cred_hdr)))
+	if ((err = delete_our_cred(p, m, fw, &ed)))
 		goto out;
 	if (fw->src && (err = stamp_top_via(m, fw->src, sc, &ed)))
 		goto out;

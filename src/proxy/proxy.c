@@ -271,6 +271,18 @@ static void handle_register(struct sb_proxy *p, const struct sb_tp_rx *rx)
 		free(w);
 		return;
 	}
+	/* the give-up timer runs from the start, whatever register_h does:
+	 * an answer left in progress, or a provisional one (at once or
+	 * later), keeps w waiting for a final answer that may never come */
+	uint32_t t1 = p->cfg.t1_ms ? p->cfg.t1_ms : SB_TSX_T1_MS;
+	if (sb_timer_start(p->cfg.loop, &w->timer, 64u * (sb_msec_t)t1, regw_timer_h, w) != 0) {
+		/* no timer: it could wait forever; 500 now */
+		if (px_print_response(p, rx->msg, 500, NULL, SB_SLICE_NULL) != 0)
+			regw_drop(w);
+		else
+			(void)regw_answer(w, p->out.p, p->out.len);
+		return;
+	}
 	uint64_t token = w->token;
 	sb_buf_reset(&p->out);
 	err = p->cfg.register_h(rx, token, &p->out, p->cfg.register_arg);
@@ -279,15 +291,8 @@ static void handle_register(struct sb_proxy *p, const struct sb_tp_rx *rx)
 	if (!n)
 		return;
 	w = SB_HASH_OWNER(n, struct px_regw, node);
-	if (err == EINPROGRESS) {
-		/* sb_proxy_register_answer() comes later */
-		uint32_t t1 = p->cfg.t1_ms ? p->cfg.t1_ms : SB_TSX_T1_MS;
-		if (sb_timer_start(p->cfg.loop, &w->timer, 64u * (sb_msec_t)t1, regw_timer_h, w) == 0)
-			return;
-		/* no timer: it could wait forever; 500 now, and the late
-		 * answer finds nothing */
-		err = EIO;
-	}
+	if (err == EINPROGRESS)
+		return; /* sb_proxy_register_answer() comes later */
 	if (err == EAGAIN) {
 		/* a source locked out silently: nothing is sent.  A non-INVITE
 		 * server transaction in Trying has no timer of its own and would
@@ -592,9 +597,14 @@ int sb_proxy_alloc(struct sb_proxy **pp, const struct sb_proxy_cfg *cfg)
 	p->cfg = *cfg;
 	if (!p->cfg.timer_c_ms)
 		p->cfg.timer_c_ms = SB_PROXY_TIMER_C_MS;
+	if (cfg->realm && !(p->cfg.realm = p->realm = strdup(cfg->realm))) {
+		free(p);
+		return ENOMEM;
+	}
 	for (unsigned k = 0; k < cfg->ndomains; k++) {
 		size_t l = strlen(cfg->domains[k]);
 		if (l >= SB_PROXY_MAX_NAME) {
+			free(p->realm);
 			free(p);
 			return EINVAL;
 		}
@@ -645,6 +655,7 @@ void sb_proxy_free(struct sb_proxy *p)
 		sb_hash_free(p->reg_wait);
 	}
 	sb_buf_free(&p->out);
+	free(p->realm);
 	free(p);
 }
 

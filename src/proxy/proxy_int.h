@@ -50,8 +50,12 @@ struct px_branch {
 	unsigned status;            /* last response: final when >= 200 */
 	bool used, final, want_cancel, cancelled;
 	/* a forwarding rule moved the call on (no answer): its responses no
-	 * longer count and its provisionals stay here (fwd.c) */
+	 * longer count and its provisionals stay here (fwd.c); while it is
+	 * pending it delays nothing (px_branch_live) */
 	bool superseded;
+	/* Timer C cancelled it (§16.8): its 487 counts as the 408 of a branch
+	 * that gave no final response, the caller asked for no CANCEL */
+	bool timer_c_fired;
 	struct sb_timer timer_c;    /* RFC 3261 §16.6 step 11 */
 };
 
@@ -123,6 +127,7 @@ struct sb_proxy {
 	struct sb_hash *reg_wait;
 	uint64_t reg_token;
 	struct sb_proxy_stats st;   /* counters; the gauges are read when asked */
+	char *realm;                /* cfg.realm, copied (or NULL) */
 };
 
 /* What §16.4 makes of a request (route.c). */
@@ -151,7 +156,9 @@ struct px_fwd {
 	const struct sb_tp_rx *rx_stamp; /* stamp the top Via from this source */
 	const struct sb_addr *src;
 	const char *branch;
-	bool del_cred;                   /* RFC 3261 §22.3: delete field cred_hdr */
+	/* RFC 3261 §22.3: delete field cred_hdr (the credentials that
+	 * authenticated the request); every field of our realm goes too */
+	bool del_cred;
 	uint16_t cred_hdr;
 };
 
@@ -206,6 +213,10 @@ unsigned px_no_binding_status(struct px_req *r, const char *aor, size_t aorl);
 void px_start_targets(struct px_req *r);
 
 /* forward.c: §16.6. */
+/* RFC 3261 §22.3: whether the Proxy-Authorization value v holds
+ * credentials for our realm (cfg.realm): those were for us and are removed
+ * from everything forwarded. */
+bool px_cred_is_ours(const struct sb_proxy *p, struct sb_slice v);
 uint64_t px_fnv(uint64_t h, struct sb_slice s);
 void px_hex64(uint64_t v, char *out);
 void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HASH_HEX + 1]);
@@ -219,6 +230,10 @@ void px_req_unref(struct px_req *r);
 void px_st_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg);
 void px_upstream_generated(struct px_req *r, unsigned code, const char *reason);
 bool px_branch_pending(const struct px_branch *b);
+/* Pending and still the caller's: not superseded by a forwarding rule.
+ * Only these delay the next target (sequential forking), the final
+ * response and the 487 after a CANCEL. */
+bool px_branch_live(const struct px_branch *b);
 bool px_better(unsigned neu, unsigned old, bool invite);
 void px_store_best(struct px_req *r, unsigned status, const char *buf, size_t len);
 int px_print_upstream(struct sb_proxy *p, struct sb_sip_msg *msg);
@@ -233,8 +248,10 @@ void px_branch_cancel(struct px_branch *b);
 void px_cancel_others(struct px_req *r, const struct px_branch *except);
 void px_handle_cancel(struct sb_proxy *p, const struct sb_tp_rx *rx);
 
-/* target.c: the bindings of aor as targets of r; how many were added. */
-unsigned px_add_bindings(struct px_req *r, const char *aor, size_t aorl);
+/* target.c: the bindings of aor as targets of r; how many were added.
+ * *full: some binding found no room (SB_PROXY_MAX_TARGETS, or no memory),
+ * so 0 added does not mean "no bindings". */
+unsigned px_add_bindings(struct px_req *r, const char *aor, size_t aorl, bool *full);
 
 /* fwd.c: users (404 / 480) and network call forwarding.  px_user_targets:
  * the target set of a Request-URI in our domains with a user directory

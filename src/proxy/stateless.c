@@ -3,9 +3,12 @@
  * answers a context generates) carry a To tag derived from the Call-ID, so
  * that the ACK for one is known and absorbed; ACKs for 2xx and CANCELs
  * without a response context (§16.10) are forwarded statelessly (§16.4,
- * and §16.5 for our users' bindings); responses
- * matching no transaction (2xx retransmissions) are relayed with our Via
- * popped (§16.7, §18.1.2). */
+ * and §16.5 for our users' bindings), without the Proxy-Authorization of
+ * our realm (§22.3: the ACK repeats the INVITE's); responses matching no
+ * transaction are relayed with our Via popped (§16.7, §18.1.2): 2xx
+ * retransmissions (RFC 6026) and answers to what we forwarded
+ * statelessly, but not a late non-2xx to an INVITE of ours, whose branch
+ * was given up or whose transaction has ended. */
 #include <stdio.h>
 #include <string.h>
 
@@ -74,9 +77,10 @@ void px_reply_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx, unsigned 
 }
 
 /* Send one statelessly forwarded copy of rx: §16.4 routing, Max-Forwards,
- * our Via, to the next hop.  The branch is the same for a retransmission
- * (a hash of the Request-URI and the top Via's branch), and kind ('a' for
- * ACK, 'c' for CANCEL) keeps it apart from the branch of another method. */
+ * our Via, our realm's Proxy-Authorization removed, to the next hop.  The
+ * branch is the same for a retransmission (a hash of the Request-URI and
+ * the top Via's branch), and kind ('a' for ACK, 'c' for CANCEL) keeps it
+ * apart from the branch of another method. */
 static void stateless_send(struct sb_proxy *p, const struct sb_tp_rx *rx,
 			   const struct px_routing *rt, struct sb_slice ruri,
 			   const struct sb_tp_dest *dst, char kind)
@@ -180,8 +184,34 @@ unsigned px_cancel_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx)
 	return forward_stateless(p, rx, 'c');
 }
 
-/* §16.7 / §18.1.2: a response matching no transaction (a 2xx
- * retransmission): pop our Via and send it to the next one. */
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* Whether br is the branch of a client transaction of ours (forward.c,
+ * make_branch: prefix, loop hash, '.', a hex counter), not of a request
+ * forwarded statelessly (stateless_send: '.', a kind letter, 16 hex
+ * digits: one byte longer than any counter). */
+static bool stateful_branch(struct sb_slice br)
+{
+	const size_t pl = sizeof SB_PROXY_BRANCH_PREFIX - 1;
+	if (br.l < pl + PX_HASH_HEX + 2 || br.l > pl + PX_HASH_HEX + 1 + PX_HASH_HEX ||
+	    br.p[pl + PX_HASH_HEX] != '.')
+		return false;
+	for (size_t k = pl + PX_HASH_HEX + 1; k < br.l; k++)
+		if (!is_hex(br.p[k]))
+			return false;
+	return true;
+}
+
+/* §16.7 / §18.1.2: a response matching no transaction: pop our Via and
+ * send it to the next one.  Only a 2xx needs that among the responses to
+ * an INVITE we forwarded statefully (RFC 6026 §8.1: the client transaction
+ * is gone once the first 2xx went through); any other (a 487 or 408 of a
+ * branch given up after Timer C or 64*T1, of one a no-answer rule
+ * superseded) belongs to a branch that is over, and must not reach a
+ * caller who may still be ringing elsewhere: dropped. */
 void px_stray_h(const struct sb_tp_rx *rx, void *arg)
 {
 	struct sb_proxy *p = arg;
@@ -196,6 +226,12 @@ void px_stray_h(const struct sb_tp_rx *rx, void *arg)
 	    !(top.branch.l > sizeof SB_PROXY_BRANCH_PREFIX - 1 &&
 	      memcmp(top.branch.p, SB_PROXY_BRANCH_PREFIX, sizeof SB_PROXY_BRANCH_PREFIX - 1) == 0))
 		return; /* §18.1.2: not ours, dropped */
+	const struct sb_cseq *cs;
+	if ((m->status < 200 || m->status >= 300) && sb_sip_msg_cseq(m, &cs) == 0 &&
+	    cs->mid == SB_METHOD_INVITE && stateful_branch(top.branch)) {
+		px_log(p, SB_LOG_DEBUG, "late %u of a branch that is over: dropped", m->status);
+		return;
+	}
 	if (!sb_sip_values_next(&it, &v, NULL) || sb_via_parse(&next, sb_slice_trim(v)) != 0)
 		return;
 	/* RFC 3261 §18.2.2, RFC 3581 §4: received and rport win */

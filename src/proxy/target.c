@@ -63,8 +63,10 @@ void px_target_set(struct px_req *r, unsigned *fail)
 		*fail = 404;
 		return;
 	}
-	if (px_add_bindings(r, aor, aorl) == 0) {
-		*fail = px_no_binding_status(r, aor, aorl);
+	bool full;
+	if (px_add_bindings(r, aor, aorl, &full) == 0) {
+		/* bindings that found no room are not "no bindings" */
+		*fail = full ? 500 : px_no_binding_status(r, aor, aorl);
 		return;
 	}
 	px_known_add(p, aor, aorl);
@@ -82,20 +84,23 @@ unsigned px_no_binding_status(struct px_req *r, const char *aor, size_t aorl)
 	return px_known_has(r->p, aor, aorl) || hide ? 480 : 404;
 }
 
-unsigned px_add_bindings(struct px_req *r, const char *aor, size_t aorl)
+unsigned px_add_bindings(struct px_req *r, const char *aor, size_t aorl, bool *full)
 {
 	const struct sb_binding *bs[SB_PROXY_MAX_TARGETS];
 	size_t n = sb_location_lookup(r->p->cfg.location, sb_slice_from(aor, aorl), bs,
 				      SB_PROXY_MAX_TARGETS);
 	unsigned added = 0;
+	*full = false;
 	if (n > SB_PROXY_MAX_TARGETS)
 		n = SB_PROXY_MAX_TARGETS;
 	for (size_t k = 0; k < n; k++) {
 		if (bs[k]->contact.l >= SB_LOC_MAX_CONTACT)
 			continue;
 		struct px_target *t = px_target_add(r);
-		if (!t)
+		if (!t) {
+			*full = true;
 			break;
+		}
 		memcpy(t->uri, bs[k]->contact.p, bs[k]->contact.l);
 		t->len = bs[k]->contact.l;
 		t->q1000 = bs[k]->q1000;
@@ -142,17 +147,19 @@ unsigned px_add_contacts(struct px_req *r, struct sb_sip_msg *msg)
 }
 
 /* Start targets not yet tried: all of them (parallel), or the next one
- * when nothing is pending (sequential). */
+ * when nothing live is pending (sequential: a branch a forwarding rule
+ * superseded does not hold up the targets after it).  None once the
+ * caller's server transaction is gone: nobody would hear the answer. */
 void px_start_targets(struct px_req *r)
 {
 	struct sb_proxy *p = r->p;
 	/* §16.7 step 5: after a 6xx "the proxy MUST NOT add any new branches" */
-	while (r->next_target < r->ntargets && !r->final_sent && !r->cancelled &&
+	while (r->next_target < r->ntargets && r->st && !r->final_sent && !r->cancelled &&
 	       !r->no_new_branches) {
 		if (p->cfg.fork == SB_FORK_SEQUENTIAL) {
 			bool pending = false;
 			for (unsigned k = 0; k < r->nbr; k++)
-				pending |= px_branch_pending(&r->br[k]);
+				pending |= px_branch_live(&r->br[k]);
 			if (pending)
 				return;
 		}

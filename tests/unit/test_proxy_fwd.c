@@ -41,6 +41,7 @@ enum reg_mode {
 	REG_REGISTRAR = 0,  /* the registrar answers at once */
 	REG_LATER,          /* EINPROGRESS: the test answers */
 	REG_SILENT,         /* EAGAIN: a source locked out silently */
+	REG_TRYING,         /* 100 Trying at once, the final answer never */
 };
 
 struct fx {
@@ -55,6 +56,8 @@ struct fx {
 	unsigned nsent;
 	unsigned seen;
 	bool fail_send;
+	bool fail_to_on;        /* sending to fail_to fails */
+	struct sb_addr fail_to;
 	enum reg_mode reg_mode;
 	uint64_t token;         /* the last one register_h was given */
 	uint64_t wall;
@@ -67,6 +70,7 @@ struct opts {
 	bool lockout_silent;
 	uint32_t max_failures;
 	bool dialog_key;        /* dialog tokens in our Record-Route */
+	bool sequential;        /* sequential forking */
 };
 
 static void log_h(enum sb_log_level lvl, const char *line, void *arg)
@@ -79,7 +83,7 @@ static void log_h(enum sb_log_level lvl, const char *line, void *arg)
 static int send_h(const struct sb_tp_dest *dst, const char *buf, size_t len, void *arg)
 {
 	struct fx *f = arg;
-	if (f->fail_send)
+	if (f->fail_send || (f->fail_to_on && sb_addr_eq(&dst->addr, &f->fail_to)))
 		return ECONNREFUSED;
 	assert_true(f->nsent < MAX_SENT);
 	struct sent *s = &f->sent[f->nsent++];
@@ -101,6 +105,10 @@ static int register_h(const struct sb_tp_rx *rx, uint64_t token, struct sb_buf *
 		return EINPROGRESS;
 	case REG_SILENT:
 		return EAGAIN;
+	case REG_TRYING: {
+		struct sb_sip_response_spec spec = { .code = 100 };
+		return sb_sip_print_response(out, rx->msg, &spec);
+	}
 	default:
 		return sb_registrar_handle(f->reg, rx->msg, rx, token, out);
 	}
@@ -143,7 +151,8 @@ static int setup(void **state)
 	f->wall = WALL_START;
 	struct sb_loop_cfg lc = { .manual_clock = true };
 	assert_int_equal(sb_loop_alloc(&f->loop, &lc), 0);
-	struct sb_location_cfg loc = { .loop = f->loop };
+	/* as many bindings per AOR as a request has targets */
+	struct sb_location_cfg loc = { .loop = f->loop, .max_per_aor = SB_PROXY_MAX_TARGETS };
 	assert_int_equal(sb_location_alloc(&f->loc, &loc), 0);
 	static const char *const doms[] = { "example.com", "192.0.2.10", NULL };
 	struct sb_registrar_cfg rc = { .location = f->loc, .loop = f->loop, .domains = doms };
@@ -190,6 +199,8 @@ static int setup(void **state)
 		.wall_arg = f,
 		.dialog_key = o->dialog_key ? (const uint8_t *)"dialog-key-for-tests" : NULL,
 		.dialog_key_len = o->dialog_key ? 20 : 0,
+		.realm = o->auth ? REALM : NULL,
+		.fork = o->sequential ? SB_FORK_SEQUENTIAL : SB_FORK_PARALLEL,
 		.log_h = log_h,
 		.log_arg = f,
 		.log_level = SB_LOG_DEBUG,
@@ -275,6 +286,14 @@ static void no_more_sent(struct fx *f)
 {
 	if (f->seen != f->nsent)
 		fail_msg("unexpected message:\n%s", f->sent[f->seen].buf);
+}
+
+/* Skip every message still to be looked at that starts with prefix
+ * (retransmissions). */
+static void skip_any(struct fx *f, const char *prefix)
+{
+	while (f->seen < f->nsent && strncmp(f->sent[f->seen].buf, prefix, strlen(prefix)) == 0)
+		f->seen++;
 }
 
 static void expect_text(const char *got, const char *want_lf)
@@ -1066,16 +1085,20 @@ static void test_noanswer_target_fails(void **state)
 	sb_loop_advance(f->loop, 5000);
 	const struct sent *cn = expect_sent(f, "192.0.2.20", 5062, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0");
 	const struct sent *c = expect_sent(f, "192.0.2.40", 5064, "INVITE sip:carol@192.0.2.40:5064 SIP/2.0");
-	/* carol declines first; bob's 487 comes later and is not the answer */
+	/* carol declines first: the answer goes up at once, bob's cancelled
+	 * branch is not waited for; his 487 comes later and is not the
+	 * answer */
 	respond(f, c->buf, 603, "ct1", "192.0.2.40", 5064);
 	(void)expect_sent(f, "192.0.2.40", 5064, "ACK sip:carol@192.0.2.40:5064 SIP/2.0");
+	const struct sent *up = expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 603 Decline");
+	assert_non_null(strstr(up->buf, ";tag=ct1\r\n"));
 	no_more_sent(f);
 	respond(f, cn->buf, 200, "bt1", "192.0.2.20", 5062);
 	respond(f, b->buf, 487, "bt1", "192.0.2.20", 5062);
 	(void)expect_sent(f, "192.0.2.20", 5062, "ACK sip:bob@192.0.2.20:5062 SIP/2.0");
-	const struct sent *up = expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 603 Decline");
-	assert_non_null(strstr(up->buf, ";tag=ct1\r\n"));
 	no_more_sent(f);
+	sb_loop_advance(f->loop, 300000);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
 }
 
 static void test_noanswer_then_caller_cancels(void **state)
@@ -1468,6 +1491,470 @@ static void test_auth_dialog_token(void **state)
 	sb_loop_advance(f->loop, 300000);
 }
 
+/* ------------------------------------------- forwarding: the hard cases */
+
+static const char cancel_from_alice[] = "CANCEL sip:bob@example.com SIP/2.0\n"
+					"Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
+					"Max-Forwards: 70\n"
+					"From: Alice <sip:alice@example.com>;tag=at1\n"
+					"To: Bob <sip:bob@example.com>\n"
+					"Call-ID: call1@192.0.2.30\n"
+					"CSeq: 1 CANCEL\n"
+					"Content-Length: 0\n\n";
+
+/* Sequential forking: bob's first phone says 600 Busy Everywhere, his
+ * second is untried.  The busy rule rings carol, not bob's other phone. */
+static void test_busy_600_sequential(void **state)
+{
+	struct fx *f = *state;
+	register_bob_carol(f);
+	register_contact(f, "bob", "192.0.2.21", 5063, 3600, 2);
+	set_rule(f, "bob", SB_STORE_FWD_BUSY, "sip:carol@example.com", 0);
+	call_bob(f);
+	/* the phone registered last comes first (q being equal) */
+	const struct sent *b = expect_sent(f, "192.0.2.21", 5063, "INVITE sip:bob@192.0.2.21:5063 SIP/2.0");
+	no_more_sent(f);
+	respond(f, b->buf, 600, "bt1", "192.0.2.21", 5063);
+	(void)expect_sent(f, "192.0.2.21", 5063, "ACK sip:bob@192.0.2.21:5063 SIP/2.0");
+	/* carol, not bob's other phone */
+	const struct sent *c = next_sent(f, "192.0.2.40", 5064);
+	expect_forwarded_invite(c, "sip:carol@192.0.2.40:5064");
+	no_more_sent(f);
+	respond(f, c->buf, 200, "ct1", "192.0.2.40", 5064);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 200 OK");
+	no_more_sent(f);
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls_forwarded, 1);
+}
+
+/* The no-answer timer fires after a 6xx from one of bob's phones while the
+ * other's CANCEL is under way: the 600 is the answer, nobody else rings. */
+static void test_noanswer_after_6xx(void **state)
+{
+	struct fx *f = *state;
+	register_bob_carol(f);
+	register_contact(f, "bob", "192.0.2.21", 5063, 3600, 2);
+	set_rule(f, "bob", SB_STORE_FWD_NOANSWER, "sip:carol@example.com", 10);
+	call_bob(f);
+	const struct sent *b2 = expect_sent(f, "192.0.2.21", 5063, "INVITE sip:bob@192.0.2.21:5063 SIP/2.0");
+	const struct sent *b1 = expect_sent(f, "192.0.2.20", 5062, "INVITE sip:bob@192.0.2.20:5062 SIP/2.0");
+	respond(f, b1->buf, 180, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 180 Ringing");
+	respond(f, b2->buf, 180, "bt2", "192.0.2.21", 5063);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 180 Ringing");
+	respond(f, b1->buf, 600, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.20", 5062, "ACK sip:bob@192.0.2.20:5062 SIP/2.0");
+	const struct sent *cn = expect_sent(f, "192.0.2.21", 5063, "CANCEL sip:bob@192.0.2.21:5063 SIP/2.0");
+	respond(f, cn->buf, 200, "bt2", "192.0.2.21", 5063);
+	no_more_sent(f);
+	/* the rule's time comes: nothing happens */
+	sb_loop_advance(f->loop, 10000);
+	no_more_sent(f);
+	respond(f, b2->buf, 487, "bt2", "192.0.2.21", 5063);
+	(void)expect_sent(f, "192.0.2.21", 5063, "ACK sip:bob@192.0.2.21:5063 SIP/2.0");
+	const struct sent *up = expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 600 Busy Everywhere");
+	assert_non_null(strstr(up->buf, "\r\nTo: Bob <sip:bob@example.com>;tag=bt1\r\n"));
+	no_more_sent(f);
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls_forwarded, 0);
+}
+
+/* bob's branch, superseded by the no-answer rule, never answers its
+ * CANCEL and is given up 64*T1 later; its late 487 matches no transaction
+ * and must not reach alice, who is still ringing carol. */
+static void test_late_487_of_given_up_branch(void **state)
+{
+	struct fx *f = *state;
+	register_bob_carol(f);
+	set_rule(f, "bob", SB_STORE_FWD_NOANSWER, "sip:carol@example.com", 5);
+	call_bob(f);
+	const struct sent *b = next_sent(f, "192.0.2.20", 5062);
+	respond(f, b->buf, 180, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 180 Ringing");
+	sb_loop_advance(f->loop, 5000);
+	(void)expect_sent(f, "192.0.2.20", 5062, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0");
+	const struct sent *c = expect_sent(f, "192.0.2.40", 5064, "INVITE sip:carol@192.0.2.40:5064 SIP/2.0");
+	respond(f, c->buf, 180, "ct1", "192.0.2.40", 5064);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 180 Ringing");
+	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS);
+	skip_any(f, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0");
+	no_more_sent(f);
+	/* bob's INVITE transaction is gone: the 487 is a stray response */
+	respond(f, b->buf, 487, "bt1", "192.0.2.20", 5062);
+	no_more_sent(f);
+	respond(f, c->buf, 200, "ct1", "192.0.2.40", 5064);
+	const struct sent *up = expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 200 OK");
+	assert_non_null(strstr(up->buf, ";tag=ct1\r\n"));
+	no_more_sent(f);
+}
+
+/* Sequential forking: the no-answer rule rings carol at once, not when
+ * bob's cancelled branch has ended. */
+static void test_noanswer_sequential_at_once(void **state)
+{
+	struct fx *f = *state;
+	register_bob_carol(f);
+	set_rule(f, "bob", SB_STORE_FWD_NOANSWER, "sip:carol@example.com", 5);
+	call_bob(f);
+	const struct sent *b = next_sent(f, "192.0.2.20", 5062);
+	respond(f, b->buf, 180, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 180 Ringing");
+	sb_loop_advance(f->loop, 5000);
+	const struct sent *cn = expect_sent(f, "192.0.2.20", 5062, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0");
+	const struct sent *c = next_sent(f, "192.0.2.40", 5064);
+	expect_forwarded_invite(c, "sip:carol@192.0.2.40:5064");
+	no_more_sent(f);
+	respond(f, cn->buf, 200, "bt1", "192.0.2.20", 5062);
+	respond(f, b->buf, 487, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.20", 5062, "ACK sip:bob@192.0.2.20:5062 SIP/2.0");
+	no_more_sent(f);
+	respond(f, c->buf, 200, "ct1", "192.0.2.40", 5064);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 200 OK");
+	no_more_sent(f);
+}
+
+/* alice cancels after the no-answer forward; carol answers her CANCEL at
+ * once, bob is slow: alice's 487 does not wait for bob. */
+static void test_noanswer_caller_cancel_not_held(void **state)
+{
+	struct fx *f = *state;
+	register_bob_carol(f);
+	set_rule(f, "bob", SB_STORE_FWD_NOANSWER, "sip:carol@example.com", 5);
+	call_bob(f);
+	const struct sent *b = next_sent(f, "192.0.2.20", 5062);
+	respond(f, b->buf, 180, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 180 Ringing");
+	sb_loop_advance(f->loop, 5000);
+	const struct sent *cb = expect_sent(f, "192.0.2.20", 5062, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0");
+	const struct sent *c = expect_sent(f, "192.0.2.40", 5064, "INVITE sip:carol@192.0.2.40:5064 SIP/2.0");
+	respond(f, c->buf, 180, "ct1", "192.0.2.40", 5064);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 180 Ringing");
+	from_alice(f, cancel_from_alice);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 200 OK");
+	const struct sent *cc = expect_sent(f, "192.0.2.40", 5064, "CANCEL sip:carol@192.0.2.40:5064 SIP/2.0");
+	no_more_sent(f);
+	respond(f, cc->buf, 200, "ct1", "192.0.2.40", 5064);
+	respond(f, c->buf, 487, "ct1", "192.0.2.40", 5064);
+	(void)expect_sent(f, "192.0.2.40", 5064, "ACK sip:carol@192.0.2.40:5064 SIP/2.0");
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 487 Request Terminated");
+	no_more_sent(f);
+	/* bob at last: ACKed, nothing more for alice */
+	respond(f, cb->buf, 200, "bt1", "192.0.2.20", 5062);
+	respond(f, b->buf, 487, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.20", 5062, "ACK sip:bob@192.0.2.20:5062 SIP/2.0");
+	no_more_sent(f);
+}
+
+/* A no-answer delay longer than Timer C (181 s) fires before it, at
+ * Timer C less a second: the call moves on, alice gets no 487. */
+static void test_noanswer_longer_than_timer_c(void **state)
+{
+	struct fx *f = *state;
+	register_bob_carol(f);
+	set_rule(f, "bob", SB_STORE_FWD_NOANSWER, "sip:carol@example.com", 200);
+	call_bob(f);
+	const struct sent *b = next_sent(f, "192.0.2.20", 5062);
+	respond(f, b->buf, 180, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 180 Ringing");
+	sb_loop_advance(f->loop, SB_PROXY_TIMER_C_MS - 1001);
+	no_more_sent(f);
+	sb_loop_advance(f->loop, 1);
+	const struct sent *cn = expect_sent(f, "192.0.2.20", 5062, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0");
+	const struct sent *c = expect_sent(f, "192.0.2.40", 5064, "INVITE sip:carol@192.0.2.40:5064 SIP/2.0");
+	no_more_sent(f);
+	respond(f, cn->buf, 200, "bt1", "192.0.2.20", 5062);
+	respond(f, b->buf, 487, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.20", 5062, "ACK sip:bob@192.0.2.20:5062 SIP/2.0");
+	no_more_sent(f);
+	respond(f, c->buf, 200, "ct1", "192.0.2.40", 5064);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 200 OK");
+	no_more_sent(f);
+}
+
+/* RFC 3261 §16.8: Timer C cancels a ringing branch; its 487 is a timeout
+ * to the caller, who cancelled nothing: 408. */
+static void test_timer_c_gives_408(void **state)
+{
+	struct fx *f = *state;
+	register_bob_carol(f);
+	call_bob(f);
+	const struct sent *b = next_sent(f, "192.0.2.20", 5062);
+	respond(f, b->buf, 180, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 180 Ringing");
+	sb_loop_advance(f->loop, SB_PROXY_TIMER_C_MS);
+	const struct sent *cn = expect_sent(f, "192.0.2.20", 5062, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0");
+	no_more_sent(f);
+	respond(f, cn->buf, 200, "bt1", "192.0.2.20", 5062);
+	respond(f, b->buf, 487, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.20", 5062, "ACK sip:bob@192.0.2.20:5062 SIP/2.0");
+	const struct sent *up = expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 408 Request Timeout");
+	assert_non_null(strstr(up->buf, "\r\nCSeq: 1 INVITE\r\n"));
+	no_more_sent(f);
+}
+
+/* alice's server transaction dies (relaying the 180 fails): her call is
+ * cancelled, and the no-answer rule rings nobody. */
+static void test_noanswer_caller_gone(void **state)
+{
+	struct fx *f = *state;
+	register_bob_carol(f);
+	set_rule(f, "bob", SB_STORE_FWD_NOANSWER, "sip:carol@example.com", 5);
+	call_bob(f);
+	const struct sent *b = next_sent(f, "192.0.2.20", 5062);
+	f->fail_to = addr("192.0.2.30", 5060);
+	f->fail_to_on = true;
+	respond(f, b->buf, 180, "bt1", "192.0.2.20", 5062);
+	sb_loop_advance(f->loop, 1);
+	const struct sent *cn = expect_sent(f, "192.0.2.20", 5062, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0");
+	respond(f, cn->buf, 200, "bt1", "192.0.2.20", 5062);
+	no_more_sent(f);
+	sb_loop_advance(f->loop, 5000);
+	no_more_sent(f);
+	respond(f, b->buf, 487, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.20", 5062, "ACK sip:bob@192.0.2.20:5062 SIP/2.0");
+	no_more_sent(f);
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls_forwarded, 0);
+	sb_loop_advance(f->loop, 300000);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+}
+
+/* The same with the busy rule: bob's 486 (crossing our CANCEL) sends the
+ * call nowhere. */
+static void test_busy_caller_gone(void **state)
+{
+	struct fx *f = *state;
+	register_bob_carol(f);
+	set_rule(f, "bob", SB_STORE_FWD_BUSY, "sip:carol@example.com", 0);
+	call_bob(f);
+	const struct sent *b = next_sent(f, "192.0.2.20", 5062);
+	f->fail_to = addr("192.0.2.30", 5060);
+	f->fail_to_on = true;
+	respond(f, b->buf, 180, "bt1", "192.0.2.20", 5062);
+	sb_loop_advance(f->loop, 1);
+	const struct sent *cn = expect_sent(f, "192.0.2.20", 5062, "CANCEL sip:bob@192.0.2.20:5062 SIP/2.0");
+	respond(f, cn->buf, 200, "bt1", "192.0.2.20", 5062);
+	respond(f, b->buf, 486, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.20", 5062, "ACK sip:bob@192.0.2.20:5062 SIP/2.0");
+	no_more_sent(f);
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls_forwarded, 0);
+}
+
+/* RFC 3261 §22.3: the Proxy-Authorization of our realm goes nowhere: not
+ * on the ACK for a 2xx (forwarded statelessly; it repeats the INVITE's
+ * credentials, §13.2.2.4), not on an in-dialog request; other realms'
+ * fields go on. */
+static void test_auth_credentials_never_forwarded(void **state)
+{
+	struct fx *f = *state;
+	register_bob_carol(f);
+	const struct sent *c = challenge_invite(f);
+	char cred[1024], inv[4096];
+	credentials(c->buf, "alice", "alicepw", "INVITE", "sip:bob@example.com", "00000001", cred,
+		    sizeof cred);
+	invite_to(inv, sizeof inv, "sip:bob@example.com", 2, cred);
+	from_alice(f, inv);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 100 Trying");
+	const struct sent *b = next_sent(f, "192.0.2.20", 5062);
+	assert_null(strstr(b->buf, "Proxy-Authorization"));
+	respond(f, b->buf, 200, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 200 OK");
+	const char *other = "Proxy-Authorization: Digest username=\"alice\", realm=\"other.net\", "
+			    "nonce=\"x\", uri=\"sip:bob@example.com\", response=\"00\"\n";
+	/* ours once more, the realm escaped (RFC 3261 §25.1 quoted-pair) */
+	const char *escaped = "Proxy-Authorization: Digest username=\"alice\", "
+			      "realm=\"exa\\mple.com\", nonce=\"y\", uri=\"sip:bob@example.com\", "
+			      "response=\"01\"\n";
+	char ack[4096];
+	snprintf(ack, sizeof ack,
+		 "ACK sip:bob@192.0.2.20:5062 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKack2;rport\n"
+		 "Route: <sip:192.0.2.10:5060;transport=udp;lr>\n"
+		 "Max-Forwards: 70\n"
+		 "From: Alice <sip:alice@example.com>;tag=at1\n"
+		 "To: Bob <sip:bob@example.com>;tag=bt1\n"
+		 "Call-ID: call1@192.0.2.30\n"
+		 "CSeq: 2 ACK\n"
+		 "%s%s%s"
+		 "Content-Length: 0\n\n",
+		 cred, other, escaped);
+	from_alice(f, ack);
+	const struct sent *a = expect_sent(f, "192.0.2.20", 5062, "ACK sip:bob@192.0.2.20:5062 SIP/2.0");
+	char want[2048], br[128];
+	top_branch(a->buf, br, sizeof br);
+	snprintf(want, sizeof want,
+		 "ACK sip:bob@192.0.2.20:5062 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=%s;rport\n"
+		 "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKack2;rport=5060;received=192.0.2.30\n"
+		 "Max-Forwards: 69\n"
+		 "From: Alice <sip:alice@example.com>;tag=at1\n"
+		 "To: Bob <sip:bob@example.com>;tag=bt1\n"
+		 "Call-ID: call1@192.0.2.30\n"
+		 "CSeq: 2 ACK\n"
+		 "Proxy-Authorization: Digest username=\"alice\", realm=\"other.net\", "
+		 "nonce=\"x\", uri=\"sip:bob@example.com\", response=\"00\"\n"
+		 "Content-Length: 0\n\n",
+		 br);
+	expect_text(a->buf, want);
+	no_more_sent(f);
+	/* a BYE in the dialog, with them: forwarded statefully, the same */
+	char bye[4096];
+	snprintf(bye, sizeof bye,
+		 "BYE sip:bob@192.0.2.20:5062 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKbye2;rport\n"
+		 "Route: <sip:192.0.2.10:5060;transport=udp;lr>\n"
+		 "Max-Forwards: 70\n"
+		 "From: Alice <sip:alice@example.com>;tag=at1\n"
+		 "To: Bob <sip:bob@example.com>;tag=bt1\n"
+		 "Call-ID: call1@192.0.2.30\n"
+		 "CSeq: 3 BYE\n"
+		 "%s%s%s"
+		 "Content-Length: 0\n\n",
+		 escaped, cred, other);
+	from_alice(f, bye);
+	const struct sent *by = expect_sent(f, "192.0.2.20", 5062, "BYE sip:bob@192.0.2.20:5062 SIP/2.0");
+	assert_null(strstr(by->buf, "realm=\"example.com\""));
+	assert_null(strstr(by->buf, "realm=\"exa\\mple.com\""));
+	assert_non_null(strstr(by->buf, "\r\nProxy-Authorization: Digest username=\"alice\", "
+					"realm=\"other.net\", nonce=\"x\""));
+	no_more_sent(f);
+}
+
+/* busy -> carol, carol no answer -> voicemail, voicemail 480: alice gets
+ * the best response of the whole chain, bob's 486. */
+static void test_noanswer_keeps_earlier_best(void **state)
+{
+	struct fx *f = *state;
+	register_bob_carol(f);
+	set_rule(f, "bob", SB_STORE_FWD_BUSY, "sip:carol@example.com", 0);
+	set_rule(f, "carol", SB_STORE_FWD_NOANSWER, "sip:vm@192.0.2.60:5070", 5);
+	call_bob(f);
+	const struct sent *b = next_sent(f, "192.0.2.20", 5062);
+	respond(f, b->buf, 486, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, "192.0.2.20", 5062, "ACK sip:bob@192.0.2.20:5062 SIP/2.0");
+	const struct sent *c = expect_sent(f, "192.0.2.40", 5064, "INVITE sip:carol@192.0.2.40:5064 SIP/2.0");
+	respond(f, c->buf, 180, "ct1", "192.0.2.40", 5064);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 180 Ringing");
+	sb_loop_advance(f->loop, 5000);
+	const struct sent *cc = expect_sent(f, "192.0.2.40", 5064, "CANCEL sip:carol@192.0.2.40:5064 SIP/2.0");
+	const struct sent *v = expect_sent(f, "192.0.2.60", 5070, "INVITE sip:vm@192.0.2.60:5070 SIP/2.0");
+	no_more_sent(f);
+	respond(f, v->buf, 480, "vt1", "192.0.2.60", 5070);
+	(void)expect_sent(f, "192.0.2.60", 5070, "ACK sip:vm@192.0.2.60:5070 SIP/2.0");
+	const struct sent *up = expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 486 Busy Here");
+	assert_non_null(strstr(up->buf, "\r\nTo: Bob <sip:bob@example.com>;tag=bt1\r\n"));
+	no_more_sent(f);
+	respond(f, cc->buf, 200, "ct1", "192.0.2.40", 5064);
+	respond(f, c->buf, 487, "ct1", "192.0.2.40", 5064);
+	(void)expect_sent(f, "192.0.2.40", 5064, "ACK sip:carol@192.0.2.40:5064 SIP/2.0");
+	no_more_sent(f);
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls_forwarded, 1);
+}
+
+/* bob's phones fill the target set; the no-answer rule sends the call to
+ * carol, who has a phone but no room is left for it: she is not
+ * "unavailable" (her rule does not apply), the call fails with 500. */
+static void test_full_target_set_not_unavailable(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned k = 0; k < SB_PROXY_MAX_TARGETS; k++)
+		register_contact(f, "bob", "192.0.2.20", (uint16_t)(6000 + k), 3600, 1);
+	register_contact(f, "carol", "192.0.2.40", 5064, 3600, 1);
+	set_rule(f, "bob", SB_STORE_FWD_NOANSWER, "sip:carol@example.com", 5);
+	set_rule(f, "carol", SB_STORE_FWD_UNAVAILABLE, "sip:dave@example.com", 0);
+	call_bob(f);
+	for (unsigned k = 0; k < SB_PROXY_MAX_TARGETS; k++) {
+		const struct sent *s = next_sent(f, "192.0.2.20", sb_addr_port(&f->sent[f->seen].dst.addr));
+		assert_true(strncmp(s->buf, "INVITE sip:bob@192.0.2.20:", 26) == 0);
+	}
+	no_more_sent(f);
+	sb_loop_advance(f->loop, 5000);
+	skip_any(f, "INVITE sip:bob@192.0.2.20:"); /* retransmissions */
+	const struct sent *up = expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 500 Server Internal Error");
+	assert_non_null(strstr(up->buf, "\r\nCSeq: 1 INVITE\r\n"));
+	no_more_sent(f);
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls_forwarded, 1);
+}
+
+/* With a directory, a name outside it that has bindings (not registered
+ * through this proxy: restored from the store at start) is remembered as
+ * known when it is called: once its binding has gone, 480, not 404. */
+static void test_known_from_bindings(void **state)
+{
+	struct fx *f = *state;
+	const char *reg = "REGISTER sip:example.com SIP/2.0\r\n"
+			  "Via: SIP/2.0/UDP 192.0.2.50:5066;branch=z9hG4bKrd1\r\n"
+			  "Max-Forwards: 70\r\n"
+			  "From: <sip:dave@example.com>;tag=r1\r\n"
+			  "To: <sip:dave@example.com>\r\n"
+			  "Call-ID: reg-dave\r\n"
+			  "CSeq: 1 REGISTER\r\n"
+			  "Contact: <sip:dave@192.0.2.50:5066>\r\n"
+			  "Expires: 60\r\n"
+			  "Content-Length: 0\r\n\r\n";
+	struct sb_sip_msg *m = malloc(sizeof *m);
+	assert_non_null(m);
+	assert_int_equal(sb_sip_parse(m, reg, strlen(reg), SB_SIP_DATAGRAM), 0);
+	struct sb_buf out;
+	sb_buf_init(&out, 0);
+	struct sb_tp_rx rx = {
+		.msg = m,
+		.proto = SB_TP_UDP,
+		.src = addr("192.0.2.50", 5066),
+		.local = addr("192.0.2.10", 5060),
+	};
+	assert_int_equal(sb_registrar_handle(f->reg, m, &rx, 0, &out), 0);
+	assert_true(strncmp(out.p, "SIP/2.0 200 OK", 14) == 0);
+	sb_buf_free(&out);
+	free(m);
+	char inv[2048];
+	invite_to(inv, sizeof inv, "sip:dave@example.com", 1, "");
+	from_alice(f, inv);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 100 Trying");
+	const struct sent *d = expect_sent(f, "192.0.2.50", 5066, "INVITE sip:dave@192.0.2.50:5066 SIP/2.0");
+	respond(f, d->buf, 486, "dt1", "192.0.2.50", 5066);
+	(void)expect_sent(f, "192.0.2.50", 5066, "ACK sip:dave@192.0.2.50:5066 SIP/2.0");
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 486 Busy Here");
+	/* the binding expires */
+	sb_loop_advance(f->loop, 61000);
+	skip_any(f, "SIP/2.0 486 Busy Here");
+	no_more_sent(f);
+	invite_to(inv, sizeof inv, "sip:dave@example.com", 2, "");
+	from_alice(f, inv);
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 100 Trying");
+	(void)expect_sent(f, "192.0.2.30", 5060, "SIP/2.0 480 Temporarily Unavailable");
+	no_more_sent(f);
+}
+
+/* register_h answers 100 Trying at once and never more: the REGISTER is
+ * given up 64*T1 later like one left in progress. */
+static void test_register_provisional_given_up(void **state)
+{
+	struct fx *f = *state;
+	f->reg_mode = REG_TRYING;
+	inject(f, register_bob, "192.0.2.20", 5062);
+	uint64_t token = f->token;
+	(void)expect_sent(f, "192.0.2.20", 5062, "SIP/2.0 100 Trying");
+	no_more_sent(f);
+	assert_int_equal(sb_tsx_layer_count(sb_proxy_tsx_layer(f->proxy)), 1);
+	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS);
+	assert_int_equal(sb_tsx_layer_count(sb_proxy_tsx_layer(f->proxy)), 0);
+	size_t len;
+	char *ans = registrar_answer(f, &len);
+	assert_int_equal(sb_proxy_register_answer(f->proxy, token, ans, len), ENOENT);
+	no_more_sent(f);
+	free(ans);
+}
+
 int main(void)
 {
 	static struct opts auth = { .auth = true };
@@ -1475,6 +1962,7 @@ int main(void)
 	static struct opts users = { .users = true };
 	static struct opts auth_users = { .auth = true, .users = true };
 	static struct opts auth_dialog = { .auth = true, .dialog_key = true };
+	static struct opts seq_users = { .users = true, .sequential = true };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_prestate_setup_teardown(test_auth_407_then_forwarded, setup,
 							 teardown, &auth),
@@ -1514,6 +2002,34 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_register_async, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_async_given_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_silent, setup, teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_busy_600_sequential, setup, teardown,
+							 &seq_users),
+		cmocka_unit_test_prestate_setup_teardown(test_noanswer_after_6xx, setup, teardown,
+							 &users),
+		cmocka_unit_test_prestate_setup_teardown(test_late_487_of_given_up_branch, setup,
+							 teardown, &users),
+		cmocka_unit_test_prestate_setup_teardown(test_noanswer_sequential_at_once, setup,
+							 teardown, &seq_users),
+		cmocka_unit_test_prestate_setup_teardown(test_noanswer_caller_cancel_not_held,
+							 setup, teardown, &users),
+		cmocka_unit_test_prestate_setup_teardown(test_noanswer_longer_than_timer_c, setup,
+							 teardown, &users),
+		cmocka_unit_test_prestate_setup_teardown(test_timer_c_gives_408, setup, teardown,
+							 &users),
+		cmocka_unit_test_prestate_setup_teardown(test_noanswer_caller_gone, setup, teardown,
+							 &users),
+		cmocka_unit_test_prestate_setup_teardown(test_busy_caller_gone, setup, teardown,
+							 &users),
+		cmocka_unit_test_prestate_setup_teardown(test_auth_credentials_never_forwarded,
+							 setup, teardown, &auth),
+		cmocka_unit_test_prestate_setup_teardown(test_noanswer_keeps_earlier_best, setup,
+							 teardown, &users),
+		cmocka_unit_test_prestate_setup_teardown(test_full_target_set_not_unavailable,
+							 setup, teardown, &users),
+		cmocka_unit_test_prestate_setup_teardown(test_known_from_bindings, setup, teardown,
+							 &users),
+		cmocka_unit_test_setup_teardown(test_register_provisional_given_up, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
