@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "switchboard/api.h"
+#include "switchboard/config.h"
 #include "switchboard/store.h"
 
 #define DEFAULT_SERVER "127.0.0.1:5081"
@@ -67,14 +68,18 @@ static const char usage_text[] =
 	"  --token T            the API token\n"
 	"  --token-file F       read the token from F\n"
 	"  -c CONFIG            read listen, token and token_file from the [api]\n"
-	"                       section of CONFIG (default " DEFAULT_CONFIG " when it\n"
-	"                       exists)\n"
+	"                       section of CONFIG, and path from [store] (default\n"
+	"                       " DEFAULT_CONFIG " when it exists)\n"
 	"  --json               print the server's JSON instead of tables\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"The token comes from --token or --token-file, else the environment variable\n"
-	"SWITCHBOARD_TOKEN, else the config file (token, or token_file: a relative path\n"
-	"is tried from the current directory, then from the config file's).\n"
+	"SWITCHBOARD_TOKEN, else the config file's token, else the file its token_file\n"
+	"names, else, as the server does, the file beside the store: [store] path\n"
+	"(default " SB_CFG_DEFAULT_STORE ") with \".token\" added.  A relative path in the\n"
+	"config is taken from the current directory, as the server takes it from its\n"
+	"own: run sbctl where the server runs, or give absolute paths.\n"
+	"Lists (user list, reg list) are read page by page until the last.\n"
 	"Exit status: 0 done, 1 the server refused or was not reachable, 2 bad usage.\n";
 
 /* Everything one run holds: no globals. */
@@ -93,7 +98,7 @@ struct ctl {
 	char cfg_listen[300];
 	char cfg_token[MAX_TOKEN + 1];
 	char cfg_token_file[4096];
-	char cfg_dir[4096];
+	char cfg_store[4096];
 	CURL *curl;
 };
 
@@ -127,45 +132,62 @@ static void usage_of(const char *line)
 
 /* ------------------------------------------------------------ local input */
 
-/* The first line of path without the line end (for a password) or the
- * whole file trimmed of white space (for a token), at most cap - 1 bytes. */
+/* The first line of path without its line end (for a password) or the
+ * whole file trimmed of white space (for a token), at most cap - 1 bytes
+ * (EFBIG past them; a line end or white space does not count). */
 static int read_small_file(const char *path, char *out, size_t cap, bool first_line)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return errno;
-	size_t n = fread(out, 1, cap - 1, f);
+	/* room for what is cut off: a line end, white space around a token */
+	size_t room = cap + 64;
+	char *buf = malloc(room);
+	if (!buf) {
+		fclose(f);
+		return ENOMEM;
+	}
+	size_t n = fread(buf, 1, room - 1, f);
 	int e = ferror(f) ? EIO : 0;
 	bool more = !e && fgetc(f) != EOF;
 	fclose(f);
-	if (e)
+	if (e) {
+		free(buf);
 		return e;
-	out[n] = '\0';
-	if (first_line) {
-		char *nl = strchr(out, '\n');
-		if (nl) {
-			*nl = '\0';
-			more = false;
-		}
-		n = strlen(out);
-		if (n && out[n - 1] == '\r')
-			out[--n] = '\0';
-	} else {
-		size_t b = 0;
-		while (out[b] == ' ' || out[b] == '\t' || out[b] == '\n' || out[b] == '\r')
-			b++;
-		while (n > b && (out[n - 1] == ' ' || out[n - 1] == '\t' || out[n - 1] == '\n' ||
-				 out[n - 1] == '\r'))
-			n--;
-		memmove(out, out + b, n - b);
-		out[n - b] = '\0';
 	}
-	return more ? EFBIG : 0;
+	buf[n] = '\0';
+	size_t b = 0;
+	if (first_line) {
+		char *nl = memchr(buf, '\n', n);
+		if (nl) {
+			n = (size_t)(nl - buf);
+			more = false; /* what follows the first line is not read */
+		}
+		n = strnlen(buf, n);
+		if (n && buf[n - 1] == '\r')
+			n--;
+	} else {
+		while (b < n && (buf[b] == ' ' || buf[b] == '\t' || buf[b] == '\n' || buf[b] == '\r'))
+			b++;
+		while (n > b && (buf[n - 1] == ' ' || buf[n - 1] == '\t' || buf[n - 1] == '\n' ||
+				 buf[n - 1] == '\r'))
+			n--;
+	}
+	if (more || n - b >= cap) {
+		free(buf);
+		return EFBIG;
+	}
+	memcpy(out, buf + b, n - b);
+	out[n - b] = '\0';
+	free(buf);
+	return 0;
 }
 
 static int ini_h(void *arg, const char *section, const char *name, const char *value)
 {
 	struct ctl *c = arg;
+	if (!strcmp(section, "store") && !strcmp(name, "path"))
+		snprintf(c->cfg_store, sizeof c->cfg_store, "%s", value);
 	if (strcmp(section, "api") != 0)
 		return 1;
 	if (!strcmp(name, "listen"))
@@ -191,9 +213,6 @@ static void read_config(struct ctl *c)
 		    errno ? strerror(errno) : "cannot open it");
 	if (r > 0)
 		die(EXIT_USAGE, "%s line %d: not valid INI", path, r);
-	const char *slash = strrchr(path, '/');
-	if (slash)
-		snprintf(c->cfg_dir, sizeof c->cfg_dir, "%.*s", (int)(slash - path), path);
 }
 
 /* A server address as the URL's authority: a wildcard listen address is
@@ -282,16 +301,18 @@ static void resolve(struct ctl *c)
 	} else if (c->cfg_token[0]) {
 		snprintf(c->token, sizeof c->token, "%s", c->cfg_token);
 	} else if (c->cfg_token_file[0]) {
-		const char *p = c->cfg_token_file;
-		char alt[8192];
-		if (p[0] != '/' && access(p, F_OK) != 0 && c->cfg_dir[0]) {
-			snprintf(alt, sizeof alt, "%s/%s", c->cfg_dir, p);
-			p = alt;
-		}
-		load_token_file(c, p, "token_file in the config");
+		/* relative: from the current directory, as the server does */
+		load_token_file(c, c->cfg_token_file, "token_file in the config");
 	} else {
-		die(EXIT_USAGE, "no API token: give --token or --token-file, set SWITCHBOARD_TOKEN, "
-			 "or name a token_file in the [api] section of the config (-c)");
+		/* the server's default (sb_config_finish): beside the store */
+		char def[sizeof c->cfg_store + 8];
+		snprintf(def, sizeof def, "%s.token",
+			 c->cfg_store[0] ? c->cfg_store : SB_CFG_DEFAULT_STORE);
+		if (access(def, F_OK) != 0)
+			die(EXIT_USAGE, "no API token: give --token or --token-file, set "
+				 "SWITCHBOARD_TOKEN, or name a token_file in the [api] section of the "
+				 "config (-c); the server's default, %s, does not exist here", def);
+		load_token_file(c, def, "the server's default, beside its store");
 	}
 	if (!c->token[0])
 		die(EXIT_USAGE, "the API token is empty");
@@ -367,13 +388,19 @@ static size_t write_h(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* path is already escaped. */
+/* method on path (already escaped), with body (may be NULL).  Returns
+ * only with the answer the command expects: status want, and a JSON object
+ * when want_json; any other answer ends the run (exit 1) with the
+ * server's sentence, or "unexpected answer". */
 static void request(struct ctl *c, const char *method, const char *path, json_t *body,
-		    struct answer *a)
+		    long want, bool want_json, struct answer *a)
 {
 	memset(a, 0, sizeof *a);
-	char url[1024];
-	snprintf(url, sizeof url, "http://%s/api/v1%s", c->server, path);
+	size_t ul = strlen(c->server) + strlen(path) + 32;
+	char *url = malloc(ul);
+	if (!url)
+		die(EXIT_SERVER, "out of memory");
+	snprintf(url, ul, "http://%s/api/v1%s", c->server, path);
 	char auth[MAX_TOKEN + 32];
 	snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
 	struct curl_slist *hdrs = curl_slist_append(NULL, auth);
@@ -391,6 +418,8 @@ static void request(struct ctl *c, const char *method, const char *path, json_t 
 	char errbuf[CURL_ERROR_SIZE] = "";
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
+	/* a NAME of "." or ".." stays a segment, not a step up the path */
+	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	if (data) {
@@ -406,13 +435,19 @@ static void request(struct ctl *c, const char *method, const char *path, json_t 
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "sbctl");
 	CURLcode rc = curl_easy_perform(h);
-	long oserr = 0;
+	long oserr = 0, reqsize = 0;
+	curl_off_t pretransfer = 0;
 	curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
+	curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &reqsize);
+	curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
 	curl_slist_free_all(hdrs);
 	free(data);
+	free(url);
+	/* connected and sending (or sent): the server may have acted on it */
+	bool sent = reqsize > 0 || pretransfer > 0 || a->status || a->len;
 	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-	    (rc == CURLE_OPERATION_TIMEDOUT && !a->status && !a->len)) {
+	    (rc == CURLE_OPERATION_TIMEDOUT && !sent)) {
 		const char *why = oserr ? strerror((int)oserr) :
 				  rc == CURLE_OPERATION_TIMEDOUT ? "no answer in time" :
 				  errbuf[0] ? errbuf : curl_easy_strerror(rc);
@@ -420,8 +455,12 @@ static void request(struct ctl *c, const char *method, const char *path, json_t 
 		    c->server, why);
 	}
 	if (rc == CURLE_OPERATION_TIMEDOUT)
-		die(EXIT_SERVER, "the switchboard API at %s did not answer within %ld seconds",
-		    c->server, TOTAL_TIMEOUT_S);
+		die(EXIT_SERVER, "the request was sent to %s but no answer came in %ld s: it may or "
+			 "may not have been applied", c->server, TOTAL_TIMEOUT_S);
+	if (rc != CURLE_OK && sent && a->status == 0)
+		die(EXIT_SERVER, "the request was sent to %s but the answer did not come (%s): it "
+			 "may or may not have been applied", c->server,
+		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	if (rc != CURLE_OK)
 		die(EXIT_SERVER, "talking to the switchboard API at %s failed: %s", c->server,
 		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -435,6 +474,12 @@ static void request(struct ctl *c, const char *method, const char *path, json_t 
 			die(EXIT_SERVER, "%s", json_string_value(e));
 		die(EXIT_SERVER, "the server answered %ld", a->status);
 	}
+	if (a->status != want)
+		die(EXIT_SERVER, "unexpected answer from the server (status %ld, wanted %ld)",
+		    a->status, want);
+	if (want_json && !json_is_object(a->json))
+		die(EXIT_SERVER, "unexpected answer from the server (status %ld without a JSON "
+			 "object)", a->status);
 }
 
 static void answer_free(struct answer *a)
@@ -571,10 +616,68 @@ static void rules_cell(json_t *fwd, char *out, size_t cap)
 
 /* ------------------------------------------------------------ commands */
 
+/* Whether s can go into a query as it is: a cursor (api.h) holds only
+ * unreserved bytes and %HH escapes. */
+static bool cursor_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '%') {
+			if (!isxdigit((unsigned char)s[1]) || !isxdigit((unsigned char)s[2]))
+				return false;
+			s += 2;
+		} else if (!isalnum(ch) && !strchr("-._~", ch)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* GET the list at path page by page (api.h: "next" is the cursor of the
+ * following page), into one answer: {key: every item, "next": null}. */
+static void get_all(struct ctl *c, const char *path, const char *key, struct answer *a)
+{
+	request(c, "GET", path, NULL, 200, true, a);
+	json_t *all = json_object_get(a->json, key);
+	if (!json_is_array(all))
+		die(EXIT_SERVER, "unexpected answer from the server (no \"%s\" list)", key);
+	char *prev = NULL;
+	const char *sep = strchr(path, '?') ? "&" : "?";
+	for (;;) {
+		json_t *next = json_object_get(a->json, "next");
+		if (!next || json_is_null(next))
+			break;
+		const char *cur = json_string_value(next);
+		if (!cur || !cursor_ok(cur) || (prev && !strcmp(prev, cur)))
+			die(EXIT_SERVER, "unexpected answer from the server (a bad \"next\")");
+		free(prev);
+		prev = strdup(cur);
+		size_t pl = strlen(path) + strlen(cur) + 16;
+		char *p = malloc(pl);
+		if (!prev || !p)
+			die(EXIT_SERVER, "out of memory");
+		snprintf(p, pl, "%s%safter=%s", path, sep, cur);
+		struct answer pg;
+		request(c, "GET", p, NULL, 200, true, &pg);
+		free(p);
+		json_t *items = json_object_get(pg.json, key);
+		if (!json_is_array(items))
+			die(EXIT_SERVER, "unexpected answer from the server (no \"%s\" list)", key);
+		json_array_extend(all, items);
+		json_t *nx = json_object_get(pg.json, "next");
+		json_object_set_new(a->json, "next", nx ? json_incref(nx) : json_null());
+		answer_free(&pg);
+	}
+	free(prev);
+	json_object_set_new(a->json, "next", json_null());
+}
+
 static void user_list(struct ctl *c)
 {
 	struct answer a;
-	request(c, "GET", "/users", NULL, &a);
+	get_all(c, "/users", "users", &a);
 	if (!print_json(c, &a)) {
 		json_t *users = json_object_get(a.json, "users");
 		if (!json_array_size(users)) {
@@ -621,7 +724,7 @@ static void user_show(struct ctl *c, const char *name)
 	snprintf(path, sizeof path, "/users/%s", e);
 	curl_free(e);
 	struct answer a;
-	request(c, "GET", path, NULL, &a);
+	request(c, "GET", path, NULL, 200, true, &a);
 	if (!print_json(c, &a)) {
 		json_t *fwd = json_object_get(a.json, "forward");
 		struct table t = { .ncols = 2 };
@@ -650,7 +753,7 @@ static void user_add(struct ctl *c, const char *name)
 	if (!body)
 		die(EXIT_USAGE, "the name and password must be UTF-8 text");
 	struct answer a;
-	request(c, "POST", "/users", body, &a);
+	request(c, "POST", "/users", body, 201, true, &a);
 	json_decref(body);
 	if (!print_json(c, &a))
 		printf("user %s added\n", name);
@@ -669,7 +772,7 @@ static void user_passwd(struct ctl *c, const char *name)
 	snprintf(path, sizeof path, "/users/%s/password", e);
 	curl_free(e);
 	struct answer a;
-	request(c, "PUT", path, body, &a);
+	request(c, "PUT", path, body, 204, false, &a);
 	json_decref(body);
 	if (!print_json(c, &a))
 		printf("password of %s changed\n", name);
@@ -683,7 +786,7 @@ static void user_delete(struct ctl *c, const char *name)
 	snprintf(path, sizeof path, "/users/%s", e);
 	curl_free(e);
 	struct answer a;
-	request(c, "DELETE", path, NULL, &a);
+	request(c, "DELETE", path, NULL, 204, false, &a);
 	if (!print_json(c, &a))
 		printf("user %s deleted\n", name);
 	answer_free(&a);
@@ -696,7 +799,7 @@ static void forward_show(struct ctl *c, const char *name)
 	snprintf(path, sizeof path, "/users/%s/forward", e);
 	curl_free(e);
 	struct answer a;
-	request(c, "GET", path, NULL, &a);
+	request(c, "GET", path, NULL, 200, true, &a);
 	if (!print_json(c, &a))
 		show_rules(json_object_get(a.json, "forward"), name);
 	answer_free(&a);
@@ -715,7 +818,7 @@ static void forward_set(struct ctl *c, const char *name, const char *kind, const
 	curl_free(k);
 	struct answer a;
 	if (c->del) {
-		request(c, "DELETE", path, NULL, &a);
+		request(c, "DELETE", path, NULL, 204, false, &a);
 		if (!print_json(c, &a))
 			printf("%s: %s rule deleted\n", name, kind);
 		answer_free(&a);
@@ -730,7 +833,7 @@ static void forward_set(struct ctl *c, const char *name, const char *kind, const
 	if (c->after) /* checked by check_forward */
 		json_object_set_new(body, "after",
 				    json_integer((json_int_t)strtoul(c->after, NULL, 10)));
-	request(c, "PUT", path, body, &a);
+	request(c, "PUT", path, body, 204, false, &a);
 	json_decref(body);
 	if (!print_json(c, &a)) {
 		if (dnd)
@@ -752,7 +855,7 @@ static void reg_list(struct ctl *c, const char *name)
 		curl_free(e);
 	}
 	struct answer a;
-	request(c, "GET", path, NULL, &a);
+	get_all(c, path, "registrations", &a);
 	if (!print_json(c, &a)) {
 		json_t *regs = json_object_get(a.json, "registrations");
 		if (!json_array_size(regs)) {
@@ -787,7 +890,9 @@ static void reg_delete(struct ctl *c, const char *name)
 	snprintf(path, sizeof path, "/registrations/%s", e);
 	curl_free(e);
 	struct answer a;
-	request(c, "DELETE", path, NULL, &a);
+	request(c, "DELETE", path, NULL, 200, true, &a);
+	if (!json_is_integer(json_object_get(a.json, "removed")))
+		die(EXIT_SERVER, "unexpected answer from the server (no \"removed\")");
 	if (!print_json(c, &a)) {
 		long long n = num(a.json, "removed");
 		printf("removed %lld registration%s of %s\n", n, n == 1 ? "" : "s", name);
@@ -826,7 +931,7 @@ static void pairs(json_t *o, const char *const *keys, const char *const *labels,
 static void stats(struct ctl *c)
 {
 	struct answer a;
-	request(c, "GET", "/stats", NULL, &a);
+	request(c, "GET", "/stats", NULL, 200, true, &a);
 	if (print_json(c, &a)) {
 		answer_free(&a);
 		return;
@@ -1066,6 +1171,12 @@ int main(int argc, char **argv)
 	} else {
 		die(EXIT_USAGE, "unknown command '%s' (see sbctl --help)", cmd);
 	}
+
+	/* an empty NAME would name another resource (/users/ is the list) */
+	const char *name = what == FWD_SHOW ? sub : what == FWD_SET ? c.args[1] :
+			   what == USER_LIST || what == STATS || n < 3 ? NULL : c.args[2];
+	if (name && !name[0])
+		die(EXIT_USAGE, "NAME must not be empty");
 
 	resolve(&c);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(c.curl = curl_easy_init()))

@@ -61,8 +61,8 @@ const struct sb_user *sb_users_find(const struct sb_users *u, struct sb_slice na
 /* Add the user, or replace its HA1s (a new password), keeping its rules and
  * its created time.  ha1_md5 / ha1_sha256: hex of the right length (any
  * case; kept lower-case) or empty, not both empty.  0, EINVAL (a bad name:
- * empty, longer than SB_USERS_MAX_NAME, or holding a control byte, ':',
- * '@' or space; a bad HA1), ENOSPC (max users), ENOMEM. */
+ * empty, "." or "..", longer than SB_USERS_MAX_NAME, or holding a control
+ * byte, ':', '@' or space; a bad HA1), ENOSPC (max users), ENOMEM. */
 int sb_users_put(struct sb_users *u, struct sb_slice name, struct sb_slice ha1_md5,
 		 struct sb_slice ha1_sha256, int64_t created);
 /* Both HA1s from a password: sb_digest_ha1() for MD5 and SHA-256 under

@@ -21,6 +21,8 @@
 #define API_MAX_ERROR 512u
 /* Segments of a path we serve (/api/v1/users/NAME/forward/KIND: 6). */
 #define API_MAX_SEGS 8u
+/* Bytes of a method in a log line (longer ones end in "..."). */
+#define API_LOG_METHOD 16u
 
 enum api_method {
 	API_OTHER = 0,
@@ -31,6 +33,7 @@ enum api_method {
 };
 
 struct api_req;
+struct api_conn;
 
 struct sb_api {
 	struct sb_loop *loop;
@@ -50,10 +53,37 @@ struct sb_api {
 	int epfd;                        /* MHD's epoll descriptor, in our loop */
 	struct sb_addr bound;            /* where we listen (the port read back) */
 	struct sb_timer timer;           /* MHD_get_timeout */
+	struct sb_timer guard;           /* the next SB_API_AUTH_DEADLINE_S of a connection */
 	sb_msec_t started;               /* loop clock at start, for uptime */
 	struct api_req *reqs;            /* every live request */
+	struct api_conn *conns;          /* every open connection, oldest last */
+	unsigned nconns;
 	uint32_t ops_out;                /* store operations awaiting done */
+	bool closing;                    /* sb_api_free() is draining */
 };
+
+/* One TCP connection, from accept to close (MHD_OPTION_NOTIFY_CONNECTION). */
+struct api_conn {
+	struct MHD_Connection *conn;
+	struct api_conn *next, **pprev;  /* in api->conns */
+	sb_msec_t accepted;              /* loop clock */
+	bool trusted;                    /* a request with our token came on it */
+	bool shut;                       /* we shut its socket down */
+};
+
+/* A binding a change removes, as it was when the request came: removed
+ * from memory once the store has committed, only if it is still that
+ * binding (a REGISTER queued after us refreshed or replaced it in both). */
+struct api_snap {
+	char *aor;                       /* canonical AOR, NUL-terminated */
+	char *contact;
+	char *call_id;
+	size_t contact_len, call_id_len;
+	uint32_t cseq;
+};
+
+/* Makes a committed change in memory and sets the answer (routes.c). */
+typedef void (api_apply_h)(struct api_req *r);
 
 /* One HTTP request, from its first header line to the connection's
  * completion notice. */
@@ -62,10 +92,11 @@ struct api_req {
 	struct MHD_Connection *conn;
 	struct api_req *next, **pprev;   /* in api->reqs */
 	enum api_method method;
-	char method_s[16];               /* for logs */
+	char method_s[API_LOG_METHOD];   /* sanitised, for logs and errors */
 	char *path;                      /* raw (still %-escaped), for logs and routing */
 	char *body;                      /* request body, at most SB_API_MAX_BODY */
 	size_t body_len, body_cap;
+	size_t dropped;                  /* body bytes dropped after an early answer */
 	bool too_large;                  /* the body passed SB_API_MAX_BODY */
 	bool queued;                     /* a response went to MHD */
 	bool suspended;
@@ -75,11 +106,27 @@ struct api_req {
 	char *resp;                      /* malloc'd body, or NULL (204) */
 	size_t resp_len;
 	const char *allow;               /* 405: the Allow header */
+	bool close;                      /* answer with Connection: close */
 	/* store operations this request waits for */
-	unsigned ops_out;
-	int op_err;                      /* first error of a queued operation */
-	unsigned ok_status;              /* answer once they are all done */
-	json_t *ok_body;
+	unsigned ops_out;                /* queued, done handler not run yet */
+	unsigned ops_queued;             /* queued in all */
+	unsigned ops_ok;                 /* committed */
+	int op_err;                      /* first error: of queueing or of a commit */
+	bool queue_failed;               /* an operation could not be queued */
+	int alloc_err;                   /* ENOMEM while reading the body */
+	/* the change, made in memory by apply once every operation committed */
+	api_apply_h *apply;
+	bool locked;                     /* name is being changed: other writes wait */
+	char name[SB_USERS_MAX_NAME + 1];
+	size_t name_len;
+	char ha1[SB_DIGEST_ALG_COUNT][SB_DIGEST_HEX_CAP];
+	int64_t created;
+	enum sb_store_fwd kind;
+	char *target;                    /* malloc'd */
+	uint32_t after;
+	bool existed;                    /* DELETE of a user: memory had it */
+	struct api_snap *snap;           /* bindings it removes */
+	size_t nsnap;
 };
 
 /* ------------------------------------------------------------ api.c */
@@ -92,11 +139,12 @@ void api_log(struct sb_api *a, enum sb_log_level lvl, const char *fmt, ...)
 int api_op(struct api_req *r, int err);
 /* The done handler of every store operation a request queues. */
 void api_store_done(int err, void *arg);
-/* Answer ok_status with ok_body (taken; NULL for none) once every queued
- * operation is done, at once when none is outstanding, else suspend the
- * connection until then.  An operation that failed turns the answer into
- * an error. */
-void api_wait(struct api_req *r, unsigned ok_status, json_t *ok_body);
+/* The request's operations are queued (or none was needed): once every
+ * one has committed, r->apply makes the change in memory and sets the
+ * answer; if any failed, memory is left as it is and the answer says
+ * what the store may hold.  At once when nothing is outstanding, else the
+ * connection is suspended until the last done handler. */
+void api_wait(struct api_req *r);
 
 /* ------------------------------------------------------------ json.c */
 
@@ -130,5 +178,7 @@ json_t *api_json_time(int64_t t);
 
 /* Answer r (or start the store operations it waits for). */
 void api_route(struct api_req *r);
+/* Free what r's change holds (its target, its snapshot). */
+void api_change_free(struct api_req *r);
 
 #endif

@@ -85,7 +85,7 @@ void sb_users_free(struct sb_users *u)
  * space.  Other bytes, UTF-8 included, are the name's own. */
 static bool name_ok(struct sb_slice name)
 {
-	if (!name.p || name.l == 0 || name.l > SB_USERS_MAX_NAME)
+	if (!name.p || name.l == 0 || name.l > SB_USERS_MAX_NAME || (name.l <= 2 && !memcmp(name.p, "..", name.l)))
 		return false;
 	for (size_t i = 0; i < name.l; i++) {
 		unsigned char c = (unsigned char)name.p[i];

@@ -3,7 +3,9 @@
 with its exact output, and its errors (server down, wrong token, bad
 kind, unknown user, bad usage), a registration made by a REGISTER sent
 over UDP (digest authentication included), and the users still there after
-a restart (the store).
+a restart (the store); and, against a fake server, how sbctl takes an
+answer it does not expect, a server that never answers, and a list in
+pages.
 
 Usage: test_sbctl.py SWITCHBOARD SBCTL
 
@@ -14,6 +16,8 @@ on free ports.  Times that move (created, expires, uptime) are replaced by
 placeholders before outputs are compared."""
 
 import hashlib
+import http.client
+import http.server
 import json
 import os
 import random
@@ -24,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SERVER, SBCTL = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
@@ -204,6 +209,69 @@ def register(user, password):
     return code, port
 
 
+# ------------------------------------------------------------ a fake API
+
+FAKE_TOKEN = "0123456789abcdef0123"
+
+class Fake:
+    """An HTTP server on a free port answering from a table:
+    answers[(method, path)] = (status, body bytes); requests lists the
+    (method, path) it was asked.  With silent, it reads requests and never
+    answers."""
+
+    def __init__(self, silent=False):
+        self.answers, self.requests, self.silent = {}, [], silent
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def handle_one_request(self):
+                if fake.silent:
+                    self.rfile.readline()
+                    fake.requests.append(("?", "?"))
+                    time.sleep(15)
+                    return
+                super().handle_one_request()
+
+            def answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                if n:
+                    self.rfile.read(n)
+                fake.requests.append((self.command, self.path))
+                status, body = fake.answers.get((self.command, self.path), (404, b""))
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = answer
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.addr = "127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def api_call(conn, method, path, body=None):
+    """One request on a kept-alive http.client connection: (status, JSON)."""
+    token = open(TOKEN_FILE).read().strip()
+    hdrs = {"Authorization": "Bearer " + token}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs["Content-Type"] = "application/json"
+    conn.request(method, path, body=data, headers=hdrs)
+    r = conn.getresponse()
+    raw = r.read()
+    return r.status, json.loads(raw) if raw else None
+
+
 # ------------------------------------------------------------ the tests
 
 DOWN = ("sbctl: cannot reach the switchboard API at 127.0.0.1:APIPORT: Connection refused "
@@ -243,7 +311,66 @@ try:
         out="", err="usage: sbctl user show NAME\n")
     run("no token", ["stats"], 2, out="", token=False,
         err="sbctl: no API token: give --token or --token-file, set SWITCHBOARD_TOKEN, or "
-            "name a token_file in the [api] section of the config (-c)\n")
+            "name a token_file in the [api] section of the config (-c); the server's "
+            "default, switchboard.db.token, does not exist here\n")
+    run("an empty NAME", ["user", "show", ""], 2, out="",
+        err="sbctl: NAME must not be empty\n")
+    run("an empty NAME (reg list)", ["reg", "list", ""], 2, out="",
+        err="sbctl: NAME must not be empty\n")
+    run("an empty NAME (forward)", ["forward", "", "dnd"], 2, out="",
+        err="sbctl: NAME must not be empty\n")
+
+    # answers sbctl does not expect: exit 1, whatever the status class
+    fake = Fake()
+    fake.answers[("GET", "/api/v1/stats")] = (200, b"hello, not JSON")
+    fake.answers[("DELETE", "/api/v1/users/bob")] = (200, b"{}")
+    fake.answers[("GET", "/api/v1/users/bob")] = (200, b"[1, 2]")
+    fake.answers[("PUT", "/api/v1/users/bob/password")] = (201, b"")
+    for name, args, why in [
+            ("200 not JSON", ["stats"], "status 200 without a JSON object"),
+            ("200 for a DELETE", ["user", "delete", "bob"], "status 200, wanted 204"),
+            ("JSON not an object", ["user", "show", "bob"], "status 200 without a JSON object"),
+            ("201 for a PUT", ["user", "passwd", "bob", "--password", "x"],
+             "status 201, wanted 204")]:
+        run("unexpected answer: " + name,
+            ["--server", fake.addr, "--token", FAKE_TOKEN] + args, 1, server=False, token=False,
+            out="", err="sbctl: unexpected answer from the server (%s)\n" % why)
+    # a list in pages: "next" followed to the end, with ?user=
+    page1 = {"registrations": [{"aor": "sip:a@x", "contact": "sip:a@1", "expires_in": 60,
+                                "q": 1, "source": "udp 1.2.3.4:5"}], "next": "sip%3Aa%40x"}
+    page2 = {"registrations": [{"aor": "sip:a@x", "contact": "sip:a@2", "expires_in": 60,
+                                "q": 0.5, "source": "udp 1.2.3.4:6"}], "next": None}
+    fake.answers[("GET", "/api/v1/registrations?user=a")] = (200, json.dumps(page1).encode())
+    fake.answers[("GET", "/api/v1/registrations?user=a&after=sip%3Aa%40x")] = (
+        200, json.dumps(page2).encode())
+    run("reg list follows next", ["--server", fake.addr, "--token", FAKE_TOKEN, "reg", "list",
+                                  "a"], 0, server=False, token=False, err="",
+        out=("AOR      CONTACT  EXPIRES  Q    SOURCE\n"
+             "sip:a@x  sip:a@1  60s      1    udp 1.2.3.4:5\n"
+             "sip:a@x  sip:a@2  60s      0.5  udp 1.2.3.4:6\n"))
+    rc, o, e = sbctl("--server", fake.addr, "--token", FAKE_TOKEN, "--json", "reg", "list", "a",
+                     server=False, token=False)
+    check("--json reg list follows next", (rc, "", e), 0, err="")
+    assert json.loads(o) == {"registrations": page1["registrations"] + page2["registrations"],
+                             "next": None}, o
+    # a cursor that would loop, or could not go in a URL
+    page1["next"] = "a b"
+    fake.answers[("GET", "/api/v1/registrations?user=a")] = (200, json.dumps(page1).encode())
+    run("reg list, a bad next", ["--server", fake.addr, "--token", FAKE_TOKEN, "reg", "list",
+                                 "a"], 1, server=False, token=False, out="",
+        err='sbctl: unexpected answer from the server (a bad "next")\n')
+    fake.close()
+
+    # a server that takes the request and never answers: not "unreachable"
+    fake = Fake(silent=True)
+    t0 = time.time()
+    rc, o, e = sbctl("--server", fake.addr, "--token", FAKE_TOKEN, "user", "delete", "bob",
+                     server=False, token=False)
+    check("sent, no answer", (rc, o, e.replace(fake.addr, "FAKE")), 1, out="",
+          err="sbctl: the request was sent to FAKE but no answer came in 10 s: it may or may "
+              "not have been applied\n")
+    assert 9 < time.time() - t0 < 20, time.time() - t0
+    fake.close()
     run("server down", ["--token", "0123456789abcdef0123", "stats"], 1, out="", err=DOWN,
         token=False)
 
@@ -285,6 +412,39 @@ try:
         out="password of carol changed\n", err="")
     run("user passwd, unknown user", ["user", "passwd", "nobody", "--password", "x"], 1,
         out="", err='sbctl: there is no user "nobody"\n')
+
+    # "." and "..": refused as names, and never a step along the path
+    run("user add ..", ["user", "add", "..", "--password", "x"], 1, out="",
+        err='sbctl: the field "name" must not be "." or ".."\n')
+    run("user add .", ["user", "add", ".", "--password", "x"], 1, out="",
+        err='sbctl: the field "name" must not be "." or ".."\n')
+    run("user show ..", ["user", "show", ".."], 1, out="",
+        err='sbctl: there is no user ".."\n')
+    run("user show .", ["user", "show", "."], 1, out="",
+        err='sbctl: there is no user "."\n')
+    run("user delete ..", ["user", "delete", ".."], 1, out="",
+        err='sbctl: there is no user ".."\n')
+    run("reg delete .", ["reg", "delete", "."], 1, out="",
+        err='sbctl: there are no registrations for "."\n')
+
+    # a password file: the first line, its line end not counted
+    pw128 = os.path.join(TMP, "pw128")
+    with open(pw128, "w") as f:
+        f.write("p" * 128 + "\r\n")
+    run("--password-file, 128 bytes and CRLF", ["user", "passwd", "carol", "--password-file",
+                                                pw128], 0, out="password of carol changed\n",
+        err="")
+    with open(pw128, "w") as f:
+        f.write("p" * 128 + "\n" + "more lines\n")
+    run("--password-file, 128 bytes, more lines", ["user", "passwd", "carol",
+                                                   "--password-file", pw128], 0,
+        out="password of carol changed\n", err="")
+    with open(pw128, "w") as f:
+        f.write("p" * 129 + "\n")
+    run("--password-file, 129 bytes", ["user", "passwd", "carol", "--password-file", pw128], 2,
+        out="", err="sbctl: the password in %s is longer than 128 bytes\n" % pw128)
+    run("user passwd back", ["user", "passwd", "carol", "--password", "carol-pw2"], 0,
+        out="password of carol changed\n", err="")
 
     # forwarding
     run("forward always", ["forward", "alice", "always", "sip:voicemail@127.0.0.1"], 0,
@@ -353,6 +513,36 @@ try:
         err="sbctl: cannot read the config file %s: No such file or directory\n"
             % os.path.join(TMP, "none.ini"))
     os.unlink(os.path.join(TMP, "etc", "switchboard.ini"))
+    # no token_file: the server's default, [store] path + ".token"; a relative
+    # path from the current directory (TMP), not the config file's
+    os.makedirs(os.path.join(TMP, "conf"), exist_ok=True)
+    with open(os.path.join(TMP, "db2.token"), "w") as f:
+        f.write(token + "\n")
+    with open(os.path.join(TMP, "conf", "store.ini"), "w") as f:
+        f.write("[store]\npath = db2\n\n[api]\nlisten = 127.0.0.1:%d\n" % API_PORT)
+    run("token beside [store] path", ["-c", "conf/store.ini", "user", "show", "carol"], 0,
+        token=False, server=False, err="")
+    with open(os.path.join(TMP, "conf", "nostore.ini"), "w") as f:
+        f.write("[api]\nlisten = 127.0.0.1:%d\n" % API_PORT)
+    run("no [store] path: switchboard.db.token, missing", ["-c", "conf/nostore.ini", "stats"],
+        2, token=False, server=False, out="",
+        err="sbctl: no API token: give --token or --token-file, set SWITCHBOARD_TOKEN, or "
+            "name a token_file in the [api] section of the config (-c); the server's "
+            "default, switchboard.db.token, does not exist here\n")
+    with open(os.path.join(TMP, "switchboard.db.token"), "w") as f:
+        f.write(token + "\n")
+    run("no [store] path: switchboard.db.token", ["-c", "conf/nostore.ini", "user", "show",
+                                                  "carol"], 0, token=False, server=False,
+        err="")
+    os.unlink(os.path.join(TMP, "switchboard.db.token"))
+    with open(os.path.join(TMP, "conf", "tok"), "w") as f:
+        f.write(token + "\n")
+    with open(os.path.join(TMP, "conf", "rel.ini"), "w") as f:
+        f.write("[api]\nlisten = 127.0.0.1:%d\ntoken_file = tok\n" % API_PORT)
+    run("a relative token_file is from the current directory", ["-c", "conf/rel.ini", "stats"],
+        2, token=False, server=False, out="",
+        err="sbctl: cannot read the token file tok (token_file in the config): No such file "
+            "or directory\n")
 
     # registrations
     run("reg list, none", ["reg", "list"], 0, out="no registrations\n", err="")
@@ -410,6 +600,24 @@ try:
         "bob    TIME  dnd on\n"))
     code, _ = register("alice", "alice-pw")
     assert code == 200, code
+
+    # more users than a page: sbctl reads every page
+    conn = http.client.HTTPConnection("127.0.0.1", API_PORT, timeout=10)
+    for i in range(1100):
+        st, _ = api_call(conn, "POST", "/api/v1/users", {"name": "bulk%04d" % i,
+                                                         "password": "x"})
+        assert st == 201, st
+    st, j = api_call(conn, "GET", "/api/v1/users")
+    assert st == 200 and len(j["users"]) == 1000 and j["next"] == "bulk0997", (st, j["next"])
+    conn.close()
+    rc, o, e = sbctl("--json", "user", "list")
+    check("--json user list, 1102 users", (rc, "", e), 0, err="")
+    names = [u["name"] for u in json.loads(o)["users"]]
+    assert names == ["alice", "bob"] + ["bulk%04d" % i for i in range(1100)], names[:5]
+    assert json.loads(o)["next"] is None
+    rc, o, e = sbctl("user", "list")
+    check("user list, 1102 users", (rc, "", e), 0, err="")
+    assert len(o.splitlines()) == 1 + 1102 and "bulk1099" in o.splitlines()[-1], o[-200:]
 finally:
     stop_server()
 

@@ -115,7 +115,8 @@ static void test_bad_names(void **state)
 	assert_int_equal(sb_users_put(u, SB_SLICE_NULL, exact(MD5_A), exact(""), 0), EINVAL);
 	assert_int_equal(put(u, "", MD5_A, "", 0), EINVAL);
 	assert_int_equal(put(u, longname, MD5_A, "", 0), EINVAL);  /* 129 bytes */
-	const char *bad[] = { "a:b", "a@b", "a b", "a\tb", "a\r\nb", "a\x7f", "\x01" };
+	/* "." and "..": dot segments of a path, which no client can address */
+	const char *bad[] = { "a:b", "a@b", "a b", "a\tb", "a\r\nb", "a\x7f", "\x01", ".", ".." };
 	for (size_t i = 0; i < SB_ARRAY_LEN(bad); i++)
 		assert_int_equal(put(u, bad[i], MD5_A, "", 0), EINVAL);
 	/* a NUL inside the name */
@@ -128,7 +129,9 @@ static void test_bad_names(void **state)
 	assert_int_equal(find(u, longname)->name_len, SB_USERS_MAX_NAME);
 	assert_int_equal(put(u, "j\xc3\xbcrgen", MD5_A, "", 0), 0);
 	assert_int_equal(put(u, "first.last+tag_1-x!~*'()", MD5_A, "", 0), 0);
-	assert_int_equal(sb_users_count(u), 3);
+	assert_int_equal(put(u, "...", MD5_A, "", 0), 0);
+	assert_int_equal(put(u, ".a", MD5_A, "", 0), 0);
+	assert_int_equal(sb_users_count(u), 5);
 	sb_users_free(u);
 }
 
