@@ -67,7 +67,19 @@ enum sb_ua_event_kind {
 	SB_UA_EV_TRANSFERRED,     /* a transfer we made succeeded (or one made to us) */
 	SB_UA_EV_DTMF,            /* a digit received */
 	SB_UA_EV_ENDED,           /* the call is over: code (0 for BYE), reason */
+	SB_UA_EV_TRANSFER_FAILED, /* a transfer we made failed: code (the sipfrag's
+	                           * or the REFER's status); the call goes on */
 };
+
+/* Which events a call gets:
+ *  - outgoing: [RINGING] [REDIRECTED ...] ANSWERED ... ENDED, or ENDED;
+ *  - incoming that rings: INCOMING [ANSWERED ...] ENDED; forwarded after
+ *    ringing (fwd_noanswer): INCOMING FORWARDED ENDED (code 302);
+ *  - incoming refused at once by policy (busy, decline, dnd): one ENDED
+ *    with call NULL (call_id is still a fresh number, peer the caller);
+ *    forwarded at once (fwd_always, fwd_busy): one FORWARDED with call NULL.
+ * A struct sb_call pointer is valid from its first event until its ENDED
+ * event returns: do not keep it after that. */
 
 /* "registered", "register_failed", ... as written in the events file. */
 const char *sb_ua_event_name(enum sb_ua_event_kind k);
@@ -131,7 +143,8 @@ struct sb_ua_cfg {
  * from the socket, with a sentence in err. */
 int sb_ua_alloc(struct sb_ua **up, const struct sb_ua_cfg *cfg, char *err, size_t errcap);
 /* Drops every call without signalling (call sb_ua_shutdown first for a
- * clean exit).  NULL is fine. */
+ * clean exit).  NULL is fine.  Never from inside an event handler; every
+ * other function of this header may be called from one. */
 void sb_ua_free(struct sb_ua *ua);
 
 /* The SIP address bound (after port 0). */
@@ -142,8 +155,11 @@ void sb_ua_local(const struct sb_ua *ua, struct sb_addr *out);
 void sb_ua_shutdown(struct sb_ua *ua, void (*done_h)(void *arg), void *arg);
 
 /* Call target: "bob" (sip:bob@domain), "sip:bob@host:port", or a number.
- * 0 with *callp set (may be NULL), EINVAL (a target that is no URI),
- * ENOSPC (SB_UA_MAX_CALLS calls). */
+ * 0 with *callp set (may be NULL), EINVAL (a target that is no URI, or
+ * without a server one whose host is a name: no DNS; also after
+ * sb_ua_shutdown), ENOSPC
+ * (SB_UA_MAX_CALLS calls), or the errno of the first send (no call then,
+ * and no event). */
 int sb_ua_call(struct sb_ua *ua, const char *target, struct sb_call **callp);
 
 /* Incoming: answer (200 with our SDP answer), reject (486 or 603).  A call
@@ -164,7 +180,9 @@ int sb_ua_resume(struct sb_call *c);
  * naming the consult dialog (RFC 3891).  0, EINVAL, EBUSY. */
 int sb_ua_transfer(struct sb_call *c, const char *target);
 int sb_ua_transfer_attended(struct sb_call *c, struct sb_call *consult);
-/* Send DTMF digits (0-9, *, #, A-D) in the call's media (RFC 4733). */
+/* Send DTMF digits (0-9, *, #, A-D) in the call's media (RFC 4733).
+ * 0, EINVAL (not established, or a character that is no digit), ENOTSUP
+ * (the peer took no telephone-event), ENOSPC (too many queued). */
 int sb_ua_dtmf(struct sb_call *c, const char *digits);
 
 /* Calls now: the one with the user's number n (sb_ua_event.call_id), and
