@@ -6,6 +6,9 @@
 #   make test         sanitizer build (ASan+UBSan) and every test; non-zero on failure
 #   make fuzz         libFuzzer targets for FUZZ_SECONDS each (clang)
 #   make bench-parse  parser benchmark against libosip2
+#   make bench        switchboard and Kamailio side by side (bench/bench.sh,
+#                     ~10 min): writes bench/RESULTS.md, bench/cpu_per_call.png
+#   make bench-smoke  a few calls and registrations through both (~15 s)
 
 SHELL := /bin/bash
 
@@ -16,9 +19,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := msg uri nameaddr via auth sdp
 
 # Debian packages: to build and test; to fuzz; to benchmark.
-PKGS_BUILD := meson ninja-build gcc pkg-config libcmocka-dev libinih-dev libsqlite3-dev libssl-dev python3 sip-tester libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libsndfile1-dev
+PKGS_BUILD := meson ninja-build gcc pkg-config libcmocka-dev libinih-dev libsqlite3-dev libssl-dev python3 sip-tester libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libsndfile1-dev baresip-core
 PKGS_FUZZ  := clang libclang-rt-14-dev
-PKGS_BENCH := libosip2-dev
+PKGS_BENCH := libosip2-dev gnuplot-nox kamailio
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -34,7 +37,7 @@ define need_pkgs
 	fi
 endef
 
-.PHONY: all deps run test build fuzz bench-parse clean
+.PHONY: all deps run test build fuzz bench-parse bench bench-smoke clean
 
 all: build
 
@@ -93,6 +96,25 @@ bench-parse:
 	  -Db_ndebug=true -Dbench=true
 	ninja -C $(BUILD)-bench
 	./$(BUILD)-bench/bench/bench_parse
+
+# The proxy from the release build, the bench programs (bench_location,
+# bench_core) from the bench build; not part of `make test`.  Kamailio is
+# started by the script on free loopback ports (a kamailio service the
+# package may have started is not used: `systemctl disable --now kamailio`
+# keeps it from taking CPU during the run).
+bench: build
+	$(call need_pkgs,$(PKGS_BENCH))
+	[ -f $(BUILD)-bench/build.ninja ] || meson setup $(BUILD)-bench --buildtype=release \
+	  -Db_ndebug=true -Dbench=true
+	ninja -C $(BUILD)-bench
+	SB=$(BUILD)/switchboard SBCTL=$(BUILD)/sbctl BENCH_BUILD=$(BUILD)-bench bench/bench.sh
+
+# A few calls and registrations through switchboard and Kamailio (skipped,
+# exit 77, without sipp or kamailio); meson's bench-smoke test runs the same.
+bench-smoke: build
+	@SB=$(BUILD)/switchboard SBCTL=$(BUILD)/sbctl bench/bench.sh --smoke; rc=$$?; \
+	if [ $$rc = 77 ]; then echo "bench-smoke: skipped (no sipp or no kamailio)"; rc=0; fi; \
+	exit $$rc
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) $(BUILD)-bench
