@@ -16,7 +16,7 @@ BUILD      ?= build
 BUILD_SAN  ?= build-san
 BUILD_FUZZ ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := msg uri nameaddr via auth sdp
+FUZZ_TARGETS := msg uri nameaddr via auth sdp rtp rtcp
 
 # Debian packages: to build and test; to fuzz; to benchmark.
 PKGS_BUILD := meson ninja-build gcc pkg-config libcmocka-dev libinih-dev libsqlite3-dev libssl-dev python3 sip-tester libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libsndfile1-dev baresip-core
