@@ -13,9 +13,13 @@
  * exits 1.  After the first registration, failures are printed and the user
  * agent retries (with back-off) for as long as the phone runs.
  *
- * SIGINT, SIGTERM, "quit" and the end of input on the prompt shut down
- * cleanly (sb_ua_shutdown: calls hung up, registration removed, bounded by
- * SHUTDOWN_GUARD_MS); a second signal stops at once.
+ * SIGINT, SIGTERM, SIGHUP, SIGQUIT, "quit" and the end of input on the
+ * prompt shut down cleanly (sb_ua_shutdown: calls hung up, registration
+ * removed, bounded by SHUTDOWN_GUARD_MS); a second signal stops at once.
+ *
+ * What reaches the terminal from the network (reason phrases, URIs, the
+ * messages in debug logs) could hold escape sequences: every line printed
+ * (events, answers, logs) has its control bytes replaced by '?'.
  *
  * Exit status: 0 after a clean shutdown, 1 when the phone cannot start or
  * register (or stopped by a second signal), 2 for bad options. */
@@ -81,7 +85,8 @@ static const char usage_text[] =
 	"  --forward-busy TARGET    forward incoming calls when busy\n"
 	"  --forward-noanswer TARGET --forward-after SECONDS\n"
 	"                           forward calls ringing that long unanswered\n"
-	"  --dtmf DIGITS            send DIGITS (0-9 * # A-D) once a call is answered\n"
+	"  --dtmf DIGITS            send DIGITS (0-9 * # A-D, at most 32) once a call\n"
+	"                           is answered\n"
 	"  --exit-after-call        exit once the first call has ended\n"
 	"\n"
 	"Media (G.711 over RTP):\n"
@@ -98,8 +103,8 @@ static const char usage_text[] =
 	"\n"
 	"At start the phone waits at most 10 s for its registration; a 4xx or 6xx\n"
 	"answer (but 408) ends it at once.  Exit status: 0 after a clean shutdown\n"
-	"(SIGINT, SIGTERM, quit, --exit-after-call), 1 when it cannot start or\n"
-	"register, 2 for bad options.\n";
+	"(SIGINT, SIGTERM, SIGHUP, SIGQUIT, quit, --exit-after-call), 1 when it\n"
+	"cannot start or register, 2 for bad options.\n";
 
 static const char help_text[] =
 	"commands (N: a call's number, as events and status show it):\n"
@@ -188,6 +193,16 @@ struct phone {
 
 /* ------------------------------------------------------------ output */
 
+/* Text for the terminal: every control byte (< 0x20, 0x7f) becomes '?', so
+ * that nothing the network sent (an escape sequence in a reason phrase or
+ * a URI) reaches the terminal as a command. */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static void log_h(enum sb_log_level lvl, const char *line, void *arg)
 {
 	const struct phone *p = arg;
@@ -195,12 +210,14 @@ static void log_h(enum sb_log_level lvl, const char *line, void *arg)
 		return;
 	struct timespec ts;
 	struct tm tm;
-	char when[32];
+	char when[32], text[1024];
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(text, sizeof text, "%s", line);
+	printable(text);
 	fprintf(stderr, "%s.%03ldZ %-5s %s\n", when, ts.tv_nsec / 1000000L, sb_log_level_name(lvl),
-		line);
+		text);
 }
 
 static void show_prompt(struct phone *p)
@@ -211,16 +228,20 @@ static void show_prompt(struct phone *p)
 	}
 }
 
-/* A readable line on stdout (events, command answers). */
+/* A readable line on stdout (events, command answers), without control
+ * bytes. */
 static void say(struct phone *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(struct phone *p, const char *fmt, ...)
 {
+	char line[2048];
 	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	printable(line);
 	if (p->prompt && p->tty)
 		fputs("\r\033[K", stdout);  /* over the prompt */
-	va_start(ap, fmt);
-	vfprintf(stdout, fmt, ap);
-	va_end(ap);
+	fputs(line, stdout);
 	fputc('\n', stdout);
 	fflush(stdout);
 }
@@ -440,7 +461,9 @@ static void dtmf_t_h(void *arg)
 	if (c) {
 		int err = sb_ua_dtmf(c, pc->p->o.dtmf);
 		if (err)
-			say(pc->p, "call %u: cannot send dtmf: %s", pc->id, strerror(err));
+			say(pc->p, "call %u: cannot send dtmf: %s", pc->id,
+			    err == ENOTSUP ? "the other side takes no telephone-event"
+			    : err == ENOSPC ? "too many digits waiting" : strerror(err));
 	}
 }
 
@@ -539,7 +562,10 @@ static bool fatal_at_start(unsigned code)
 
 static void start_fail(struct phone *p, const char *why)
 {
-	fprintf(stderr, "sbphone: cannot register %s at %s: %s\n", p->o.user, p->server_txt, why);
+	char w[256];
+	snprintf(w, sizeof w, "%s", why);
+	printable(w);
+	fprintf(stderr, "sbphone: cannot register %s at %s: %s\n", p->o.user, p->server_txt, w);
 	fail_now(p, EXIT_FAIL);
 }
 
@@ -721,9 +747,10 @@ static void cmd_status(struct phone *p)
 		if (n >= sizeof buf)
 			n = sizeof buf - 1;
 		buf[n] = 0;
-		while (n && buf[n - 1] == '\n')
-			buf[--n] = 0;
-		say(p, "%s", buf);
+		/* one say() a line: say() lets no newline through */
+		char *save = NULL;
+		for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+			say(p, "%s", l);
 	}
 }
 
@@ -812,8 +839,16 @@ static void run_command(struct phone *p, char *line)
 			say(p, "usage: dtmf DIGITS (0-9 * # A-D)");
 			return;
 		}
-		if ((c = pick_call(p, NULL, PICK_CURRENT)))
-			result(p, cmd, sb_ua_dtmf(c, a1));
+		if ((c = pick_call(p, NULL, PICK_CURRENT))) {
+			int err = sb_ua_dtmf(c, a1);
+			if (err == ENOSPC)
+				say(p, "dtmf: too many digits waiting to be sent (at most %u)",
+				    SB_UA_MAX_DTMF);
+			else if (err == ENOTSUP)
+				say(p, "dtmf: the other side takes no DTMF (telephone-event)");
+			else
+				result(p, cmd, err);
+		}
 	} else if (!strcmp(cmd, "dnd")) {
 		if (argc != 2 || (strcmp(a1, "on") && strcmp(a1, "off"))) {
 			say(p, "usage: dnd on|off");
@@ -915,8 +950,12 @@ static int signals_start(struct phone *p)
 {
 	sigset_t set;
 	sigemptyset(&set);
+	/* the ones that mean "stop" from a user, a terminal going away (HUP)
+	 * or a service manager: all the same clean shutdown */
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return errno;
 	if ((p->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
@@ -1167,8 +1206,9 @@ static int parse_opts(struct opts *o, int argc, char **argv, char *err, size_t c
 			o->record = v;
 			break;
 		case OPT_DTMF:
-			if (!valid_digits(v)) {
-				seterr(err, cap, "bad --dtmf '%s' (digits 0-9, *, #, A-D)", v);
+			if (!valid_digits(v) || strlen(v) > SB_UA_MAX_DTMF) {
+				seterr(err, cap, "bad --dtmf '%s' (digits 0-9, *, #, A-D; at most %u)",
+				       v, SB_UA_MAX_DTMF);
 				return EINVAL;
 			}
 			o->dtmf = v;

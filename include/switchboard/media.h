@@ -441,9 +441,11 @@ static inline bool sb_media_dir_receives(enum sb_sdp_dir d)
 }
 
 /* A received DTMF digit ('0'..'9', '*', '#', 'A'..'D', '!'), once each,
- * called from the session's receive handler on the loop thread: it may
- * call any sb_media_* function on the session except sb_media_free()
- * (free it later, e.g. from a zero-delay timer). */
+ * called from the session's receive handler on the loop thread.  It may
+ * call any function, sb_media_free() of this very session included: the
+ * session then reads nothing more (its sockets are closed at once) and
+ * its memory is released when the receive handler returns; after
+ * sb_media_free() the handler must not touch the session again. */
 typedef void (sb_media_dtmf_h)(char digit, void *arg);
 
 struct sb_media_cfg {
@@ -503,9 +505,11 @@ void sb_media_local(const struct sb_media *m, struct sb_addr *rtp);
 uint16_t sb_media_local_port(const struct sb_media *m);
 
 /* Apply the outcome of an offer/answer, at any time (re-INVITE).  A
- * direction that starts receiving again restarts the jitter buffer.  0 or
- * EINVAL (pt not 0/8, dtmf_pt outside 96..127 and not -1, family of the
- * remote unlike the socket's). */
+ * direction that starts receiving again restarts the jitter buffer.  RTCP
+ * goes to p->rtcp, else to the RTP port + 1; with RTP on port 65535 (no
+ * port + 1) or an RTCP port of 0, no RTCP is sent.  0 or EINVAL (pt not
+ * 0/8, dtmf_pt outside 96..127 and not -1, family of the remote unlike the
+ * socket's). */
 int sb_media_update(struct sb_media *m, const struct sb_media_params *p);
 int sb_media_set_dir(struct sb_media *m, enum sb_sdp_dir dir);
 enum sb_sdp_dir sb_media_dir(const struct sb_media *m);
@@ -539,7 +543,9 @@ void sb_media_get_stats(const struct sb_media *m, struct sb_media_stats *st);
 
 /* From a parsed SDP answer (or an offer we answer): the remote address
  * (c=, numeric only), port (m=), RTCP (a=rtcp, RFC 3605, else port + 1),
- * the first of PCMU/PCMA among the m= formats, telephone-event/8000, and
+ * the first of PCMU/PCMA among the m= formats, the first telephone-event/8000
+ * among them (formats in the m= line's order; an rtpmap for a payload type
+ * the line does not list is ignored), and
  * our effective direction: want (what we offered or answered) limited by
  * the mirror of theirs (they recvonly: we may only send).  A port of 0, a
  * c= of 0.0.0.0 (RFC 3264 §8.4 old-style hold) or no remote address makes

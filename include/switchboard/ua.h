@@ -8,10 +8,20 @@
  *    (Expires: 0) by sb_ua_unregister().
  *  - Calls (RFC 3261 §13-§15, §17 client and server transactions from
  *    transaction.h, dialogs §12): INVITE with an SDP offer (PCMU, PCMA,
- *    telephone-event; RFC 3264), 1xx/2xx, ACK, BYE, CANCEL; a 401/407 is
- *    answered with credentials (the Cisco 407 flow, phone side); a 3xx is
- *    followed by calling its first Contact (the Yealink redirect flow,
- *    phone A side).
+ *    telephone-event; RFC 3264), 1xx/2xx, ACK, BYE, CANCEL; a 407 from
+ *    our outbound proxy is answered with credentials (the Cisco 407 flow,
+ *    phone side) when its realm is the registrar's (as learnt from the
+ *    REGISTER's challenge) or our domain, a 401 only for the registrar's
+ *    realm; any other challenge (a callee's, or any without a server)
+ *    ends the call with its code, and no digest of the password leaves; a
+ *    3xx is followed by calling its first Contact (the Yealink redirect
+ *    flow, phone A side).  Requests in a dialog whose next hop is no
+ *    numeric sip: URI (sips:, a host name: no TLS, no DNS) go to the
+ *    server; without one, a call whose dialog cannot be followed (that,
+ *    or a Record-Route we cannot take) is ACKed where its 2xx came from
+ *    and ended at once (BYE there): ENDED "unroutable", no ANSWERED.  At
+ *    most 8 other forks' 2xx per call are ACKed and BYEd; more are
+ *    ignored.
  *  - Incoming calls ring (180) and are answered by sb_ua_answer(), or
  *    automatically after cfg.auto_answer_ms; rejected busy (486) or declined
  *    (603); do-not-disturb answers 486 to every call; with forwarding rules
@@ -20,15 +30,27 @@
  *    forwarding flows, phone B side).  A second call during a call rings
  *    (call waiting); answering it holds the first.
  *  - In a call: hold and resume by re-INVITE with a=sendonly / a=inactive
- *    and back to sendrecv (RFC 3264 §8.4, RFC 6337); blind transfer with
- *    REFER (RFC 3515: 202, NOTIFY with message/sipfrag); transfer with
- *    consultation by REFER with Replaces (RFC 3891); DTMF (RFC 4733, through
- *    the media session).
+ *    and back to sendrecv (RFC 3264 §8.4, RFC 6337); a re-INVITE removing
+ *    the audio (port 0) is answered with port 0 and the call goes on
+ *    without media; blind transfer with REFER (RFC 3515: 202, NOTIFY with
+ *    message/sipfrag); transfer with consultation by REFER with Replaces
+ *    (RFC 3891); DTMF (RFC 4733, through the media session).  Transfers
+ *    one at a time each way: a REFER to us while one goes on gets 403;
+ *    ours ends with TRANSFER_FAILED 408 when the transferee sends no final
+ *    NOTIFY by the end of its subscription.
  *  - Media: one media session (media.h) per established call, from the
- *    offer/answer.
+ *    offer/answer (the payload types the answer names; an offer of
+ *    another address family than our media address gets 488).  An
+ *    answer we cannot use ends the call with BYE (ENDED 488).
  *
  * Everything a user or a script needs to know comes out as events
- * (sb_ua_event_h), one per state change, in order.
+ * (sb_ua_event_h), one per state change, in order.  The handler may call
+ * any function of this header but sb_ua_free(): hang up the call the
+ * event is about, place another, and so on.  (No event is told from
+ * inside the media session: received DTMF digits come from a zero-delay
+ * timer.)  The reason and peer of an event hold no control
+ * bytes: any byte below 0x20 and 0x7f (from a reason phrase or a URI the
+ * network sent) is replaced by '?'.
  *
  * Not thread-safe: a UA belongs to its loop's thread. */
 #ifndef SWITCHBOARD_UA_H
@@ -49,6 +71,7 @@
 #define SB_UA_MIN_RETRY_MS 1000u        /* registration back-off: 1 s, doubling */
 #define SB_UA_MAX_RETRY_MS 60000u       /* ... up to a minute */
 #define SB_UA_MAX_REDIRECTS 5u          /* 3xx followed per call */
+#define SB_UA_MAX_DTMF 32u              /* digits waiting to be sent per call */
 
 struct sb_ua;
 struct sb_call;
@@ -66,9 +89,11 @@ enum sb_ua_event_kind {
 	SB_UA_EV_RESUMED,
 	SB_UA_EV_TRANSFERRED,     /* a transfer we made succeeded (or one made to us) */
 	SB_UA_EV_DTMF,            /* a digit received */
-	SB_UA_EV_ENDED,           /* the call is over: code (0 for BYE), reason */
+	SB_UA_EV_ENDED,           /* the call is over: code (0 for BYE), reason
+	                           * ("unroutable": its dialog could not be followed) */
 	SB_UA_EV_TRANSFER_FAILED, /* a transfer we made failed: code (the sipfrag's
-	                           * or the REFER's status); the call goes on */
+	                           * or the REFER's status, 408 when no final
+	                           * NOTIFY came); the call goes on */
 };
 
 /* Which events a call gets:
@@ -182,7 +207,8 @@ int sb_ua_transfer(struct sb_call *c, const char *target);
 int sb_ua_transfer_attended(struct sb_call *c, struct sb_call *consult);
 /* Send DTMF digits (0-9, *, #, A-D) in the call's media (RFC 4733).
  * 0, EINVAL (not established, or a character that is no digit), ENOTSUP
- * (the peer took no telephone-event), ENOSPC (too many queued). */
+ * (the peer took no telephone-event), ENOSPC (more than SB_UA_MAX_DTMF
+ * would be waiting: nothing queued). */
 int sb_ua_dtmf(struct sb_call *c, const char *digits);
 
 /* Calls now: the one with the user's number n (sb_ua_event.call_id), and

@@ -49,6 +49,7 @@ struct sb_media {
 
 	/* negotiated (sb_media_update) */
 	bool have_remote;
+	bool have_rtcp;                 /* a remote RTCP port (not 0) */
 	struct sb_addr remote_rtp, remote_rtcp;
 	uint8_t pt;
 	int dtmf_pt;
@@ -58,6 +59,11 @@ struct sb_media {
 	unsigned rtcp_interval_ms;
 	sb_media_dtmf_h *dtmf_h;
 	void *arg;
+	/* sb_media_free() from inside dtmf_h (called from on_rtp): the
+	 * sockets are closed at once and the struct freed once on_rtp is
+	 * done with it */
+	bool in_rx;
+	bool dead;
 
 	/* the clock */
 	bool running;
@@ -281,7 +287,8 @@ static void send_report(struct sb_media *m, bool bye)
 	uint8_t buf[SB_RTCP_MAX_PACKET];
 	size_t len;
 
-	if (!m->have_remote)
+	/* no remote, or none for RTCP (RTP on 65535: port + 1 is no port) */
+	if (!m->have_remote || !m->have_rtcp)
 		return;
 	memset(&r, 0, sizeof r);
 	r.ssrc = m->ssrc;
@@ -435,6 +442,7 @@ static void handle_rtp(struct sb_media *m, const uint8_t *b, size_t n)
 	m->st.octets_recv += p.payload_len;
 	if (digit) {
 		m->st.dtmf_recv++;
+		/* the handler may free the session: nothing of m after it */
 		if (m->dtmf_h)
 			m->dtmf_h(digit, m->arg);
 	}
@@ -445,7 +453,11 @@ static void on_rtp(int fd, unsigned events, void *arg)
 	struct sb_media *m = arg;
 	unsigned i;
 
-	for (i = 0; i < SB_MEDIA_RX_BURST; i++) {
+	/* a DTMF handler may call sb_media_free(m): it then only marks m dead
+	 * (its sockets closed, its timers stopped) and the struct is freed
+	 * here, once nothing reads or writes it any more */
+	m->in_rx = true;
+	for (i = 0; i < SB_MEDIA_RX_BURST && !m->dead; i++) {
 		ssize_t n = recv(fd, m->pkt, sizeof m->pkt, MSG_TRUNC);
 
 		if (n < 0) {
@@ -459,6 +471,9 @@ static void on_rtp(int fd, unsigned events, void *arg)
 		}
 		handle_rtp(m, m->pkt, (size_t)n);
 	}
+	m->in_rx = false;
+	if (m->dead)
+		free(m);
 }
 
 /* ---------------------------------------------------------------- clock */
@@ -656,14 +671,22 @@ fail:
 
 void sb_media_free(struct sb_media *m)
 {
-	if (!m)
+	if (!m || m->dead)
 		return;
 	sb_media_stop(m);
 	sb_loop_fd_del(m->loop, m->rtp_fd);
 	sb_loop_fd_del(m->loop, m->rtcp_fd);
 	close(m->rtp_fd);
 	close(m->rtcp_fd);
+	m->rtp_fd = m->rtcp_fd = -1;
 	sb_wav_close(m->src_wav);
+	m->src_wav = NULL;
+	if (m->in_rx) {
+		/* inside our own receive handler (a DTMF handler freed us):
+		 * on_rtp frees the struct when it returns */
+		m->dead = true;
+		return;
+	}
 	free(m);
 }
 
@@ -712,14 +735,20 @@ int sb_media_update(struct sb_media *m, const struct sb_media_params *p)
 	if (p->rtp.len && p->rtcp.len && p->rtcp.u.sa.sa_family != family)
 		return EINVAL;
 	m->have_remote = p->rtp.len != 0;
+	m->have_rtcp = false;
 	if (m->have_remote) {
 		m->remote_rtp = p->rtp;
 		if (p->rtcp.len) {
 			m->remote_rtcp = p->rtcp;
+			m->have_rtcp = addr_port(&p->rtcp) != 0;
 		} else {
-			/* RFC 3550 §11: the next higher port */
+			/* RFC 3550 §11: the next higher port; RTP on 65535 has
+			 * none, and then no RTCP is sent */
+			uint16_t rp = addr_port(&p->rtp);
+
 			m->remote_rtcp = p->rtp;
-			addr_set_port(&m->remote_rtcp, (uint16_t)(addr_port(&p->rtp) + 1));
+			addr_set_port(&m->remote_rtcp, (uint16_t)(rp + 1));
+			m->have_rtcp = rp < 65535;
 		}
 	}
 	m->pt = p->pt;
@@ -910,15 +939,18 @@ int sb_media_params_from_sdp(struct sb_media_params *p, const struct sb_sdp *rem
 	}
 	if (!have_pt)
 		return ENOTSUP;
-	/* RFC 4733 §7.1.1: telephone-event/8000 on a dynamic payload type */
-	for (i = 0; i < md->nrtpmap; i++) {
-		const struct sb_sdp_rtpmap *r = &md->rtpmap[i];
+	/* RFC 4733 §7.1.1: telephone-event/8000 on a dynamic payload type;
+	 * the first one the m= line lists (an rtpmap for a format the line
+	 * does not list counts for nothing), as an answer to it would pick */
+	for (i = 0; i < md->nfmt && p->dtmf_pt < 0; i++) {
+		uint32_t pt;
 
-		if (sb_slice_caseeq_cstr(r->encoding, "telephone-event") &&
-		    r->clock == SB_MEDIA_RATE && r->pt >= 96 && r->pt <= 127) {
-			p->dtmf_pt = r->pt;
-			break;
-		}
+		if (sb_slice_to_u32(md->fmts[i], &pt) != 0 || pt < 96 || pt > 127)
+			continue;
+		if (sb_sdp_find_rtpmap(md, pt, &map) == 0 &&
+		    sb_slice_caseeq_cstr(map.encoding, "telephone-event") &&
+		    map.clock == SB_MEDIA_RATE)
+			p->dtmf_pt = (int)pt;
 	}
 	/* RFC 3264 §6.1: we send what they receive and receive what they
 	 * send, within what we want */

@@ -9,9 +9,16 @@
  *  - 2xx: the dialog (§12.1.2), our ACK through the route set
  *    (§13.2.2.4, re-sent for every retransmission of the 2xx), media from
  *    the answer, ANSWERED; a 2xx after our CANCEL is ACKed and BYEd; a 2xx
- *    from a second fork is ACKed and BYEd (§13.2.2.4);
+ *    from a second fork is ACKed and BYEd (§13.2.2.4), for at most
+ *    UA_MAX_FORKS forks a call (the rest are ignored).  A dialog we cannot
+ *    follow (a Record-Route we cannot take, or without a server a first
+ *    hop that is no numeric sip: URI) is ACKed at the 2xx's source, since
+ *    the ACK is required, and ended at once with a BYE there: ENDED
+ *    "unroutable", no ANSWERED;
  *  - 401/407: the INVITE again with credentials, CSeq + 1, same Call-ID
- *    and From tag (§22.2); the transaction layer ACKs the 4xx;
+ *    and From tag (§22.2), only for a challenge ua_auth_realm_ok() allows
+ *    (our outbound proxy's, never the callee's); the transaction layer
+ *    ACKs the 4xx;
  *  - 3xx: REDIRECTED and a new INVITE to the first Contact (§8.1.3.4), at
  *    most SB_UA_MAX_REDIRECTS times;
  *  - anything else: ENDED with the code and a word for it. */
@@ -234,9 +241,22 @@ void ua_stray_2xx(struct sb_ua *ua, struct sb_sip_msg *m)
 		resend_ack(c, cs->num);
 }
 
+/* Whether dialog d can be followed; if not, pin it to the source of the
+ * message being dispatched (its 2xx), where at least the ACK goes. */
+static bool routable_or_pin(struct sb_ua *ua, struct ua_dialog *d)
+{
+	struct sb_tp_dest dst;
+	if (!d->routes_bad && ua_dialog_dest(ua, d, &dst) == 0)
+		return true;
+	(void)ua_dialog_pin_source(ua, d);
+	return false;
+}
+
 /* RFC 3261 §13.2.2.4: a 2xx from another fork than the one we took: ACK
- * it and end that dialog with BYE. */
-static void ack_and_bye_fork(struct sb_call *c, struct sb_sip_msg *req, struct sb_sip_msg *resp)
+ * it and end that dialog with BYE (bye false: a retransmission of a 2xx
+ * whose fork we BYEd already: the ACK again). */
+static void ack_and_bye_fork(struct sb_call *c, struct sb_sip_msg *req, struct sb_sip_msg *resp,
+			     bool bye)
 {
 	struct sb_ua *ua = c->ua;
 	struct ua_dialog *d = calloc(1, sizeof *d);
@@ -244,7 +264,12 @@ static void ack_and_bye_fork(struct sb_call *c, struct sb_sip_msg *req, struct s
 	if (!d)
 		return;
 	if (ua_dialog_uac(d, req, resp, c->inv_dst.proto) == 0 && sb_sip_msg_cseq(resp, &cs) == 0) {
+		(void)routable_or_pin(ua, d);
 		send_ack(c, d, cs->num);
+		if (!bye) {
+			free(d);
+			return;
+		}
 		struct sb_buf b;
 		struct sb_tp_dest dst;
 		uint32_t cseq;
@@ -280,17 +305,30 @@ static void answered(struct sb_call *c, struct ua_req *r, struct sb_sip_msg *msg
 		err = ua_dialog_uac(&c->dlg, req, msg, c->inv_dst.proto);
 	free(req);
 	if (err) {
-		/* no dialog: nothing to ACK through; the peer's Timer H ends it */
+		/* no dialog (no To tag, a value too long to keep): nothing to
+		 * ACK with; the peer's Timer H ends it */
 		ua_log(ua, SB_LOG_WARN, "call %u: 2xx without a usable dialog: %s", c->id,
 		       strerror(err));
 		ua_call_end(c, 500, "bad answer");
 		return;
 	}
+	/* RFC 3261 §13.2.2.4: the ACK is required even for a dialog we
+	 * cannot follow: then it goes where the 2xx came from */
+	bool routable = routable_or_pin(ua, &c->dlg);
 	sb_timer_stop(ua->cfg.loop, &c->cancel_timer);
 	send_ack(c, &c->dlg, r->cseq);
 	if (c->cancel_wanted || c->cancel_sent || c->state == UA_CALL_ENDING) {
 		/* RFC 3261 §9.1: the CANCEL lost the race; the call is BYEd */
 		ua_call_bye(c, 487, "cancelled");
+		return;
+	}
+	if (!routable) {
+		/* a call whose requests would not reach the peer (no BYE, no
+		 * re-INVITE through its proxies): ended at once, with a BYE
+		 * to the 2xx's source */
+		ua_log(ua, SB_LOG_WARN, "call %u: the dialog cannot be followed (route set or "
+		       "remote target %s unreachable): ending it", c->id, c->dlg.target);
+		ua_call_bye(c, 500, "unroutable");
 		return;
 	}
 	struct ua_media m;
@@ -320,16 +358,30 @@ void ua_invite_response(struct ua_req *r, unsigned status, struct sb_sip_msg *ms
 		const struct sb_nameaddr *to;
 		if (c->dlg.up) {
 			/* a retransmission, or another fork (§13.2.2.4) */
-			if (sb_sip_msg_to(msg, &to) == 0 &&
-			    sb_slice_eq(to->tag, sb_slice_cstr(c->dlg.remote_tag))) {
+			if (sb_sip_msg_to(msg, &to) != 0)
+				return;
+			if (sb_slice_eq(to->tag, sb_slice_cstr(c->dlg.remote_tag))) {
 				resend_ack(c, r->cseq);
-			} else {
-				struct sb_sip_msg *req = malloc(sizeof *req);
-				if (req && sb_sip_parse(req, c->inv_buf, c->inv_len,
-							SB_SIP_DATAGRAM) == 0)
-					ack_and_bye_fork(c, req, msg);
-				free(req);
+				return;
 			}
+			/* another fork: ACK and BYE it once, for at most
+			 * UA_MAX_FORKS of them */
+			unsigned k;
+			for (k = 0; k < c->nforks; k++)
+				if (sb_slice_eq(to->tag, sb_slice_cstr(c->forks[k])))
+					break;
+			bool known = k < c->nforks;
+			if (!known && (c->nforks >= UA_MAX_FORKS || to->tag.l >= UA_MAX_TAG)) {
+				ua_log(ua, SB_LOG_DEBUG, "call %u: 2xx of one fork too many: ignored",
+				       c->id);
+				return;
+			}
+			if (!known)
+				sb_slice_to_cstr(to->tag, c->forks[c->nforks++], UA_MAX_TAG);
+			struct sb_sip_msg *req = malloc(sizeof *req);
+			if (req && sb_sip_parse(req, c->inv_buf, c->inv_len, SB_SIP_DATAGRAM) == 0)
+				ack_and_bye_fork(c, req, msg, !known);
+			free(req);
 			return;
 		}
 		if (r != c->inv) {
@@ -368,7 +420,9 @@ void ua_invite_response(struct ua_req *r, unsigned status, struct sb_sip_msg *ms
 		char old[sizeof c->auth.nonce];
 		snprintf(old, sizeof old, "%s", c->auth.nonce);
 		bool had = c->auth_tries > 0;
-		if (ua_auth_take(&c->auth, msg) == 0 &&
+		/* only our outbound proxy's challenge (ua_auth_realm_ok): a
+		 * callee's 401 gets no digest of our password */
+		if (ua_auth_take(&c->auth, msg, ua) == 0 &&
 		    (!had || c->auth.stale || strcmp(old, c->auth.nonce) != 0)) {
 			/* RFC 3261 §22.2: again with credentials, CSeq + 1 */
 			c->auth_tries++;
@@ -592,7 +646,7 @@ void ua_reinvite_response(struct ua_req *r, unsigned status, struct sb_sip_msg *
 		if (c->state != UA_CALL_ESTABLISHED)
 			return;
 		/* RFC 3261 §12.2.1.2: the 2xx refreshes the remote target */
-		ua_dialog_refresh_target(&c->dlg, msg);
+		ua_dialog_refresh_target(ua, &c->dlg, msg);
 		struct ua_media m;
 		if (!msg->body.l || ua_sdp_take_answer(c, msg->body, &m) != 0) {
 			ua_log(ua, SB_LOG_WARN, "call %u: re-INVITE answer unusable", c->id);

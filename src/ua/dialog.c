@@ -6,7 +6,11 @@
  * dialog are printed here (§12.2.1.1): loose routing puts the remote
  * target in the Request-URI and the route set in Route; a strict first
  * route (no lr) becomes the Request-URI and the remote target the last
- * Route.  They go to the first route, or to the remote target. */
+ * Route.  They go to the first route, or to the remote target; when that
+ * is no sip: URI with a numeric host (a sips: or tel: URI, a host name: no
+ * TLS, no DNS here), to the server if one is configured.  A dialog pinned
+ * to an address (nothing else reaches the peer: the source of its 2xx or
+ * INVITE) sends everything there. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -112,9 +116,17 @@ int ua_dialog_uac(struct ua_dialog *d, struct sb_sip_msg *req, struct sb_sip_msg
 		return err;
 	/* "The route set MUST be set to the list of URIs in the
 	 * Record-Route header field from the response, taken in reverse
-	 * order" */
-	if ((err = route_set(&n, resp, true)))
-		return err;
+	 * order"; one we cannot take (unparsable, more than
+	 * UA_MAX_ROUTE_VALUES, too long) leaves a dialog we cannot follow:
+	 * the caller ACKs to the source and ends it */
+	if (route_set(&n, resp, true) != 0) {
+		n.routes[0] = 0;
+		n.routes_len = 0;
+		n.nroutes = 0;
+		n.first_route[0] = 0;
+		n.strict = false;
+		n.routes_bad = true;
+	}
 	n.local_cseq = cs->num;
 	n.up = true;
 	*d = n;
@@ -166,13 +178,22 @@ int ua_dialog_uas(struct ua_dialog *d, struct sb_sip_msg *req, const char *local
 	return 0;
 }
 
-void ua_dialog_refresh_target(struct ua_dialog *d, struct sb_sip_msg *m)
+void ua_dialog_refresh_target(struct sb_ua *ua, struct ua_dialog *d, struct sb_sip_msg *m)
 {
 	char t[UA_MAX_URI];
+	struct sb_tp_dest dst;
 	/* RFC 3261 §12.2.1.2, §12.2.2: a target refresh request or its 2xx
 	 * replaces the remote target */
-	if (contact_uri(m, t, sizeof t) == 0)
-		memcpy(d->target, t, sizeof t);
+	if (contact_uri(m, t, sizeof t) != 0)
+		return;
+	if (!d->pinned && !d->first_route[0] && !ua->has_server &&
+	    ua_uri_dest(sb_slice_cstr(t), &dst) != 0) {
+		/* the next hop would be gone: keep the one that works */
+		ua_log(ua, SB_LOG_WARN, "new remote target %s cannot be reached: kept %s", t,
+		       d->target);
+		return;
+	}
+	memcpy(d->target, t, sizeof t);
 }
 
 bool ua_dialog_remote_cseq(struct ua_dialog *d, struct sb_sip_msg *m)
@@ -194,16 +215,38 @@ bool ua_dialog_remote_cseq(struct ua_dialog *d, struct sb_sip_msg *m)
 	return true;
 }
 
-static int dialog_dest(struct sb_ua *ua, const char *uri, struct sb_tp_dest *dst)
+int ua_dialog_dest(struct sb_ua *ua, const struct ua_dialog *d, struct sb_tp_dest *dst)
 {
+	if (d->pinned) {
+		*dst = d->pin;
+		return 0;
+	}
+	const char *uri = d->first_route[0] ? d->first_route : d->target;
 	int err = ua_uri_dest(sb_slice_cstr(uri), dst);
-	if (err)
-		return err;
+	if (err) {
+		if (!ua->has_server)
+			return err;
+		/* a first hop we cannot reach ourselves (sips:, tel:, a host
+		 * name): the outbound proxy can */
+		memset(dst, 0, sizeof *dst);
+		dst->proto = ua->cfg.proto;
+		dst->addr = ua->cfg.server;
+		return 0;
+	}
 	/* the server reached over TCP: so are requests routed through it */
 	struct sb_uri u;
 	if (ua->has_server && sb_addr_eq(&dst->addr, &ua->cfg.server) &&
 	    sb_uri_parse(&u, sb_slice_cstr(uri)) == 0 && !u.transport.p)
 		dst->proto = ua->cfg.proto;
+	return 0;
+}
+
+int ua_dialog_pin_source(struct sb_ua *ua, struct ua_dialog *d)
+{
+	if (!ua->rx_now)
+		return ENOENT;
+	d->pin = ua_rx_dest(ua->rx_now);
+	d->pinned = true;
 	return 0;
 }
 
@@ -213,7 +256,7 @@ int ua_dialog_request(struct sb_ua *ua, struct ua_dialog *d, const char *method,
 {
 	if (!d->up)
 		return EINVAL;
-	int err = dialog_dest(ua, d->first_route[0] ? d->first_route : d->target, dst);
+	int err = ua_dialog_dest(ua, d, dst);
 	if (err)
 		return err;
 	if (cseq == 0)

@@ -5,10 +5,19 @@
  * support (SHA-256 or MD5) with qop=auth, or the RFC 2069 form when the
  * challenge has no qop.  The nonce count goes up by one with each request
  * under the same nonce (RFC 7616 §3.4), so a registration refresh can
- * carry credentials at once; the cnonce is fresh and random each time. */
+ * carry credentials at once; the cnonce is fresh and random each time.
+ *
+ * Whom we answer.  A REGISTER goes to our registrar only: its challenge
+ * is answered, and its realm remembered.  Any other request (an INVITE)
+ * may be challenged by anybody on its path, the callee included, and a
+ * digest of our password is something to guess the password from
+ * offline: only a 407 from the outbound proxy path (a server is
+ * configured) for the registrar's realm or our domain is answered, and a
+ * 401 only for the registrar's realm. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ua_int.h"
 
@@ -41,7 +50,16 @@ static int unquote(struct sb_slice s, char *out, size_t cap)
 	return 0;
 }
 
-int ua_auth_take(struct ua_auth *a, struct sb_sip_msg *resp)
+bool ua_auth_realm_ok(const struct sb_ua *ua, const char *realm, bool proxy)
+{
+	if (!ua->has_server)
+		return false; /* no outbound proxy: only the callee could ask */
+	if (ua->reg_realm[0] && strcmp(realm, ua->reg_realm) == 0)
+		return true;
+	return proxy && strcasecmp(realm, ua->domain) == 0;
+}
+
+int ua_auth_take(struct ua_auth *a, struct sb_sip_msg *resp, const struct sb_ua *policy)
 {
 	bool proxy = resp->status == 407;
 	enum sb_sip_hdr_id id = proxy ? SB_HDR_PROXY_AUTHENTICATE : SB_HDR_WWW_AUTHENTICATE;
@@ -60,6 +78,8 @@ int ua_auth_take(struct ua_auth *a, struct sb_sip_msg *resp)
 		struct ua_auth n = { .valid = true, .proxy = proxy, .alg = alg, .qop = ch.qop.p != NULL };
 		if (unquote(ch.realm, n.realm, sizeof n.realm) ||
 		    unquote(ch.nonce, n.nonce, sizeof n.nonce))
+			continue;
+		if (policy && !ua_auth_realm_ok(policy, n.realm, proxy))
 			continue;
 		if (ch.opaque.p) {
 			if (unquote(ch.opaque, n.opaque, sizeof n.opaque))

@@ -16,7 +16,11 @@
  *    do not have gets 481 (§12.2.2), one out of order 500.
  *  - Outside a dialog: OPTIONS 200 (§11.2), other methods 405 with Allow.
  *  - An INVITE with Replaces (RFC 3891) naming a call of ours is answered
- *    at once and the replaced call is ended with BYE after the ACK. */
+ *    at once and the replaced call is ended with BYE after the ACK.
+ *  - A dialog whose first hop we cannot reach (a sips: or host-name
+ *    Contact, no server) sends its requests where the INVITE came from.
+ *  - An answer we cannot use in the ACK (our offer was in the 2xx) ends
+ *    the call with BYE (ENDED 488, no ANSWERED for a new call). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +28,10 @@
 
 #include "ua_int.h"
 
+/* RFC 3581 §4: the response goes back where the request came from */
 static struct sb_tp_dest rx_dest(const struct sb_tp_rx *rx)
 {
-	/* RFC 3581 §4: the response goes back where the request came from */
-	struct sb_tp_dest d = { .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id,
-				.local = rx->local };
-	return d;
+	return ua_rx_dest(rx);
 }
 
 /* An event for an INVITE we refused or forwarded at once: no call. */
@@ -43,9 +45,7 @@ static void emit_nocall(struct sb_ua *ua, enum sb_ua_event_kind kind, unsigned c
 		.reason = reason,
 		.peer = peer,
 	};
-	ua_log(ua, SB_LOG_INFO, "event %s call %u code %u %s %s", sb_ua_event_name(kind),
-	       ev.call_id, code, reason, peer);
-	ua->cfg.event_h(&ev, ua->cfg.event_arg);
+	ua_deliver(ua, &ev);
 }
 
 /* The Record-Route lines of req: RFC 3261 §12.1.1, a UAS copies them
@@ -195,7 +195,7 @@ int sb_ua_answer(struct sb_call *c)
 		 * 2xx, the answer comes in the ACK */
 		err = ua_sdp_offer(c, SB_SDP_DIR_SENDRECV, &sdp);
 	} else {
-		err = ua_sdp_answer(c, c->in_msg->body, SB_SDP_DIR_SENDRECV, &sdp, &m);
+		err = ua_sdp_answer(c, c->in_msg->body, SB_SDP_DIR_SENDRECV, false, &sdp, &m);
 	}
 	if (err) {
 		sb_buf_free(&sdp);
@@ -332,11 +332,12 @@ static void invite_new(struct sb_ua *ua, const struct sb_tp_rx *rx)
 	}
 	struct sb_call *replaced = NULL;
 	if (sb_sip_hdr_first(m, SB_HDR_REPLACES)) {
-		bool bad = false;
-		replaced = ua_replaces_find(ua, m, &bad);
+		unsigned code = 481;
+		replaced = ua_replaces_find(ua, m, &code);
 		if (!replaced) {
-			/* RFC 3891 §3: no such dialog: 481 (a malformed one 400) */
-			reply_extra(ua, rx, bad ? 400 : 481, NULL, NULL);
+			/* RFC 3891 §3: no such dialog: 481 (a malformed one 400;
+			 * early-only for a confirmed dialog 486) */
+			reply_extra(ua, rx, code, NULL, NULL);
 			return;
 		}
 	}
@@ -388,6 +389,13 @@ static void invite_new(struct sb_ua *ua, const struct sb_tp_rx *rx)
 	memcpy(tag, c->dlg.local_tag, sizeof tag);
 	if (!err)
 		err = ua_dialog_uas(&c->dlg, c->in_msg, tag, rx->proto);
+	struct sb_tp_dest hop;
+	if (!err && ua_dialog_dest(ua, &c->dlg, &hop) != 0) {
+		/* a Contact (or first route) we cannot reach, and no server:
+		 * our requests in the dialog go where the INVITE came from */
+		c->dlg.pin = rx_dest(rx);
+		c->dlg.pinned = true;
+	}
 	if (err) {
 		c->state = UA_CALL_ENDED;
 		ua_reap_soon(ua);
@@ -470,7 +478,7 @@ static void reinvite_in(struct sb_call *c, const struct sb_tp_rx *rx)
 	if (offer)
 		err = ua_sdp_offer(c, ua_offer_dir(c), &sdp);
 	else
-		err = ua_sdp_answer(c, m->body, want, &sdp, &mm);
+		err = ua_sdp_answer(c, m->body, want, true, &sdp, &mm);
 	if (err) {
 		/* RFC 3261 §14.2: the session stays as it was */
 		reply_extra(ua, rx, err == EPROTO ? 488 : 400, NULL, NULL);
@@ -479,7 +487,7 @@ static void reinvite_in(struct sb_call *c, const struct sb_tp_rx *rx)
 	struct sb_tsx *st;
 	if (sb_tsx_server_alloc(&st, ua->layer, rx, NULL) != 0)
 		goto out;
-	ua_dialog_refresh_target(&c->dlg, m);
+	ua_dialog_refresh_target(ua, &c->dlg, m);
 	char contact[UA_MAX_URI], extra[UA_MAX_URI + 256];
 	ua_contact(ua, rx->proto, contact, sizeof contact);
 	snprintf(extra, sizeof extra, "Contact: %s\r\n" UA_ALLOW UA_SUPPORTED, contact);
@@ -626,7 +634,16 @@ void ua_ack_h(struct sb_tsx *st, const struct sb_tp_rx *rx, void *arg)
 			c->remote_hold = mm.remote_hold;
 			ua_apply_media(c, &mm);
 		} else {
-			ua_log(ua, SB_LOG_WARN, "call %u: ACK without a usable answer", c->id);
+			/* RFC 3261 §13.3.1.4 / RFC 3264: no answer we can use
+			 * means no session: a silent call helps nobody.  The
+			 * dialog is confirmed by the ACK; BYE it */
+			ua_log(ua, SB_LOG_WARN, "call %u: ACK without a usable answer: ending the "
+			       "call", c->id);
+			c->reinv_in = false;
+			if (c->state == UA_CALL_IN_ANSWERED)
+				c->state = UA_CALL_ESTABLISHED;
+			ua_call_bye(c, 488, "not acceptable");
+			return;
 		}
 	}
 	if (c->resp_reinvite) {
@@ -639,6 +656,7 @@ void ua_ack_h(struct sb_tsx *st, const struct sb_tp_rx *rx, void *arg)
 	ua_emit(ua, SB_UA_EV_ANSWERED, c, 200, c->replaces ? "replaces" : "answered", NULL);
 	if (!ua_is_live(c))
 		return;
+	ua_dtmf_flush_soon(c); /* digits that came before the ACK */
 	if (c->replaced && ua_is_live(c->replaced)) {
 		/* RFC 3891 §3: the replaced dialog ends with BYE */
 		struct sb_call *old = c->replaced;

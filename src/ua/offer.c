@@ -7,13 +7,20 @@
  * sendrecv to resume).  An answer to an offer keeps the offer's m= lines
  * (§6: "the answer MUST contain exactly the same number of m= lines"):
  * the first RTP/AVP audio stream gets the first of PCMU/PCMA the offer
- * lists and telephone-event when offered, every other stream port 0.
+ * lists and the first telephone-event it lists (m= format order), every
+ * other stream port 0; the media session uses exactly the payload types
+ * the answer names.  An offer whose address family is not that of our
+ * media address gets 488 (we could not send to it).  A re-INVITE whose
+ * audio has port 0 (the stream removed, §8.2) is answered with port 0
+ * and the media stops sending and playing.
  *
  * Each call has one media session from its first SDP on (its RTP port
  * goes in the SDP); it starts sending and playing when the call is
  * established and follows every later offer/answer (hold).  The rest of
  * the UA reaches media only through the ua_media_* functions at the end
- * of this file. */
+ * of this file.  Received DTMF digits are queued and told from a
+ * zero-delay timer, never from inside the session's receive handler: the
+ * user's handler may hang up (freeing the session) or do anything else. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +29,8 @@
 #include "ua_int.h"
 
 #define UA_TE_FMTP "0-16"
+
+_Static_assert(SB_UA_MAX_DTMF == SB_DTMF_QUEUE, "ua.h tells the media's DTMF queue");
 
 static const struct sb_sdp_codec our_codecs[] = {
 	SB_SDP_CODEC_PCMU,
@@ -95,6 +104,19 @@ static bool is_zero_addr(const struct sb_sdp_conn *cn)
 	return cn && (sb_slice_eq(cn->addr, SB_LIT("0.0.0.0")) || sb_slice_eq(cn->addr, SB_LIT("::")));
 }
 
+/* Whether what the SDP asks us to send to is of our media address's family
+ * (an IPv6 peer of an IPv4 phone: nothing could be sent). */
+static bool same_family(const struct sb_call *c, const struct sb_sdp_conn *cn,
+			const struct sb_media_params *p)
+{
+	int fam = media_af(c) == SB_SDP_AF_IP6 ? AF_INET6 : AF_INET;
+	if (cn && cn->af != SB_SDP_AF_OTHER && cn->af != media_af(c))
+		return false;
+	if (p->rtp.len && sb_addr_family(&p->rtp) != fam)
+		return false;
+	return !p->rtcp.len || sb_addr_family(&p->rtcp) == fam;
+}
+
 /* RFC 3264 §6: the formats we take from m, in its order: the first G.711
  * and telephone-event. */
 static int pick(const struct sb_sdp_media *m, struct sb_sdp_codec out[2], size_t *n)
@@ -130,7 +152,7 @@ static int pick(const struct sb_sdp_media *m, struct sb_sdp_codec out[2], size_t
 }
 
 int ua_sdp_answer(struct sb_call *c, struct sb_slice body, enum sb_sdp_dir want,
-		  struct sb_buf *out, struct ua_media *mp)
+		  bool may_disable, struct sb_buf *out, struct ua_media *mp)
 {
 	struct sb_sdp *s;
 	int err = parse(body, &s);
@@ -139,15 +161,18 @@ int ua_sdp_answer(struct sb_call *c, struct sb_slice body, enum sb_sdp_dir want,
 	struct sb_buf one;
 	sb_buf_init(&one, UA_OUT_MAX);
 	size_t idx = find_audio(s, true);
-	struct sb_sdp_codec cs[2];
-	size_t n = 0;
-	if (idx == SIZE_MAX || pick(&s->media[idx], cs, &n) != 0) {
+	struct sb_sdp_codec cs[2] = { SB_SDP_CODEC_PCMU, SB_SDP_CODEC_PCMU };
+	size_t n = 1;
+	/* RFC 3264 §8.2: a re-INVITE may remove the audio (port 0): the
+	 * answer has port 0 too, and the call goes on without media */
+	bool disable = idx == SIZE_MAX && may_disable && find_audio(s, false) != SIZE_MAX;
+	if (!disable && (idx == SIZE_MAX || pick(&s->media[idx], cs, &n) != 0)) {
 		err = EPROTO; /* RFC 3264 §6: nothing in common: 488 */
 		goto out;
 	}
-	const struct sb_sdp_media *m = &s->media[idx];
-	const struct sb_sdp_conn *cn = sb_sdp_media_conn(s, m);
-	enum sb_sdp_dir offered = sb_sdp_media_dir(s, m);
+	const struct sb_sdp_media *m = disable ? NULL : &s->media[idx];
+	const struct sb_sdp_conn *cn = m ? sb_sdp_media_conn(s, m) : NULL;
+	enum sb_sdp_dir offered = m ? sb_sdp_media_dir(s, m) : SB_SDP_DIR_INACTIVE;
 	bool zero = is_zero_addr(cn);
 	/* RFC 3264 §8.4: c=0.0.0.0 is the old way to hold: they will not
 	 * receive */
@@ -155,7 +180,15 @@ int ua_sdp_answer(struct sb_call *c, struct sb_slice body, enum sb_sdp_dir want,
 		offered = (offered == SB_SDP_DIR_RECVONLY || offered == SB_SDP_DIR_INACTIVE)
 				  ? SB_SDP_DIR_INACTIVE
 				  : SB_SDP_DIR_SENDONLY;
-	enum sb_sdp_dir ans = sb_sdp_dir_answer(offered, want);
+	enum sb_sdp_dir ans = disable ? SB_SDP_DIR_INACTIVE : sb_sdp_dir_answer(offered, want);
+	memset(mp, 0, sizeof *mp);
+	if (!disable) {
+		if (sb_media_params_from_sdp(&mp->p, s, idx, ans) != 0 ||
+		    !same_family(c, cn, &mp->p)) {
+			err = EPROTO; /* an address we cannot send to: 488 */
+			goto out;
+		}
+	}
 	if ((err = ua_media_prepare(c)))
 		goto out;
 	struct sb_sdp_offer_spec spec = {
@@ -184,7 +217,7 @@ int ua_sdp_answer(struct sb_call *c, struct sb_slice body, enum sb_sdp_dir want,
 	sb_buf_append(out, one.p, sess_len);
 	for (size_t k = 0; k < s->nmedia; k++) {
 		const struct sb_sdp_media *o = &s->media[k];
-		if (k == idx) {
+		if (k == idx && !disable) {
 			sb_buf_append(out, ms, one.len - sess_len);
 			continue;
 		}
@@ -201,12 +234,18 @@ int ua_sdp_answer(struct sb_call *c, struct sb_slice body, enum sb_sdp_dir want,
 		out->len = len0;
 		goto out;
 	}
-	memset(mp, 0, sizeof *mp);
-	if (sb_media_params_from_sdp(&mp->p, s, idx, ans) != 0) {
-		err = EPROTO;
-		out->len = len0;
+	if (disable) {
+		/* no remote, nothing sent or played; hold state as it was */
+		mp->p.pt = c->media.p.pt;
+		mp->p.dtmf_pt = -1;
+		mp->p.dir = SB_SDP_DIR_INACTIVE;
+		mp->remote_hold = c->remote_hold;
 		goto out;
 	}
+	/* the payload types of our answer, exactly: the peer sends what it
+	 * reads there */
+	mp->p.pt = cs[0].pt;
+	mp->p.dtmf_pt = n == 2 ? (int)cs[1].pt : -1;
 	mp->p.dir = ans;
 	mp->remote_hold = offered == SB_SDP_DIR_SENDONLY || offered == SB_SDP_DIR_INACTIVE;
 out:
@@ -224,7 +263,8 @@ int ua_sdp_take_answer(struct sb_call *c, struct sb_slice body, struct ua_media 
 	size_t idx = find_audio(s, false);
 	memset(mp, 0, sizeof *mp);
 	if (idx == SIZE_MAX || !s->media[idx].port ||
-	    sb_media_params_from_sdp(&mp->p, s, idx, c->offer_dir) != 0) {
+	    sb_media_params_from_sdp(&mp->p, s, idx, c->offer_dir) != 0 ||
+	    !same_family(c, sb_sdp_media_conn(s, &s->media[idx]), &mp->p)) {
 		free(s);
 		return EPROTO; /* the stream was refused, or nothing we can play */
 	}
@@ -242,20 +282,51 @@ int ua_sdp_take_answer(struct sb_call *c, struct sb_slice body, struct ua_media 
 
 /* ------------------------------------------------------------ the media */
 
-static void dtmf_h(char digit, void *arg)
+/* Tell the digits received, in order, while the call is established; a
+ * handler that ends the call (or hangs up) drops the rest.  Before our
+ * 2xx is ACKed they wait: DTMF comes after ANSWERED. */
+static void dtmf_timer_h(void *arg)
 {
 	struct sb_call *c = arg;
 	struct sb_ua *ua = c->ua;
-	struct sb_ua_event ev = {
-		.kind = SB_UA_EV_DTMF,
-		.call = c,
-		.call_id = c->id,
-		.reason = "",
-		.peer = c->peer,
-		.digit = digit,
-	};
-	ua_log(ua, SB_LOG_INFO, "event dtmf call %u digit %c", c->id, digit);
-	ua->cfg.event_h(&ev, ua->cfg.event_arg);
+	if (c->state == UA_CALL_IN_ANSWERED)
+		return; /* ua_dtmf_flush_soon() once established */
+	while (c->dtmf_rx_n && ua_is_live(c) && c->state == UA_CALL_ESTABLISHED) {
+		char digit = c->dtmf_rx[0];
+		c->dtmf_rx_n--;
+		memmove(c->dtmf_rx, c->dtmf_rx + 1, c->dtmf_rx_n);
+		struct sb_ua_event ev = {
+			.kind = SB_UA_EV_DTMF,
+			.call = c,
+			.call_id = c->id,
+			.reason = "",
+			.peer = c->peer,
+			.digit = digit,
+		};
+		ua_deliver(ua, &ev);
+	}
+	/* the call is freed by the reaper, a later timer: c is still ours */
+	c->dtmf_rx_n = 0;
+}
+
+void ua_dtmf_flush_soon(struct sb_call *c)
+{
+	if (c->dtmf_rx_n)
+		(void)sb_timer_start(c->ua->cfg.loop, &c->dtmf_timer, 0, dtmf_timer_h, c);
+}
+
+/* From the media session's receive handler: queue only.  The user's
+ * handler runs from the timer, where it may do anything (hang up and free
+ * this very session, place another call). */
+static void dtmf_h(char digit, void *arg)
+{
+	struct sb_call *c = arg;
+	if (c->dtmf_rx_n >= UA_DTMF_RX_QUEUE) {
+		ua_log(c->ua, SB_LOG_WARN, "call %u: dtmf %c dropped (queue full)", c->id, digit);
+		return;
+	}
+	c->dtmf_rx[c->dtmf_rx_n++] = digit;
+	ua_dtmf_flush_soon(c);
 }
 
 int ua_media_prepare(struct sb_call *c)

@@ -7,7 +7,9 @@
  *  - 401/407: answered with credentials (digest_client.c), at most
  *    UA_MAX_AUTH_TRIES in a row; a second challenge for the same nonce
  *    without stale=true means the password is wrong.  Refreshes carry
- *    credentials for the last nonce at once (nc counting up).
+ *    credentials for the last nonce at once (nc counting up).  The
+ *    challenge's realm is remembered: it is the one realm (besides our
+ *    domain) whose challenges to our INVITEs we answer.
  *  - 423 Interval Too Brief: asked again once with its Min-Expires
  *    (§10.2.8).
  *  - 2xx: the expiry granted is our Contact's expires parameter in the
@@ -198,7 +200,10 @@ void ua_reg_response(struct ua_req *r, unsigned status, struct sb_sip_msg *msg)
 		char old_nonce[sizeof g->auth.nonce];
 		snprintf(old_nonce, sizeof old_nonce, "%s", g->auth.nonce);
 		bool had = g->auth.valid && g->auth.nc > 0;
-		if (ua_auth_take(&g->auth, msg) == 0 && g->auth_tries < UA_MAX_AUTH_TRIES &&
+		int taken = ua_auth_take(&g->auth, msg, NULL);
+		if (taken == 0) /* the realm whose challenges to our calls we answer */
+			snprintf(ua->reg_realm, sizeof ua->reg_realm, "%s", g->auth.realm);
+		if (taken == 0 && g->auth_tries < UA_MAX_AUTH_TRIES &&
 		    (!had || g->auth.stale || strcmp(old_nonce, g->auth.nonce) != 0 ||
 		     g->auth_tries == 0)) {
 			/* RFC 3261 §22.2: again, with credentials (and CSeq + 1) */

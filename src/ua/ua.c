@@ -59,6 +59,36 @@ void ua_log(const struct sb_ua *ua, enum sb_log_level lvl, const char *fmt, ...)
 	ua->cfg.log_h(lvl, line, ua->cfg.log_arg);
 }
 
+/* s with every control byte (< 0x20, 0x7f) replaced by '?': text that
+ * came from the network (a reason phrase, a URI) may reach a terminal. */
+static const char *printable(const char *s, char *buf, size_t cap)
+{
+	size_t i;
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			break;
+	if (!s[i])
+		return s;
+	for (i = 0; s[i] && i + 1 < cap; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = 0;
+	return buf;
+}
+
+void ua_deliver(struct sb_ua *ua, const struct sb_ua_event *in)
+{
+	char rb[256], pb[2 * UA_MAX_URI];
+	struct sb_ua_event ev = *in;
+	ev.reason = printable(ev.reason ? ev.reason : "", rb, sizeof rb);
+	ev.peer = printable(ev.peer ? ev.peer : "", pb, sizeof pb);
+	if (ev.kind == SB_UA_EV_DTMF)
+		ua_log(ua, SB_LOG_INFO, "event dtmf call %u digit %c", ev.call_id, ev.digit);
+	else
+		ua_log(ua, SB_LOG_INFO, "event %s call %u code %u %s %s",
+		       sb_ua_event_name(ev.kind), ev.call_id, ev.code, ev.reason, ev.peer);
+	ua->cfg.event_h(&ev, ua->cfg.event_arg);
+}
+
 void ua_emit(struct sb_ua *ua, enum sb_ua_event_kind kind, struct sb_call *c, unsigned code,
 	     const char *reason, const char *peer)
 {
@@ -72,9 +102,14 @@ void ua_emit(struct sb_ua *ua, enum sb_ua_event_kind kind, struct sb_call *c, un
 	};
 	if (kind == SB_UA_EV_REGISTERED)
 		ev.expires = ua->reg.granted;
-	ua_log(ua, SB_LOG_INFO, "event %s call %u code %u %s %s", sb_ua_event_name(kind),
-	       ev.call_id, code, ev.reason, ev.peer);
-	ua->cfg.event_h(&ev, ua->cfg.event_arg);
+	ua_deliver(ua, &ev);
+}
+
+struct sb_tp_dest ua_rx_dest(const struct sb_tp_rx *rx)
+{
+	struct sb_tp_dest d = { .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id,
+				.local = rx->local };
+	return d;
 }
 
 /* Randomness for tags, branches, Call-IDs, cnonces and SDP session ids
@@ -337,8 +372,7 @@ void ua_reply(struct sb_ua *ua, const struct sb_tp_rx *rx, unsigned code, const 
 	} else {
 		/* no transaction (none left, a broken request): stateless,
 		 * back where it came from (RFC 3581 §4) */
-		struct sb_tp_dest d = { .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id,
-					.local = rx->local };
+		struct sb_tp_dest d = ua_rx_dest(rx);
 		(void)ua_send(ua, &d, b.p, b.len);
 	}
 	sb_buf_free(&b);
@@ -384,7 +418,11 @@ static void recv_h(const struct sb_tp_rx *rx, void *arg)
 			 eb.len && !eb.err ? sb_buf_slice(&eb) : SB_SLICE_NULL);
 		return;
 	}
+	/* responses reach their owners inside: they may want the source
+	 * (an ACK to a 2xx we cannot route, RFC 3261 §13.2.2.4) */
+	ua->rx_now = rx;
 	int err = sb_tsx_layer_recv(ua->layer, rx);
+	ua->rx_now = NULL;
 	if (err)
 		ua_log(ua, SB_LOG_DEBUG, "dropped by the transaction layer: %s", strerror(err));
 }
@@ -438,6 +476,8 @@ struct sb_call *ua_call_new(struct sb_ua *ua, bool outgoing)
 	sb_timer_init(&c->noanswer_timer);
 	sb_timer_init(&c->resp_timer);
 	sb_timer_init(&c->reinv_timer);
+	sb_timer_init(&c->dtmf_timer);
+	sb_timer_init(&c->xfer_timer);
 	c->next = ua->calls;
 	if (ua->calls)
 		ua->calls->prev = c;
@@ -454,6 +494,8 @@ static void call_stop_timers(struct sb_call *c)
 	sb_timer_stop(l, &c->noanswer_timer);
 	sb_timer_stop(l, &c->resp_timer);
 	sb_timer_stop(l, &c->reinv_timer);
+	sb_timer_stop(l, &c->dtmf_timer);
+	sb_timer_stop(l, &c->xfer_timer);
 }
 
 /* Free c now: its transactions are detached, nothing is sent. */

@@ -56,6 +56,14 @@
 #define UA_REFRESH_PERCENT 80u
 /* Subscription expiry in the NOTIFYs of a REFER we accepted (RFC 3515). */
 #define UA_REFER_EXPIRES_S 60u
+/* Transferor: the longest subscription expiry we wait out (a NOTIFY's
+ * expires is cut to it). */
+#define UA_REFER_MAX_WAIT_S 3600u
+/* 2xx from other forks than the one taken, ACKed and BYEd per call; more
+ * are ignored (each would make us send to an address the peer picks). */
+#define UA_MAX_FORKS 8u
+/* Received DTMF digits waiting to be told (offer.c). */
+#define UA_DTMF_RX_QUEUE 32u
 
 #define UA_ALLOW "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO\r\n"
 #define UA_SUPPORTED "Supported: replaces\r\n"
@@ -79,9 +87,16 @@ struct ua_auth {
 
 /* Take the first challenge of resp (WWW-Authenticate for 401,
  * Proxy-Authenticate for 407) whose algorithm we support (MD5, SHA-256)
- * and whose qop offers auth (or that has no qop).  A new nonce restarts
- * nc.  0, ENOENT (none we can answer). */
-int ua_auth_take(struct ua_auth *a, struct sb_sip_msg *resp);
+ * and whose qop offers auth (or that has no qop).  With policy (requests
+ * other than REGISTER), only a challenge ua_auth_realm_ok() allows.  A new
+ * nonce restarts nc.  0, ENOENT (none we can answer). */
+int ua_auth_take(struct ua_auth *a, struct sb_sip_msg *resp, const struct sb_ua *policy);
+/* Whether our password may answer a challenge of realm to a request other
+ * than REGISTER: only through our outbound proxy (a server configured),
+ * a 407 for the registrar's realm or our domain, a 401 for the
+ * registrar's realm.  Anybody else (the callee, a redirect target) gets
+ * no digest of our password. */
+bool ua_auth_realm_ok(const struct sb_ua *ua, const char *realm, bool proxy);
 /* Append the whole credentials line ("Authorization: Digest ...\r\n") for
  * method and uri (the Request-URI, RFC 3261 §22.4), counting nc up.
  * 0, EINVAL, ENOSPC, EIO. */
@@ -107,6 +122,13 @@ struct ua_dialog {
 	unsigned nroutes;
 	char first_route[UA_MAX_URI];  /* URI of the first route ("" none) */
 	bool strict;                   /* the first route has no lr (§12.2.1.1) */
+	bool routes_bad;               /* UAC: a Record-Route we could not take
+	                                * (unparsable, too many, too long): no
+	                                * route set, the dialog cannot be followed */
+	bool pinned;                   /* every request goes to pin: the first hop
+	                                * cannot be reached (no server, not a
+	                                * numeric sip: URI, or routes_bad) */
+	struct sb_tp_dest pin;
 	uint32_t local_cseq;
 	uint32_t remote_cseq;
 	bool remote_cseq_set;
@@ -165,6 +187,8 @@ struct sb_call {
 	unsigned redirects;
 	unsigned auth_tries;
 	struct ua_auth auth;
+	char forks[UA_MAX_FORKS][UA_MAX_TAG]; /* To tags of other forks' 2xx, ACKed and BYEd */
+	unsigned nforks;
 	char *ack_buf;             /* our ACK for the 2xx (re-sent on 2xx retransmissions) */
 	size_t ack_len;
 	uint32_t ack_cseq;
@@ -205,6 +229,11 @@ struct sb_call {
 	struct sb_media *ms;       /* the media session, from the first SDP on */
 	uint16_t rtp_port;
 	enum sb_sdp_dir offer_dir; /* of our last offer */
+	/* digits from the media session, told from a zero-delay timer so that
+	 * the user's handler never runs inside the session's receive handler */
+	char dtmf_rx[UA_DTMF_RX_QUEUE];
+	unsigned dtmf_rx_n;
+	struct sb_timer dtmf_timer;
 
 	/* hold (call.c): ours, theirs; a re-INVITE of ours in flight */
 	bool local_hold, remote_hold;
@@ -217,11 +246,15 @@ struct sb_call {
 	/* transfer (refer.c) */
 	enum ua_xfer xfer;
 	char xfer_target[UA_MAX_URI];
+	uint32_t xfer_cseq;        /* of our REFER (the NOTIFYs' Event id) */
+	struct sb_timer xfer_timer; /* no final NOTIFY by the subscription's end: 408 */
 	bool xfer_done;            /* TRANSFERRED told */
 	struct sb_call *xfer_orig; /* we were referred: the call that asked */
 	struct sb_call *xfer_new;  /* we were referred: the call we made */
-	bool refer_sub;            /* we owe the orig NOTIFYs (a REFER subscription) */
-	bool refer_final;          /* the last NOTIFY went */
+	bool refer_sub;            /* we owe the orig NOTIFYs (a REFER subscription);
+	                            * cleared by the final NOTIFY */
+	bool refer_final;          /* the last NOTIFY of the latest REFER went */
+	uint32_t refer_cseq;       /* CSeq of the REFER accepted (Event: refer;id=) */
 
 	/* why it ended, for the event */
 	unsigned end_code;
@@ -294,6 +327,11 @@ struct sb_ua {
 	char contact[UA_MAX_URI];  /* "<sip:user@host:port>" */
 	char aor[UA_MAX_URI];      /* "sip:user@domain" */
 	struct ua_reg reg;
+	/* the realm of the registrar's challenge: the only one besides our
+	 * domain whose challenges to other requests we answer */
+	char reg_realm[SB_DIGEST_MAX_REALM + 1];
+	/* the message being dispatched (recv_h), for its source */
+	const struct sb_tp_rx *rx_now;
 	struct sb_call *calls;
 	unsigned ncalls;
 	unsigned next_id;
@@ -315,6 +353,11 @@ void ua_log(const struct sb_ua *ua, enum sb_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void ua_emit(struct sb_ua *ua, enum sb_ua_event_kind kind, struct sb_call *c, unsigned code,
 	     const char *reason, const char *peer);
+/* Every event leaves here: logged, and its reason and peer with control
+ * bytes (< 0x20, 0x7f) replaced by '?' before the user sees them. */
+void ua_deliver(struct sb_ua *ua, const struct sb_ua_event *ev);
+/* Where a response to rx goes, and where rx came from (RFC 3581 §4). */
+struct sb_tp_dest ua_rx_dest(const struct sb_tp_rx *rx);
 void ua_random_hex(char *out, size_t nhex);
 uint32_t ua_random_u32(void);
 /* "SIP/2.0/UDP host:port;branch=z9hG4bK...;rport" into out. */
@@ -363,14 +406,25 @@ void ua_reg_free(struct sb_ua *ua);
 bool ua_reg_busy(const struct sb_ua *ua);
 
 /* dialog.c */
-/* RFC 3261 §12.1.2: the UAC's dialog from a 2xx (or 1xx with a To tag). */
+/* RFC 3261 §12.1.2: the UAC's dialog from a 2xx (or 1xx with a To tag).
+ * A Record-Route that cannot be taken leaves the dialog without a route
+ * set and routes_bad set (the caller decides: ACK to the source, end). */
 int ua_dialog_uac(struct ua_dialog *d, struct sb_sip_msg *req, struct sb_sip_msg *resp,
 		  enum sb_tp_proto proto);
 /* RFC 3261 §12.1.1: the UAS's dialog from the request, with our tag. */
 int ua_dialog_uas(struct ua_dialog *d, struct sb_sip_msg *req, const char *local_tag,
 		  enum sb_tp_proto proto);
-/* RFC 3261 §12.2.1.2 target refresh: a new Contact in m becomes the target. */
-void ua_dialog_refresh_target(struct ua_dialog *d, struct sb_sip_msg *m);
+/* RFC 3261 §12.2.1.2 target refresh: a new Contact in m becomes the target
+ * (unless the dialog could no longer reach it: no route set, no server, not
+ * pinned, and the new target no numeric sip: URI). */
+void ua_dialog_refresh_target(struct sb_ua *ua, struct ua_dialog *d, struct sb_sip_msg *m);
+/* Where requests in d go: the pinned address; else the first route, or the
+ * remote target, when it is a sip: URI with a numeric host; else, with a
+ * server configured, the server.  0, EINVAL (unroutable). */
+int ua_dialog_dest(struct sb_ua *ua, const struct ua_dialog *d, struct sb_tp_dest *dst);
+/* Pin d to the source of the message being dispatched (ua->rx_now).
+ * 0, ENOENT (none). */
+int ua_dialog_pin_source(struct sb_ua *ua, struct ua_dialog *d);
 /* RFC 3261 §12.2.1.1: print a request in the dialog (cseq 0: the next
  * local one; ACK takes the INVITE's) with extra lines and a body, and say
  * where it goes (the first route, or the remote target). */
@@ -388,9 +442,13 @@ bool ua_dialog_remote_cseq(struct ua_dialog *d, struct sb_sip_msg *m);
 /* offer.c: SDP */
 int ua_sdp_offer(struct sb_call *c, enum sb_sdp_dir dir, struct sb_buf *out);
 /* RFC 3264 §6: answer the offer in body with want; *mp gets what was
- * agreed.  0, EPROTO (no common codec: 488), EBADMSG (not SDP). */
+ * agreed (the payload types are the ones the answer names).  With
+ * may_disable (a re-INVITE), an offer whose audio streams all have port 0
+ * is answered with port 0 for every stream (§8.2) and *mp stops the
+ * media.  0, EPROTO (no common codec, or an address family other than
+ * our media address's: 488), EBADMSG (not SDP). */
 int ua_sdp_answer(struct sb_call *c, struct sb_slice body, enum sb_sdp_dir want,
-		  struct sb_buf *out, struct ua_media *mp);
+		  bool may_disable, struct sb_buf *out, struct ua_media *mp);
 /* RFC 3264 §5/§6: take the answer in body to our offer. */
 int ua_sdp_take_answer(struct sb_call *c, struct sb_slice body, struct ua_media *mp);
 /* The direction we offer now (RFC 3264 §8.4, RFC 6337). */
@@ -404,6 +462,8 @@ int ua_media_start(struct sb_call *c, const struct ua_media *m);
 void ua_media_set_dir(struct sb_call *c, enum sb_sdp_dir dir);
 void ua_media_stop(struct sb_call *c);
 int ua_media_dtmf(struct sb_call *c, const char *digits);
+/* Tell the received digits waiting (the call just got established). */
+void ua_dtmf_flush_soon(struct sb_call *c);
 
 /* call.c */
 /* sb_ua_call with extra header lines for the INVITE (Replaces, Referred-By). */
@@ -436,7 +496,9 @@ void ua_refer_response(struct ua_req *r, unsigned status, struct sb_sip_msg *msg
 void ua_notify_response(struct ua_req *r, unsigned status, struct sb_sip_msg *msg);
 /* A call we made because of a REFER moved on: NOTIFY the referrer. */
 void ua_refer_progress(struct sb_call *newc, unsigned code);
-/* An INVITE with Replaces: the call it names, or NULL (481). */
-struct sb_call *ua_replaces_find(struct sb_ua *ua, struct sb_sip_msg *m, bool *bad);
+/* An INVITE with Replaces: the call it names, or NULL with *code the
+ * answer (400 malformed, 481 no such dialog, 486 early-only for a
+ * confirmed dialog, RFC 3891 §3). */
+struct sb_call *ua_replaces_find(struct sb_ua *ua, struct sb_sip_msg *m, unsigned *code);
 
 #endif

@@ -716,6 +716,9 @@ def t_interactive(r):
     alice.wait('resumed')
     bob.wait('resumed')
     alice.send('status')
+    # more digits than the call's queue takes: the prompt says so, in its
+    # own words (not "too many calls"), and nothing is sent
+    alice.send('dtmf ' + '1' * 33)
     alice.send('hangup')
     alice.wait('ended')
     bob.wait('ended')
@@ -730,6 +733,9 @@ def t_interactive(r):
     out = alice.log()
     r.c.ok('call 1: answered' in out, 'alice: the readable line "call 1: answered"')
     r.c.ok('registered at 127.0.0.1:%d' % r.port in out, 'alice: status shows the registration')
+    r.c.ok('dtmf: too many digits waiting to be sent (at most 32)' in out,
+           'alice: "dtmf" with 33 digits: "too many digits waiting to be sent"')
+    r.c.ok('too many calls' not in out, 'alice: no "too many calls" for digits')
 
 
 def t_register_fail(r):
@@ -780,6 +786,8 @@ def t_bad_options(r):
         (['--user', 'alice', '--server', '127.0.0.1', '--reject', 'maybe'], "bad --reject"),
         (['--user', 'alice', '--server', '127.0.0.1', '--hangup-after', '-1'],
          "bad --hangup-after"),
+        # more than the call's DTMF queue (32) would fail only once answered
+        (['--user', 'alice', '--server', '127.0.0.1', '--dtmf', '1' * 33], "bad --dtmf"),
     ]
     for args, msg in cases:
         p = subprocess.run([r.sbphone] + args, capture_output=True, text=True, timeout=10,
@@ -965,6 +973,82 @@ def t_transfer_attended(r):
     r.fact(carol, 'incoming', 'reason replaces', nth=2, reason='replaces')
 
 
+def t_signals(r):
+    """SIGHUP and SIGQUIT: the same clean shutdown as SIGTERM."""
+    r.start_server()
+    bob = r.phone('bob', '--answer-after', '0')
+    alice = r.phone('alice', '--call', 'bob', registered=False)
+    alice.wait('answered')
+    bob.wait('answered')
+    os.killpg(alice.proc.pid, signal.SIGHUP)
+    r.c.eq(alice.wait_exit(timeout=5), 0, 'alice: exit status 0 after SIGHUP')
+    bob.wait('ended')
+    os.killpg(bob.proc.pid, signal.SIGQUIT)
+    r.c.eq(bob.wait_exit(timeout=5), 0, 'bob: exit status 0 after SIGQUIT')
+    r.stop_all()
+    got = alice.names()
+    r.c.ok(got[:3] == ['registered', 'ringing', 'answered'] and
+           sorted(got[3:]) == ['ended', 'unregistered'],
+           'alice: events registered ringing answered, then ended and unregistered '
+           '(either order)', 'got %s' % ' '.join(got))
+    r.seq(bob, ['registered', 'incoming', 'answered', 'ended', 'unregistered'])
+    r.fact(bob, 'ended', 'by alice\'s BYE (code 0)', code=0)
+    r.fact(alice, 'unregistered', 'code 200', code=200)
+    r.fact(bob, 'unregistered', 'code 200', code=200)
+
+
+def _answer_register(sock, reason, until, proc):
+    """A scripted registrar: every REGISTER gets 403 with this reason."""
+    sock.settimeout(0.1)
+    n = 0
+    while proc.poll() is None and time.monotonic() < until:
+        try:
+            data, src = sock.recvfrom(65535)
+        except socket.timeout:
+            continue
+        msg = data.decode('latin-1')
+        if not msg.startswith('REGISTER '):
+            continue
+        n += 1
+        head = msg.split('\r\n\r\n')[0].split('\r\n')[1:]
+        keep = [h for h in head
+                if h.split(':')[0].strip().lower() in ('via', 'from', 'to', 'call-id', 'cseq')]
+        keep = [h + ';tag=r1' if h.lower().startswith('to:') and 'tag=' not in h else h
+                for h in keep]
+        resp = 'SIP/2.0 403 %s\r\n%s\r\nContent-Length: 0\r\n\r\n' % (reason, '\r\n'.join(keep))
+        sock.sendto(resp.encode('latin-1'), src)
+    return n
+
+
+def t_control_bytes(r):
+    """Escape sequences in a registrar's reason phrase never reach the terminal.
+
+    Not stdout, not stderr, not the debug log: '?' stands for each control
+    byte."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((LOCAL, r.port))
+    try:
+        p = Phone(r, 'alice', [])
+        p.expected_rc = 1
+        n = _answer_register(sock, 'Go\x1b[31mAway\x07\x7f', time.monotonic() + 8, p.proc)
+        p.wait_exit(timeout=5)
+    finally:
+        sock.close()
+    r.c.ok(n >= 1, 'the scripted registrar answered %d REGISTER' % n)
+    log = p.log()
+    bad = sorted({'%02x' % ord(ch) for ch in log if (ord(ch) < 0x20 and ch not in '\n') or
+                  ord(ch) == 0x7f})
+    r.c.ok(not bad, 'alice: no control byte in its output', 'found bytes %s' % ', '.join(bad))
+    r.c.ok('403 Go?[31mAway??' in log, 'alice: the reason with "?" for each control byte',
+           log[-600:])
+    r.c.ok(re.search(r'sbphone: cannot register alice at 127\.0\.0\.1:%d: 403 Go\?\[31mAway\?\?'
+                     % r.port, log), 'alice: "sbphone: cannot register ...: 403 Go?[31mAway??"')
+    e = p.find('register_failed')
+    r.c.ok(e is not None and e.get('reason') == 'Go?[31mAway??',
+           'alice: register_failed reason "Go?[31mAway??"', json.dumps(e))
+    r.stop_all()
+
+
 TESTS = {
     'basic': t_basic,
     'basic-tcp': t_basic_tcp,
@@ -986,6 +1070,8 @@ TESTS = {
     'register-fail': t_register_fail,
     'unreachable': t_unreachable,
     'bad-options': t_bad_options,
+    'signals': t_signals,
+    'control-bytes': t_control_bytes,
 }
 
 

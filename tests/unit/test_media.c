@@ -12,7 +12,10 @@
  *   - hold (RFC 3264 / RFC 6337): A sendonly and B recvonly, then both
  *     inactive, then sendrecv again: nothing flows where the direction
  *     forbids it, and both recordings keep growing with wall time
- *     (silence while nothing is played).
+ *     (silence while nothing is played);
+ *   - a DTMF handler that frees its own session while another event
+ *     waits in the socket (clean under ASan); RTP on port 65535 (no RTCP
+ *     port: none sent); the telephone-event of the m= line's order.
  *
  * Every wait is bounded in time and in loop iterations. */
 #include <errno.h>
@@ -753,6 +756,143 @@ static void test_wav_source(void **state)
 	tmp_clean(&t);
 }
 
+/* ---- what the review found ---- */
+
+/* The first telephone-event the m= line lists, as an answer would take it:
+ * "0 101 100" with the rtpmap of 100 first is 101; an rtpmap for a format
+ * the line does not list counts for nothing. */
+static void test_params_te_order(void **state)
+{
+	struct sb_media_params p;
+
+	(void)state;
+	assert_int_equal(from_sdp(SDP_HEAD "m=audio 40000 RTP/AVP 0 101 100\r\n"
+				  "a=rtpmap:100 telephone-event/8000\r\n"
+				  "a=rtpmap:101 telephone-event/8000\r\n", SB_SDP_DIR_SENDRECV, &p), 0);
+	assert_int_equal(p.dtmf_pt, 101);
+	assert_int_equal(from_sdp(SDP_HEAD "m=audio 40000 RTP/AVP 0\r\n"
+				  "a=rtpmap:101 telephone-event/8000\r\n", SB_SDP_DIR_SENDRECV, &p), 0);
+	assert_int_equal(p.dtmf_pt, -1);
+	assert_int_equal(from_sdp(SDP_HEAD "m=audio 40000 RTP/AVP 0 96 97\r\n"
+				  "a=rtpmap:96 opus/48000/2\r\n"
+				  "a=rtpmap:97 telephone-event/8000\r\n", SB_SDP_DIR_SENDRECV, &p), 0);
+	assert_int_equal(p.dtmf_pt, 97);
+}
+
+struct freer {
+	struct sb_media *m;
+	unsigned digits;
+	int junk;
+};
+
+/* A DTMF handler that frees its own session (media.h allows it), then
+ * opens a socket as other code might: it takes the lowest free descriptor,
+ * the session's RTP socket's number, and has a datagram waiting. */
+static void free_on_digit(char d, void *arg)
+{
+	struct freer *f = arg;
+	struct sb_addr a;
+	char junk[200];
+
+	(void)d;
+	f->digits++;
+	if (!f->m)
+		return;
+	sb_media_free(f->m);
+	f->m = NULL;
+	f->junk = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(f->junk >= 0);
+	assert_int_equal(sb_addr_parse(&a, "127.0.0.1", 0), 0);
+	assert_int_equal(bind(f->junk, &a.u.sa, a.len), 0);
+	a.len = sizeof a.u;
+	assert_int_equal(getsockname(f->junk, &a.u.sa, &a.len), 0);
+	memset(junk, 'A', sizeof junk);
+	assert_int_equal(sendto(f->junk, junk, sizeof junk, 0, &a.u.sa, a.len), (ssize_t)sizeof junk);
+}
+
+static void send_dtmf_pkt(int fd, const struct sb_addr *to, uint16_t seq, uint32_t ts, uint8_t ev)
+{
+	uint8_t b[16] = { 0x80, 0x80 | 101, (uint8_t)(seq >> 8), (uint8_t)seq,
+			  (uint8_t)(ts >> 24), (uint8_t)(ts >> 16), (uint8_t)(ts >> 8), (uint8_t)ts,
+			  1, 2, 3, 4, ev, 10, 0, 160 };
+
+	assert_int_equal(sendto(fd, b, sizeof b, 0, &to->u.sa, to->len), (ssize_t)sizeof b);
+}
+
+/* sb_media_free() from inside the DTMF handler, with a second event
+ * waiting in the socket: nothing is read into the freed session (ASan),
+ * the handler runs once, the session's descriptors and timers are gone. */
+static void test_free_in_dtmf_handler(void **state)
+{
+	struct sb_loop *l;
+	struct sb_media_cfg cfg;
+	struct sb_media_params p;
+	struct freer fr = { .junk = -1 };
+	struct sb_addr to;
+	int tx;
+
+	(void)state;
+	assert_int_equal(sb_loop_alloc(&l, NULL), 0);
+	memset(&cfg, 0, sizeof cfg);
+	assert_int_equal(sb_addr_parse(&cfg.local, "127.0.0.1", 0), 0);
+	cfg.dtmf_h = free_on_digit;
+	cfg.arg = &fr;
+	assert_int_equal(sb_media_alloc(&fr.m, l, &cfg), 0);
+	tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(tx >= 0);
+	assert_int_equal(sb_addr_parse(&to, "127.0.0.1", 0), 0);
+	assert_int_equal(bind(tx, &to.u.sa, to.len), 0);
+	memset(&p, 0, sizeof p);
+	to.len = sizeof to.u;
+	assert_int_equal(getsockname(tx, &to.u.sa, &to.len), 0);
+	p.rtp = to; /* it sends to tx; tx does not read */
+	p.pt = SB_RTP_PT_PCMU;
+	p.dtmf_pt = 101;
+	p.dir = SB_SDP_DIR_SENDRECV;
+	assert_int_equal(sb_media_update(fr.m, &p), 0);
+	assert_int_equal(sb_media_start(fr.m), 0);
+	sb_media_local(fr.m, &to);
+	send_dtmf_pkt(tx, &to, 10, 8000, 1);
+	send_dtmf_pkt(tx, &to, 11, 16000, 2);
+	run(l, 200, NULL, NULL);
+	assert_int_equal(fr.digits, 1);
+	assert_null(fr.m);
+	assert_int_equal(sb_loop_fd_count(l), 0);
+	assert_int_equal(sb_loop_timer_count(l), 0);
+	close(fr.junk);
+	close(tx);
+	sb_loop_free(l);
+}
+
+/* RTP on port 65535: port + 1 is no port, so no RTCP is sent at all
+ * (not even the BYE), and RTP still flows. */
+static void test_rtcp_port_65535(void **state)
+{
+	struct sb_loop *l;
+	struct peer a;
+	struct sb_media_params p;
+	struct sb_media_stats st;
+
+	(void)state;
+	assert_int_equal(sb_loop_alloc(&l, NULL), 0);
+	peer_open(l, &a); /* RTCP every 300 ms */
+	memset(&p, 0, sizeof p);
+	assert_int_equal(sb_addr_parse(&p.rtp, "127.0.0.1", 65535), 0);
+	p.pt = SB_RTP_PT_PCMU;
+	p.dtmf_pt = -1;
+	p.dir = SB_SDP_DIR_SENDRECV;
+	assert_int_equal(sb_media_update(a.m, &p), 0);
+	assert_int_equal(sb_media_start(a.m), 0);
+	run(l, 700, NULL, NULL);
+	sb_media_stop(a.m);
+	st = stats(&a);
+	assert_true(st.rtp_sent >= 20);
+	assert_int_equal(st.rtcp_sent, 0);
+	assert_int_equal(st.send_errors, 0);
+	sb_media_free(a.m);
+	sb_loop_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -765,6 +905,9 @@ int main(void)
 		cmocka_unit_test(test_dtmf),
 		cmocka_unit_test(test_hold),
 		cmocka_unit_test(test_wav_source),
+		cmocka_unit_test(test_params_te_order),
+		cmocka_unit_test(test_free_in_dtmf_handler),
+		cmocka_unit_test(test_rtcp_port_65535),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,14 @@
  *  - the library's own proxy, registrar, digest verifier and user
  *    directory on a real transport in the same loop: REGISTER with 401
  *    (MD5 or SHA-256), a call through the proxy with its 407 and
- *    Record-Route, and a clean shutdown that unregisters.
+ *    Record-Route, and a clean shutdown that unregisters;
+ *  - what the review of the phone found, each against the scripted peer:
+ *    an event handler that hangs up and calls again on a DTMF digit (with
+ *    more digits waiting in the socket), challenges from anybody but our
+ *    proxy, dialogs we cannot follow, REFER after REFER and a transferee
+ *    that never NOTIFYs, the telephone-event payload type of the answer,
+ *    a storm of forked 2xx, control bytes in a reason phrase, a Replaces
+ *    too long for the INVITE, early-only Replaces, and SDP edge cases.
  * Every wait is bounded in time and in loop iterations. */
 #include <errno.h>
 #include <poll.h>
@@ -62,6 +69,9 @@ struct phone {
 	uint16_t port;
 	bool done;              /* sb_ua_shutdown finished */
 	bool answer_incoming;   /* answer from inside the INCOMING event */
+	const char *redial;     /* on the first DTMF: hang up, open a socket, call this */
+	bool redialed;
+	int junk;               /* the socket opened then (> 0) */
 };
 
 /* The library's proxy and registrar on a real socket, capturing what it
@@ -121,6 +131,26 @@ static void event_h(const struct sb_ua_event *e, void *arg)
 			sb_ua_event_name(e->kind), e->call_id, e->code, e->reason, e->peer);
 	if (e->kind == SB_UA_EV_INCOMING && p->answer_incoming)
 		assert_int_equal(sb_ua_answer(e->call), 0);
+	if (e->kind == SB_UA_EV_DTMF && p->redial && !p->redialed) {
+		/* ua.h: a handler may call anything.  Hang up (the media session
+		 * goes), open a socket as any other code might (it takes the
+		 * lowest free descriptor: the session's RTP socket's number) with
+		 * a datagram waiting on it, and place a call (another session) */
+		p->redialed = true;
+		assert_int_equal(sb_ua_hangup(e->call), 0);
+		p->junk = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		assert_true(p->junk > 0);
+		struct sb_addr a;
+		assert_int_equal(sb_addr_parse(&a, "127.0.0.1", 0), 0);
+		assert_int_equal(bind(p->junk, &a.u.sa, a.len), 0);
+		a.len = sizeof a.u;
+		assert_int_equal(getsockname(p->junk, &a.u.sa, &a.len), 0);
+		char junk[200];
+		memset(junk, 'A', sizeof junk);
+		assert_int_equal(sendto(p->junk, junk, sizeof junk, 0, &a.u.sa, a.len),
+				 (ssize_t)sizeof junk);
+		assert_int_equal(sb_ua_call(p->ua, p->redial, NULL), 0);
+	}
 }
 
 static void log_h(enum sb_log_level lvl, const char *line, void *arg)
@@ -437,12 +467,19 @@ static void srv_start(struct fx *f, bool auth_invite, unsigned algs)
 	f->srv = s;
 	struct sb_transport_cfg tc = { .loop = f->loop, .recv_h = srv_recv_h,
 				       .close_h = srv_close_h, .arg = s };
-	assert_int_equal(sb_transport_alloc(&s->tp, &tc), 0);
 	struct sb_addr bound, a = addr("127.0.0.1", 0);
-	assert_int_equal(sb_transport_listen(s->tp, SB_TP_UDP, &a, &bound), 0);
+	/* UDP on a free port, and TCP on the same port: that one may be taken
+	 * (other programs on the machine), then another pair */
+	int err = EADDRINUSE;
+	for (unsigned tries = 0; err == EADDRINUSE && tries < 16; tries++) {
+		if (s->tp)
+			sb_transport_free(s->tp);
+		assert_int_equal(sb_transport_alloc(&s->tp, &tc), 0);
+		assert_int_equal(sb_transport_listen(s->tp, SB_TP_UDP, &a, &bound), 0);
+		err = sb_transport_listen(s->tp, SB_TP_TCP, &bound, NULL);
+	}
+	assert_int_equal(err, 0);
 	s->port = sb_addr_port(&bound);
-	/* TCP on the same port */
-	assert_int_equal(sb_transport_listen(s->tp, SB_TP_TCP, &bound, NULL), 0);
 	struct sb_location_cfg lc = { .loop = f->loop };
 	assert_int_equal(sb_location_alloc(&s->loc, &lc), 0);
 	assert_int_equal(sb_users_alloc(&s->users, 0, 1), 0);
@@ -533,8 +570,11 @@ static void done_h(void *arg)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	for (unsigned k = 0; k < 3; k++)
+	for (unsigned k = 0; k < 3; k++) {
 		sb_ua_free(f->ph[k].ua);
+		if (f->ph[k].junk > 0)
+			close(f->ph[k].junk);
+	}
 	srv_free(f->srv);
 	if (f->raw >= 0)
 		close(f->raw);
@@ -1614,6 +1654,661 @@ static void test_answer_in_event(void **state)
 	wait_ev(f, &f->ph[1], SB_UA_EV_ENDED, 0);
 }
 
+/* ------------------------------------------------- what the review found */
+
+#define RAW_SDP_HEAD "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n"
+
+/* A UDP socket on 127.0.0.1 standing for the scripted peer's RTP. */
+static int rtp_open(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sb_addr a = addr("127.0.0.1", 0);
+	assert_int_equal(bind(fd, &a.u.sa, a.len), 0);
+	a.len = sizeof a.u;
+	assert_int_equal(getsockname(fd, &a.u.sa, &a.len), 0);
+	*port = sb_addr_port(&a);
+	return fd;
+}
+
+/* An RTP telephone-event packet (RFC 4733) for digit code ev. */
+static void rtp_dtmf(int fd, uint16_t to, uint8_t pt, uint16_t seq, uint32_t ts, uint8_t ev)
+{
+	uint8_t b[16] = { 0x80, (uint8_t)(0x80 | pt), (uint8_t)(seq >> 8), (uint8_t)seq,
+			  (uint8_t)(ts >> 24), (uint8_t)(ts >> 16), (uint8_t)(ts >> 8), (uint8_t)ts,
+			  0x12, 0x34, 0x56, 0x78, ev, 10, 0, 160 };
+	struct sb_addr a = addr("127.0.0.1", to);
+	assert_int_equal(sendto(fd, b, sizeof b, 0, &a.u.sa, a.len), (ssize_t)sizeof b);
+}
+
+/* The port of the first m=audio of msg. */
+static uint16_t audio_port(const char *msg)
+{
+	const char *m = strstr(msg, "m=audio ");
+	assert_non_null(m);
+	return (uint16_t)atoi(m + 8);
+}
+
+/* A request from the scripted peer to alice (phone 0): From
+ * <sip:x@127.0.0.1>;tag=99, the To given, a new branch; extra lines (LF)
+ * and an SDP body (or none). */
+static void raw_request(struct fx *f, const char *method, const char *cid, const char *to,
+			unsigned cseq, const char *extra, const char *sdp)
+{
+	static unsigned branch;
+	char text[8192];
+	unsigned rp = f->raw_port;
+	snprintf(text, sizeof text,
+		 "%s sip:alice@127.0.0.1:%u SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKq%u\n"
+		 "Max-Forwards: 70\nFrom: <sip:x@127.0.0.1>;tag=99\nTo: %s\nCall-ID: %s\n"
+		 "CSeq: %u %s\nContact: <sip:x@127.0.0.1:%u>\n%s%sContent-Length: *\n\n%s",
+		 method, (unsigned)f->ph[0].port, rp, ++branch, to, cid, cseq, method, rp,
+		 extra ? extra : "", sdp ? "Content-Type: application/sdp\n" : "", sdp ? sdp : "");
+	raw_send(f, f->ph[0].port, text);
+}
+
+/* The scripted peer calls alice with sdp; alice answers (answer_incoming)
+ * and gets the ACK.  to (the To of the 200, with alice's tag) for the
+ * requests that follow; the port alice's answer names. */
+static uint16_t raw_call_alice(struct fx *f, const char *cid, const char *sdp, char *to,
+			       size_t cap)
+{
+	raw_request(f, "INVITE", cid, "<sip:alice@h>", 1, NULL, sdp);
+	char *r = raw_recv(f, "SIP/2.0 200 ", NULL);
+	hdr(r, "To", to, cap);
+	uint16_t port = audio_port(r);
+	raw_request(f, "ACK", cid, to, 1, NULL, NULL);
+	return port;
+}
+
+/* Run the loop for ms; fail if the raw peer receives a message starting
+ * with prefix meanwhile.  Others are dropped. */
+static void raw_expect_none(struct fx *f, const char *prefix, unsigned ms)
+{
+	char buf[8192];
+	uint64_t end = now_ms() + ms;
+	for (unsigned i = 0; i < 100000 && now_ms() < end; i++) {
+		ssize_t n = recv(f->raw, buf, sizeof buf - 1, 0);
+		if (n > 0) {
+			buf[n] = 0;
+			if (strncmp(buf, prefix, strlen(prefix)) == 0)
+				fail_msg("the raw peer got an unexpected \"%s\":\n%s", prefix, buf);
+			continue;
+		}
+		assert_int_equal(sb_loop_poll(f->loop, 5), 0);
+	}
+}
+
+/* HIGH: the user's handler hangs up on the first DTMF digit (the media
+ * session goes), opens a socket and calls again, while a second DTMF
+ * packet waits in the session's socket.  The session must not be read
+ * into after it is freed (ASan), and the second digit is not told for a
+ * call that was hung up. */
+static void test_dtmf_handler_hangs_up(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	uint16_t rport;
+	int rtp = rtp_open(&rport);
+	phone_start(f, 0, "alice", &ringing);
+	char again[128], sdp[512], to[256];
+	snprintf(again, sizeof again, "sip:bob@127.0.0.1:%u", (unsigned)f->raw_port);
+	f->ph[0].answer_incoming = true;
+	f->ph[0].redial = again;
+	snprintf(sdp, sizeof sdp,
+		 RAW_SDP_HEAD "m=audio %u RTP/AVP 0 101\na=rtpmap:101 telephone-event/8000\n",
+		 (unsigned)rport);
+	uint16_t mport = raw_call_alice(f, "dt1", sdp, to, sizeof to);
+	wait_ev(f, &f->ph[0], SB_UA_EV_ANSWERED, 0);
+	/* two digits, both waiting before the phone reads */
+	rtp_dtmf(rtp, mport, 101, 100, 8000, 1);
+	rtp_dtmf(rtp, mport, 101, 101, 16000, 2);
+	struct ev *d = wait_ev(f, &f->ph[0], SB_UA_EV_DTMF, 0);
+	assert_int_equal(d->digit, '1');
+	char *bye = raw_recv(f, "BYE ", NULL);
+	raw_respond(f, f->ph[0].port, bye, "200 OK", NULL, NULL);
+	(void)raw_recv(f, "INVITE ", NULL); /* the call placed from the handler */
+	struct ev *e = wait_ev(f, &f->ph[0], SB_UA_EV_ENDED, 0);
+	assert_string_equal(e->reason, "bye");
+	run_for(f, 100);
+	assert_int_equal(count_ev(&f->ph[0], SB_UA_EV_DTMF), 1);
+	close(rtp);
+}
+
+/* MEDIUM: our password answers only our outbound proxy's challenges: a
+ * 407 for the registrar's realm (learnt from its 401) or the domain, a
+ * 401 for the registrar's realm; a callee's 401 for another realm ends
+ * the call with 401 and no second INVITE; without a server nothing is
+ * answered. */
+static void test_scripted_invite_auth_policy(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	struct phone_opts o = { .auto_answer_ms = -1, .raw_server = true, .password = "pw" };
+	phone_start(f, 0, "alice", &o);
+	uint16_t from;
+	char *r = raw_recv(f, "REGISTER ", &from);
+	raw_respond(f, from, r, "401 Unauthorized", "r1",
+		    "WWW-Authenticate: Digest realm=\"corp\", nonce=\"rn\", qop=\"auth\"\n"
+		    "Content-Length: 0\n\n");
+	r = raw_recv(f, "REGISTER ", NULL);
+	char v[1024], w[256], extra[512];
+	hdr(r, "Authorization", v, sizeof v);
+	param(v, "realm", w, sizeof w);
+	assert_string_equal(w, "corp");
+	snprintf(extra, sizeof extra, "Contact: <sip:alice@127.0.0.1:%u>;expires=600\n"
+		 "Content-Length: 0\n\n", (unsigned)f->ph[0].port);
+	raw_respond(f, from, r, "200 OK", "r1", extra);
+	wait_ev(f, &f->ph[0], SB_UA_EV_REGISTERED, 0);
+
+	static const struct {
+		const char *status, *challenge;
+		bool answered;
+		const char *cred;
+	} cases[] = {
+		{ "401 Unauthorized", "WWW-Authenticate: Digest realm=\"evil\", nonce=\"e1\"\n", false,
+		  NULL },
+		{ "407 Proxy Authentication Required",
+		  "Proxy-Authenticate: Digest realm=\"evil\", nonce=\"e2\"\n", false, NULL },
+		{ "407 Proxy Authentication Required",
+		  "Proxy-Authenticate: Digest realm=\"corp\", nonce=\"c1\"\n", true,
+		  "Proxy-Authorization" },
+		{ "401 Unauthorized", "WWW-Authenticate: Digest realm=\"corp\", nonce=\"c2\"\n", true,
+		  "Authorization" },
+		{ "407 Proxy Authentication Required",
+		  "Proxy-Authenticate: Digest realm=\"" DOMAIN "\", nonce=\"c3\"\n", true,
+		  "Proxy-Authorization" },
+		/* the domain is a proxy's realm, not a callee's 401 */
+		{ "401 Unauthorized", "WWW-Authenticate: Digest realm=\"" DOMAIN "\", nonce=\"e3\"\n",
+		  false, NULL },
+	};
+	for (unsigned k = 0; k < SB_ARRAY_LEN(cases); k++) {
+		struct sb_call *ac;
+		assert_int_equal(sb_ua_call(f->ph[0].ua, "bob", &ac), 0);
+		char *inv = raw_recv(f, "INVITE ", NULL);
+		assert_null(strstr(inv, "Authorization:"));
+		char ch[512];
+		snprintf(ch, sizeof ch, "%sContent-Length: 0\n\n", cases[k].challenge);
+		raw_respond(f, from, inv, cases[k].status, "c1", ch);
+		if (cases[k].answered) {
+			inv = raw_recv(f, "INVITE ", NULL);
+			hdr(inv, cases[k].cred, v, sizeof v);
+			param(v, "realm", w, sizeof w);
+			assert_string_not_equal(w, "evil");
+			raw_respond(f, from, inv, "486 Busy Here", "c1", NULL);
+			struct ev *e = wait_ev(f, &f->ph[0], SB_UA_EV_ENDED, k);
+			assert_int_equal(e->code, 486);
+		} else {
+			struct ev *e = wait_ev(f, &f->ph[0], SB_UA_EV_ENDED, k);
+			assert_int_equal(e->code, (unsigned)atoi(cases[k].status));
+			raw_expect_none(f, "INVITE ", 300);
+		}
+	}
+
+	/* no server: even the domain's 407 is the callee's */
+	struct phone_opts oc = { .auto_answer_ms = -1, .password = "pw" };
+	phone_start(f, 1, "carol", &oc);
+	char uri[128];
+	snprintf(uri, sizeof uri, "sip:bob@127.0.0.1:%u", (unsigned)f->raw_port);
+	assert_int_equal(sb_ua_call(f->ph[1].ua, uri, NULL), 0);
+	char *inv = raw_recv(f, "INVITE ", &from);
+	raw_respond(f, from, inv, "407 Proxy Authentication Required", "d1",
+		    "Proxy-Authenticate: Digest realm=\"" DOMAIN "\", nonce=\"d1\"\n"
+		    "Content-Length: 0\n\n");
+	struct ev *e = wait_ev(f, &f->ph[1], SB_UA_EV_ENDED, 0);
+	assert_int_equal(e->code, 407);
+	raw_expect_none(f, "INVITE ", 300);
+}
+
+/* MEDIUM: a dialog we cannot follow.  Without a server (a sips: Contact, a
+ * host name, an unparsable Record-Route, 17 of them): the ACK still goes,
+ * to the 2xx's source, then a BYE; ENDED "unroutable" and no ANSWERED.
+ * With a server: a Contact that is no numeric sip: URI is reached through
+ * it, and the call goes on. */
+static void test_scripted_unroutable(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	phone_start(f, 0, "alice", &ringing);
+	char uri[128], sdp[256], many[2048], extra[4096];
+	unsigned rp = f->raw_port;
+	snprintf(uri, sizeof uri, "sip:bob@127.0.0.1:%u", rp);
+	snprintf(sdp, sizeof sdp, RAW_SDP_HEAD "m=audio 40000 RTP/AVP 0\n");
+	size_t o = 0;
+	for (unsigned k = 0; k < 17; k++)
+		o += (size_t)snprintf(many + o, sizeof many - o, "Record-Route: <sip:127.0.0.1:%u;lr>\n",
+				      rp);
+	char c_sips[128], c_host[128], c_ok[128], rr_bad[256];
+	snprintf(c_sips, sizeof c_sips, "Contact: <sips:bob@127.0.0.1:%u>\n", rp);
+	snprintf(c_host, sizeof c_host, "Contact: <sip:bob@host.invalid>\n");
+	snprintf(c_ok, sizeof c_ok, "Contact: <sip:bob@127.0.0.1:%u>\n", rp);
+	snprintf(rr_bad, sizeof rr_bad, "Record-Route: <sip:127.0.0.1:%u;lr>, @@@garbage\n", rp);
+	const char *cases[][2] = {
+		{ c_sips, "" }, { c_host, "" }, { c_ok, rr_bad }, { c_ok, many },
+	};
+	for (unsigned k = 0; k < SB_ARRAY_LEN(cases); k++) {
+		assert_int_equal(sb_ua_call(f->ph[0].ua, uri, NULL), 0);
+		uint16_t from;
+		char *inv = raw_recv(f, "INVITE ", &from);
+		snprintf(extra, sizeof extra,
+			 "%s%sContent-Type: application/sdp\nContent-Length: *\n\n%s", cases[k][0],
+			 cases[k][1], sdp);
+		char tag[16];
+		snprintf(tag, sizeof tag, "u%u", k);
+		raw_respond(f, from, inv, "200 OK", tag, extra);
+		char *ack = raw_recv(f, "ACK ", NULL);
+		char v[256];
+		hdr(ack, "To", v, sizeof v);
+		assert_non_null(strstr(v, tag));
+		char *bye = raw_recv(f, "BYE ", NULL);
+		raw_respond(f, from, bye, "200 OK", NULL, NULL);
+		struct ev *e = wait_ev(f, &f->ph[0], SB_UA_EV_ENDED, k);
+		assert_string_equal(e->reason, "unroutable");
+		assert_int_equal(count_ev(&f->ph[0], SB_UA_EV_ANSWERED), 0);
+	}
+}
+
+/* With a server, a Contact that is no numeric sip: URI (a host name, a
+ * sips: URI) is reached through it: the ACK and the BYE go there, and
+ * the call is a call. */
+static void test_scripted_unroutable_via_server(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	char sdp[256], extra[4096];
+	snprintf(sdp, sizeof sdp, RAW_SDP_HEAD "m=audio 40000 RTP/AVP 0\n");
+	struct phone_opts os = { .auto_answer_ms = -1, .raw_server = true };
+	phone_start(f, 1, "carol", &os);
+	(void)raw_recv(f, "REGISTER ", NULL);
+	const char *contacts[] = { "Contact: <sip:bob@host.invalid>\n",
+				   "Contact: <sips:bob@127.0.0.1:5061>\n" };
+	for (unsigned k = 0; k < SB_ARRAY_LEN(contacts); k++) {
+		struct sb_call *cc;
+		assert_int_equal(sb_ua_call(f->ph[1].ua, "bob", &cc), 0);
+		uint16_t from;
+		char *inv = raw_recv(f, "INVITE ", &from);
+		snprintf(extra, sizeof extra, "%sContent-Type: application/sdp\nContent-Length: *\n\n%s",
+			 contacts[k], sdp);
+		raw_respond(f, from, inv, "200 OK", "s1", extra);
+		char *ack = raw_recv(f, "ACK ", NULL);
+		const char *want = k ? "ACK sips:bob@127.0.0.1:5061 " : "ACK sip:bob@host.invalid ";
+		assert_int_equal(strncmp(ack, want, strlen(want)), 0);
+		wait_ev(f, &f->ph[1], SB_UA_EV_ANSWERED, k);
+		assert_int_equal(sb_ua_hangup(cc), 0);
+		char *bye = raw_recv(f, "BYE ", NULL);
+		raw_respond(f, from, bye, "200 OK", NULL, NULL);
+		struct ev *e = wait_ev(f, &f->ph[1], SB_UA_EV_ENDED, k);
+		assert_string_equal(e->reason, "bye");
+	}
+}
+
+/* The other side of it: an INVITE whose Contact we cannot reach (sips:,
+ * no server).  Our requests in that dialog (the BYE) go where the INVITE
+ * came from, instead of nowhere. */
+static void test_scripted_uas_unroutable_contact(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	phone_start(f, 0, "alice", &ringing);
+	f->ph[0].answer_incoming = true;
+	char text[4096], sdp[256], to[256];
+	unsigned rp = f->raw_port;
+	snprintf(sdp, sizeof sdp, RAW_SDP_HEAD "m=audio 40000 RTP/AVP 0\n");
+	snprintf(text, sizeof text,
+		 "INVITE sip:alice@127.0.0.1:%u SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKus1\n"
+		 "Max-Forwards: 70\nFrom: <sip:x@127.0.0.1>;tag=99\nTo: <sip:alice@h>\nCall-ID: us1\n"
+		 "CSeq: 1 INVITE\nContact: <sips:x@127.0.0.1:%u>\nContent-Type: application/sdp\n"
+		 "Content-Length: *\n\n%s",
+		 (unsigned)f->ph[0].port, rp, rp, sdp);
+	raw_send(f, f->ph[0].port, text);
+	char *r = raw_recv(f, "SIP/2.0 200 ", NULL);
+	hdr(r, "To", to, sizeof to);
+	raw_request(f, "ACK", "us1", to, 1, NULL, NULL);
+	struct ev *a = wait_ev(f, &f->ph[0], SB_UA_EV_ANSWERED, 0);
+	assert_int_equal(sb_ua_hangup(a->call), 0);
+	char *bye = raw_recv(f, "BYE ", NULL);
+	assert_int_equal(strncmp(bye, "BYE sips:x@127.0.0.1:", 21), 0);
+	raw_respond(f, f->ph[0].port, bye, "200 OK", NULL, NULL);
+	struct ev *e = wait_ev(f, &f->ph[0], SB_UA_EV_ENDED, 0);
+	assert_string_equal(e->reason, "bye");
+}
+
+/* MEDIUM: transferee.  A REFER whose new call fails ends its
+ * subscription with the final NOTIFY: the next REFER gets 202 again; one
+ * while a transfer goes on gets 403; a Replaces too long for the INVITE
+ * gets 400 "Replaces Too Long" (and no INVITE). */
+static void test_scripted_refer_again(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	phone_start(f, 0, "alice", &ringing);
+	f->ph[0].answer_incoming = true;
+	char to[256], sdp[256], rt[256], v[512];
+	snprintf(sdp, sizeof sdp, RAW_SDP_HEAD "m=audio 40000 RTP/AVP 0\n");
+	(void)raw_call_alice(f, "rf1", sdp, to, sizeof to);
+	wait_ev(f, &f->ph[0], SB_UA_EV_ANSWERED, 0);
+	snprintf(rt, sizeof rt, "Refer-To: <sip:carol@127.0.0.1:%u>\n", (unsigned)f->raw_port);
+	unsigned cseq = 2;
+	char events[2][64];
+	for (unsigned round = 0; round < 2; round++, cseq++) {
+		raw_request(f, "REFER", "rf1", to, cseq, rt, NULL);
+		char *inv = raw_recv(f, "INVITE ", NULL);
+		char *r = raw_recv(f, "SIP/2.0 ", NULL);
+		assert_int_equal(strncmp(r, "SIP/2.0 202 ", 12), 0);
+		char *n = raw_recv(f, "NOTIFY ", NULL);
+		hdr(n, "Event", events[round], sizeof events[0]);
+		raw_respond(f, f->ph[0].port, n, "200 OK", NULL, NULL);
+		if (round == 1) {
+			/* not now: this transfer goes on */
+			raw_request(f, "REFER", "rf1", to, ++cseq, rt, NULL);
+			r = raw_recv(f, "SIP/2.0 ", NULL);
+			assert_int_equal(strncmp(r, "SIP/2.0 403 ", 12), 0);
+		}
+		raw_respond(f, f->ph[0].port, inv, "486 Busy Here", "t1", NULL);
+		n = raw_recv(f, "NOTIFY ", NULL);
+		assert_non_null(strstr(n, "\r\n\r\nSIP/2.0 486 "));
+		hdr(n, "Subscription-State", v, sizeof v);
+		assert_int_equal(strncmp(v, "terminated", 10), 0);
+		raw_respond(f, f->ph[0].port, n, "200 OK", NULL, NULL);
+		run_for(f, 50);
+	}
+	/* RFC 3515 §2.4.6: the NOTIFYs name their REFER by its CSeq */
+	assert_string_equal(events[0], "refer;id=2");
+	assert_string_equal(events[1], "refer;id=3");
+	/* a Replaces that cannot go into the INVITE (it would not replace) */
+	char big[2048];
+	int l = snprintf(big, sizeof big, "Refer-To: <sip:carol@127.0.0.1:%u?Replaces=abc%%3Bto-tag%%3D1"
+			 "%%3Bfrom-tag%%3D2", (unsigned)f->raw_port);
+	for (unsigned k = 0; k < 990; k++)
+		big[l++] = 'x';
+	snprintf(big + l, sizeof big - (size_t)l, ">\nReferred-By: <sip:x@127.0.0.1>\n");
+	raw_request(f, "REFER", "rf1", to, cseq++, big, NULL);
+	char *r = raw_recv(f, "SIP/2.0 ", NULL);
+	assert_int_equal(strncmp(r, "SIP/2.0 400 Replaces Too Long\r\n", 31), 0);
+	raw_expect_none(f, "INVITE ", 200);
+	/* the two calls to carol ended (486); the call with x goes on */
+	assert_int_equal(count_ev(&f->ph[0], SB_UA_EV_ENDED), 2);
+	assert_non_null(sb_ua_call_by_id(f->ph[0].ua, find_ev(&f->ph[0], SB_UA_EV_ANSWERED, 0)->call_id));
+}
+
+/* MEDIUM: transferor.  A 202 and then no NOTIFY: TRANSFER_FAILED 408
+ * after 64*T1; a new transfer works after it (its NOTIFYs name it by its
+ * CSeq; one naming the old REFER gets 481). */
+static void test_scripted_refer_timeout(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	struct phone_opts o = { .auto_answer_ms = -1, .t1_ms = 20 };
+	phone_start(f, 0, "alice", &o);
+	char uri[128], extra[1024];
+	snprintf(uri, sizeof uri, "sip:bob@127.0.0.1:%u", (unsigned)f->raw_port);
+	struct sb_call *ac;
+	assert_int_equal(sb_ua_call(f->ph[0].ua, uri, &ac), 0);
+	uint16_t from;
+	char *inv = raw_recv(f, "INVITE ", &from);
+	snprintf(extra, sizeof extra,
+		 "Contact: <sip:bob@127.0.0.1:%u>\nContent-Type: application/sdp\nContent-Length: *\n\n"
+		 RAW_SDP_HEAD "m=audio 40000 RTP/AVP 0\n", (unsigned)f->raw_port);
+	raw_respond(f, from, inv, "200 OK", "x1", extra);
+	(void)raw_recv(f, "ACK ", NULL);
+	wait_ev(f, &f->ph[0], SB_UA_EV_ANSWERED, 0);
+	assert_int_equal(sb_ua_transfer(ac, "sip:carol@127.0.0.1:9"), 0);
+	char *ref = raw_recv(f, "REFER ", NULL);
+	char cs1[64], v[512];
+	hdr(ref, "CSeq", cs1, sizeof cs1);
+	raw_respond(f, from, ref, "202 Accepted", NULL, NULL);
+	uint64_t t0 = now_ms();
+	struct ev *e = wait_ev(f, &f->ph[0], SB_UA_EV_TRANSFER_FAILED, 0);
+	assert_int_equal(e->code, 408);
+	assert_true(now_ms() - t0 >= 64 * 20 - 50);
+	/* again */
+	assert_int_equal(sb_ua_transfer(ac, "sip:carol@127.0.0.1:9"), 0);
+	ref = raw_recv(f, "REFER ", NULL);
+	char cs2[64];
+	hdr(ref, "CSeq", cs2, sizeof cs2);
+	raw_respond(f, from, ref, "202 Accepted", NULL, NULL);
+	hdr(ref, "To", v, sizeof v); /* the REFER's To: alice's From */
+	char from_hdr[256], to_hdr[256], cid[256];
+	hdr(ref, "From", from_hdr, sizeof from_hdr);
+	hdr(ref, "To", to_hdr, sizeof to_hdr);
+	hdr(ref, "Call-ID", cid, sizeof cid);
+	char text[4096];
+	for (unsigned k = 0; k < 2; k++) {
+		/* the old REFER's subscription is over: 481; then ours */
+		snprintf(text, sizeof text,
+			 "NOTIFY sip:alice@127.0.0.1:%u SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:%u;"
+			 "branch=z9hG4bKnt%u\nMax-Forwards: 70\nFrom: %s\nTo: %s\nCall-ID: %s\n"
+			 "CSeq: %u NOTIFY\nContact: <sip:bob@127.0.0.1:%u>\nEvent: refer;id=%u\n"
+			 "Subscription-State: terminated;reason=noresource\n"
+			 "Content-Type: message/sipfrag;version=2.0\nContent-Length: *\n\nSIP/2.0 200 OK\n",
+			 (unsigned)f->ph[0].port, (unsigned)f->raw_port, k, to_hdr, from_hdr, cid,
+			 10 + k, (unsigned)f->raw_port, (unsigned)atoi(k ? cs2 : cs1));
+		raw_send(f, f->ph[0].port, text);
+		char *r = raw_recv(f, "SIP/2.0 ", NULL);
+		assert_int_equal(strncmp(r, k ? "SIP/2.0 200 " : "SIP/2.0 481 ", 12), 0);
+	}
+	e = wait_ev(f, &f->ph[0], SB_UA_EV_TRANSFERRED, 0);
+	assert_int_equal(e->code, 200);
+	char *bye = raw_recv(f, "BYE ", NULL);
+	raw_respond(f, from, bye, "200 OK", NULL, NULL);
+	e = wait_ev(f, &f->ph[0], SB_UA_EV_ENDED, 0);
+	assert_string_equal(e->reason, "transferred");
+	assert_int_equal(count_ev(&f->ph[0], SB_UA_EV_TRANSFER_FAILED), 1);
+}
+
+/* The telephone-event payload type our answer names is the one the media
+ * session uses: an offer "0 101 100" whose rtpmap for 100 comes first is
+ * answered with 101 (the m= line's order), our digits go out as 101, and
+ * a packet of 100 (not in the answer) is no digit. */
+static void test_scripted_te_order(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	uint16_t rport;
+	int rtp = rtp_open(&rport);
+	phone_start(f, 0, "alice", &ringing);
+	f->ph[0].answer_incoming = true;
+	char sdp[512], to[256];
+	snprintf(sdp, sizeof sdp,
+		 RAW_SDP_HEAD "m=audio %u RTP/AVP 0 101 100\na=rtpmap:100 telephone-event/8000\n"
+		 "a=rtpmap:101 telephone-event/8000\n", (unsigned)rport);
+	raw_request(f, "INVITE", "te1", "<sip:alice@h>", 1, NULL, sdp);
+	char *r = raw_recv(f, "SIP/2.0 200 ", NULL);
+	assert_non_null(strstr(r, " RTP/AVP 0 101\r\n"));
+	assert_non_null(strstr(r, "a=rtpmap:101 telephone-event/8000\r\n"));
+	assert_null(strstr(r, "a=rtpmap:100"));
+	hdr(r, "To", to, sizeof to);
+	uint16_t mport = audio_port(r);
+	raw_request(f, "ACK", "te1", to, 1, NULL, NULL);
+	struct ev *a = wait_ev(f, &f->ph[0], SB_UA_EV_ANSWERED, 0);
+	assert_int_equal(sb_ua_dtmf(a->call, "5"), 0);
+	/* what the phone sends: audio (0) and events, as 101 */
+	bool te101 = false, te100 = false;
+	uint64_t end = now_ms() + 1500;
+	while (now_ms() < end && !te101) {
+		uint8_t b[2048];
+		ssize_t n = recv(rtp, b, sizeof b, 0);
+		if (n >= 12) {
+			te101 |= (b[1] & 0x7f) == 101;
+			te100 |= (b[1] & 0x7f) == 100;
+			continue;
+		}
+		assert_int_equal(sb_loop_poll(f->loop, 5), 0);
+	}
+	assert_true(te101);
+	assert_false(te100);
+	/* what it takes: 101, not 100 */
+	rtp_dtmf(rtp, mport, 100, 200, 8000, 7);
+	rtp_dtmf(rtp, mport, 101, 201, 16000, 3);
+	struct ev *d = wait_ev(f, &f->ph[0], SB_UA_EV_DTMF, 0);
+	assert_int_equal(d->digit, '3');
+	run_for(f, 100);
+	assert_int_equal(count_ev(&f->ph[0], SB_UA_EV_DTMF), 1);
+	close(rtp);
+}
+
+/* 50 forks answer 2xx: at most UA_MAX_FORKS (8) of them are ACKed and
+ * BYEd; the first is the call. */
+static void test_scripted_forks(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	phone_start(f, 0, "alice", &ringing);
+	char uri[128], extra[1024];
+	snprintf(uri, sizeof uri, "sip:bob@127.0.0.1:%u", (unsigned)f->raw_port);
+	assert_int_equal(sb_ua_call(f->ph[0].ua, uri, NULL), 0);
+	uint16_t from;
+	char *inv = raw_recv(f, "INVITE ", &from);
+	snprintf(extra, sizeof extra,
+		 "Contact: <sip:bob@127.0.0.1:%u>\nContent-Type: application/sdp\nContent-Length: *\n\n"
+		 RAW_SDP_HEAD "m=audio 40000 RTP/AVP 0\n", (unsigned)f->raw_port);
+	for (unsigned k = 0; k < 50; k++) {
+		char tag[16];
+		snprintf(tag, sizeof tag, "fork%u", k);
+		raw_respond(f, from, inv, "200 OK", tag, extra);
+	}
+	/* every BYE the phone sends in 1.5 s, by To tag */
+	char tags[64][32];
+	unsigned ntags = 0, nbyes = 0;
+	uint64_t end = now_ms() + 1500;
+	char buf[8192];
+	while (now_ms() < end) {
+		ssize_t n = recv(f->raw, buf, sizeof buf - 1, 0);
+		if (n <= 0) {
+			assert_int_equal(sb_loop_poll(f->loop, 5), 0);
+			continue;
+		}
+		buf[n] = 0;
+		if (strncmp(buf, "BYE ", 4) != 0)
+			continue;
+		nbyes++;
+		char to[256], t[32];
+		hdr(buf, "To", to, sizeof to);
+		param(to, "tag", t, sizeof t);
+		unsigned k;
+		for (k = 0; k < ntags && strcmp(tags[k], t); k++)
+			;
+		if (k == ntags && ntags < 64)
+			snprintf(tags[ntags++], sizeof tags[0], "%s", t);
+		raw_respond(f, from, buf, "200 OK", NULL, NULL);
+	}
+	assert_true(ntags >= 1);
+	assert_true(ntags <= 8);
+	assert_true(nbyes <= 8);
+	struct ev *a = wait_ev(f, &f->ph[0], SB_UA_EV_ANSWERED, 0);
+	assert_int_equal(a->code, 200);
+}
+
+/* Control bytes in a reason phrase do not reach the user: '?'. */
+static void test_scripted_control_bytes(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	struct phone_opts o = { .auto_answer_ms = -1, .raw_server = true, .password = "pw" };
+	phone_start(f, 0, "alice", &o);
+	uint16_t from;
+	char *r = raw_recv(f, "REGISTER ", &from);
+	raw_respond(f, from, r, "403 Go\x1b[31mAway\x7f", "r1", NULL);
+	struct ev *e = wait_ev(f, &f->ph[0], SB_UA_EV_REGISTER_FAILED, 0);
+	assert_int_equal(e->code, 403);
+	assert_string_equal(e->reason, "Go?[31mAway?");
+}
+
+/* RFC 3891 §3: a Replaces with early-only naming a confirmed dialog: 486. */
+static void test_scripted_replaces_early_only(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	phone_start(f, 0, "alice", &ringing);
+	f->ph[0].answer_incoming = true;
+	char to[256], sdp[256], tag[64], extra[512];
+	snprintf(sdp, sizeof sdp, RAW_SDP_HEAD "m=audio 40000 RTP/AVP 0\n");
+	(void)raw_call_alice(f, "eo1", sdp, to, sizeof to);
+	wait_ev(f, &f->ph[0], SB_UA_EV_ANSWERED, 0);
+	param(to, "tag", tag, sizeof tag);
+	snprintf(extra, sizeof extra, "Replaces: eo1;to-tag=%s;from-tag=99;early-only\n", tag);
+	raw_request(f, "INVITE", "eo2", "<sip:alice@h>", 1, extra, sdp);
+	char *r = raw_recv(f, "SIP/2.0 ", NULL);
+	assert_int_equal(strncmp(r, "SIP/2.0 486 ", 12), 0);
+	/* without early-only it replaces */
+	snprintf(extra, sizeof extra, "Replaces: eo1;to-tag=%s;from-tag=99\n", tag);
+	raw_request(f, "INVITE", "eo3", "<sip:alice@h>", 1, extra, sdp);
+	struct ev *in = wait_ev(f, &f->ph[0], SB_UA_EV_INCOMING, 1);
+	assert_string_equal(in->reason, "replaces");
+}
+
+/* An IPv6 offer to an IPv4 phone: 488, not a 200 without media. */
+static void test_scripted_offer_v6(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	phone_start(f, 0, "alice", &ringing);
+	f->ph[0].answer_incoming = true;
+	raw_request(f, "INVITE", "v6", "<sip:alice@h>", 1, NULL,
+		    "v=0\no=- 1 1 IN IP6 ::1\ns=-\nc=IN IP6 ::1\nt=0 0\nm=audio 40000 RTP/AVP 0\n");
+	char *r = raw_recv(f, "SIP/2.0 ", NULL);
+	if (strncmp(r, "SIP/2.0 1", 9) == 0)
+		r = raw_recv(f, "SIP/2.0 4", NULL);
+	assert_int_equal(strncmp(r, "SIP/2.0 488 ", 12), 0);
+	struct ev *e = wait_ev(f, &f->ph[0], SB_UA_EV_ENDED, 0);
+	assert_int_equal(e->code, 488);
+	assert_int_equal(count_ev(&f->ph[0], SB_UA_EV_ANSWERED), 0);
+}
+
+/* RFC 3264 §8.2: a re-INVITE removing the audio (port 0) is answered
+ * with port 0, and the call goes on (and gets its audio back later). */
+static void test_scripted_reinvite_port0(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	phone_start(f, 0, "alice", &ringing);
+	f->ph[0].answer_incoming = true;
+	char *r;
+	char to[256], sdp[256];
+	snprintf(sdp, sizeof sdp, RAW_SDP_HEAD "m=audio 40000 RTP/AVP 0\n");
+	(void)raw_call_alice(f, "p0", sdp, to, sizeof to);
+	wait_ev(f, &f->ph[0], SB_UA_EV_ANSWERED, 0);
+	raw_request(f, "INVITE", "p0", to, 2, NULL,
+		    RAW_SDP_HEAD "m=audio 0 RTP/AVP 0\n");
+	r = raw_recv(f, "SIP/2.0 ", NULL);
+	assert_int_equal(strncmp(r, "SIP/2.0 200 ", 12), 0);
+	assert_non_null(strstr(r, "\r\nm=audio 0 RTP/AVP 0\r\n"));
+	raw_request(f, "ACK", "p0", to, 2, NULL, NULL);
+	/* and back */
+	raw_request(f, "INVITE", "p0", to, 3, NULL, sdp);
+	r = raw_recv(f, "SIP/2.0 ", NULL);
+	assert_int_equal(strncmp(r, "SIP/2.0 200 ", 12), 0);
+	assert_null(strstr(r, "m=audio 0 "));
+	raw_request(f, "ACK", "p0", to, 3, NULL, NULL);
+	run_for(f, 50);
+	assert_int_equal(count_ev(&f->ph[0], SB_UA_EV_ENDED), 0);
+}
+
+/* Our offer in the 2xx, an answer in the ACK we cannot use: BYE, ENDED
+ * 488, no ANSWERED (not a silent call). */
+static void test_scripted_ack_unusable(void **state)
+{
+	struct fx *f = *state;
+	raw_open(f);
+	phone_start(f, 0, "alice", &ringing);
+	f->ph[0].answer_incoming = true;
+	char *r;
+	struct ev *e;
+	raw_request(f, "INVITE", "ak", "<sip:alice@h>", 1, NULL, NULL);
+	r = raw_recv(f, "SIP/2.0 200 ", NULL);
+	char to2[256];
+	hdr(r, "To", to2, sizeof to2);
+	raw_request(f, "ACK", "ak", to2, 1, NULL, RAW_SDP_HEAD "m=audio 40000 RTP/AVP 18\n");
+	char *bye = raw_recv(f, "BYE ", NULL);
+	char v[256];
+	hdr(bye, "Call-ID", v, sizeof v);
+	assert_string_equal(v, "ak");
+	raw_respond(f, f->ph[0].port, bye, "200 OK", NULL, NULL);
+	e = wait_ev(f, &f->ph[0], SB_UA_EV_ENDED, 0);
+	assert_int_equal(e->code, 488);
+	assert_int_equal(count_ev(&f->ph[0], SB_UA_EV_ANSWERED), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1640,6 +2335,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blind_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attended_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_calls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dtmf_handler_hangs_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripted_invite_auth_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripted_unroutable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripted_unroutable_via_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripted_uas_unroutable_contact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripted_refer_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripted_refer_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripted_te_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripted_forks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripted_control_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripted_replaces_early_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripted_offer_v6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripted_reinvite_port0, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripted_ack_unusable, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
