@@ -479,6 +479,11 @@ struct sb_sip_verdict {
 int sb_sip_validate(struct sb_sip_msg *m, const struct sb_sip_validate_cfg *cfg,
 		    struct sb_sip_verdict *v);
 
+/* For a 420 verdict, append the header line that names what we do not
+ * support (RFC 3261 §8.2.2.3): "Unsupported: tag1, tag2\r\n".  Nothing for
+ * other verdicts.  On overflow out->err is set. */
+void sb_sip_print_unsupported(struct sb_buf *out, const struct sb_sip_verdict *v);
+
 /* --------------------------------------------------------------- printer */
 
 /* The reason phrase RFC 3261 §21 gives a code, or "Unknown". */

@@ -566,16 +566,7 @@ void sb_proxy_recv(const struct sb_tp_rx *rx, void *arg)
 		char extra[512];
 		struct sb_buf eb;
 		sb_buf_init_fixed(&eb, extra, sizeof extra);
-		if (vd.code == 420 && vd.nunsupported) {
-			/* RFC 3261 §8.2.2.3: name what we do not support */
-			sb_buf_append_cstr(&eb, "Unsupported: ");
-			for (unsigned k = 0; k < vd.nunsupported; k++) {
-				if (k)
-					sb_buf_append_cstr(&eb, ", ");
-				sb_buf_append_slice(&eb, vd.unsupported[k]);
-			}
-			sb_buf_append_cstr(&eb, "\r\n");
-		}
+		sb_sip_print_unsupported(&eb, &vd);
 		log_rejected(p, vd.code, vd.reason);
 		px_reply_stateless(p, rx, vd.code, vd.reason,
 				   eb.len && !eb.err ? sb_buf_slice(&eb) : SB_SLICE_NULL);

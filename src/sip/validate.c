@@ -258,3 +258,17 @@ int sb_sip_validate(struct sb_sip_msg *m, const struct sb_sip_validate_cfg *cfg,
 		v->drop = true;
 	return err;
 }
+
+void sb_sip_print_unsupported(struct sb_buf *out, const struct sb_sip_verdict *v)
+{
+	if (v->code != 420 || !v->nunsupported)
+		return;
+	/* RFC 3261 §8.2.2.3: name what we do not support */
+	sb_buf_append_cstr(out, "Unsupported: ");
+	for (unsigned k = 0; k < v->nunsupported; k++) {
+		if (k)
+			sb_buf_append_cstr(out, ", ");
+		sb_buf_append_slice(out, v->unsupported[k]);
+	}
+	sb_buf_append_cstr(out, "\r\n");
+}

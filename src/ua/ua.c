@@ -401,16 +401,8 @@ static void recv_h(const struct sb_tp_rx *rx, void *arg)
 		char extra[512];
 		struct sb_buf eb;
 		sb_buf_init_fixed(&eb, extra, sizeof extra);
-		if (vd.code == 420 && vd.nunsupported) {
-			/* RFC 3261 §8.2.2.3: name what we do not support */
-			sb_buf_append_cstr(&eb, "Unsupported: ");
-			for (unsigned k = 0; k < vd.nunsupported; k++) {
-				if (k)
-					sb_buf_append_cstr(&eb, ", ");
-				sb_buf_append_slice(&eb, vd.unsupported[k]);
-			}
-			sb_buf_append_cstr(&eb, "\r\n");
-		} else if (vd.code == 501 || vd.code == 405) {
+		sb_sip_print_unsupported(&eb, &vd);
+		if (vd.code == 501 || vd.code == 405) {
 			sb_buf_append_cstr(&eb, UA_ALLOW);
 		}
 		ua_log(ua, SB_LOG_INFO, "rejected with %u: %s", vd.code, vd.reason ? vd.reason : "");
