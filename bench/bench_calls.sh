@@ -136,7 +136,7 @@ print(*[s.getsockname()[1] for s in ss])')
 		# default q_malloc is a debugging allocator and much slower);
 		# -n 1: one UDP worker (switchboard is one thread)
 		mkdir -p "$work/kamailio"
-		"$KAMAILIO" -f "$KCFG" -DD -E -x fm -X fm -m 64 -M 8 -n 1 \
+		"$KAMAILIO" -f "$KCFG" -DD -E -x fm -X fm -m 1024 -M 16 -n 1 \
 			-l "udp:127.0.0.1:$PP" -w "$work/kamailio" -Y "$work/kamailio" >"$log" 2>&1 &
 		;;
 	esac
