@@ -423,8 +423,8 @@ static int finish_pending(struct sb_registrar *r, struct sb_sip_msg *req, struct
 		free(pd);
 		return err;
 	}
-	if (qerr || perr || !pd->fail)
-		pd->err = qerr ? qerr : perr ? perr : ENOMEM;
+	if (qerr || perr)
+		pd->err = qerr ? qerr : perr;
 	if (!pd->err) {
 		pd->len = out->len - mark;
 		pd->resp = malloc(pd->len);
@@ -433,12 +433,9 @@ static int finish_pending(struct sb_registrar *r, struct sb_sip_msg *req, struct
 		else
 			pd->err = ENOMEM;
 	}
+	/* without a failure answer (pd->fail NULL: no memory to print one), a
+	 * failed commit sends nothing: the phone retransmits and tries again */
 	out->len = mark;
-	if (!pd->fail) {
-		/* no failure answer could be printed: the done handler sends
-		 * nothing useful; the phone retransmits and gets a fresh try */
-		pd->fail_len = 0;
-	}
 	pd->next = r->pending;
 	if (r->pending)
 		r->pending->prev = pd;
