@@ -21,6 +21,8 @@
 #include "switchboard/proxy.h"
 #include "switchboard/registrar.h"
 
+#include "sipmsgutil.h"
+
 #define MAX_SENT 256
 
 struct sent {
@@ -75,13 +77,6 @@ static int register_h(const struct sb_tp_rx *rx, uint64_t token, struct sb_buf *
 {
 	struct fx *f = arg;
 	return sb_registrar_handle(f->reg, rx->msg, rx, token, out);
-}
-
-static struct sb_addr addr(const char *host, uint16_t port)
-{
-	struct sb_addr a;
-	assert_int_equal(sb_addr_parse(&a, host, port), 0);
-	return a;
 }
 
 /* Options a test asks for through cmocka's initial state. */
@@ -208,22 +203,6 @@ static void from_alice(struct fx *f, const char *text)
 	inject_from(f, text, SB_TP_UDP, "192.0.2.30", 5060);
 }
 
-static void expect_text(const char *got, const char *want_lf)
-{
-	size_t n = strlen(want_lf), k = 0;
-	char *want = malloc(2 * n + 1);
-	assert_non_null(want);
-	for (size_t i = 0; i < n; i++) {
-		if (want_lf[i] == '\n')
-			want[k++] = '\r';
-		want[k++] = want_lf[i];
-	}
-	want[k] = 0;
-	if (strcmp(got, want) != 0)
-		fail_msg("got:\n%s\nwant:\n%s", got, want);
-	free(want);
-}
-
 /* The branch of the top Via of a sent message (copied into out). */
 static void top_branch(const char *msg, char *out, size_t cap)
 {
@@ -234,23 +213,6 @@ static void top_branch(const char *msg, char *out, size_t cap)
 	assert_true(l < cap);
 	memcpy(out, b, l);
 	out[l] = 0;
-}
-
-/* A response from the downstream UAS to a request the proxy sent. */
-static char *response_to(const char *req, unsigned code, const char *to_tag)
-{
-	struct sb_sip_msg *m = malloc(sizeof *m);
-	assert_non_null(m);
-	assert_int_equal(sb_sip_parse(m, req, strlen(req), SB_SIP_DATAGRAM), 0);
-	struct sb_buf out;
-	sb_buf_init(&out, 0);
-	struct sb_sip_response_spec spec = { .code = code };
-	if (to_tag)
-		spec.to_tag = sb_slice_cstr(to_tag);
-	assert_int_equal(sb_sip_print_response(&out, m, &spec), 0);
-	assert_int_equal(sb_buf_append(&out, "", 1), 0);
-	free(m);
-	return out.p;
 }
 
 /* response_to() injected as if it came from ip:port; the caller frees

@@ -26,6 +26,8 @@
 #include "switchboard/registrar.h"
 #include "switchboard/users.h"
 
+#include "sipmsgutil.h"
+
 #define MAX_SENT 256
 #define REALM "example.com"
 #define WALL_START 1700000000u
@@ -118,13 +120,6 @@ static uint64_t wall_h(void *arg)
 {
 	struct fx *f = arg;
 	return f->wall;
-}
-
-static struct sb_addr addr(const char *host, uint16_t port)
-{
-	struct sb_addr a;
-	assert_int_equal(sb_addr_parse(&a, host, port), 0);
-	return a;
 }
 
 static void add_user(struct fx *f, const char *name, const char *pw)
@@ -296,22 +291,6 @@ static void skip_any(struct fx *f, const char *prefix)
 		f->seen++;
 }
 
-static void expect_text(const char *got, const char *want_lf)
-{
-	size_t n = strlen(want_lf), k = 0;
-	char *want = malloc(2 * n + 1);
-	assert_non_null(want);
-	for (size_t i = 0; i < n; i++) {
-		if (want_lf[i] == '\n')
-			want[k++] = '\r';
-		want[k++] = want_lf[i];
-	}
-	want[k] = 0;
-	if (strcmp(got, want) != 0)
-		fail_msg("got:\n%s\nwant:\n%s", got, want);
-	free(want);
-}
-
 /* The text after key in msg up to one of the bytes of stop (copied). */
 static void extract(const char *msg, const char *key, const char *stop, char *out, size_t cap)
 {
@@ -328,23 +307,6 @@ static void extract(const char *msg, const char *key, const char *stop, char *ou
 static void top_branch(const char *msg, char *out, size_t cap)
 {
 	extract(msg, "branch=", ";\r, ", out, cap);
-}
-
-/* A response from the downstream UAS to a request the proxy sent. */
-static char *response_to(const char *req, unsigned code, const char *to_tag)
-{
-	struct sb_sip_msg *m = malloc(sizeof *m);
-	assert_non_null(m);
-	assert_int_equal(sb_sip_parse(m, req, strlen(req), SB_SIP_DATAGRAM), 0);
-	struct sb_buf out;
-	sb_buf_init(&out, 0);
-	struct sb_sip_response_spec spec = { .code = code };
-	if (to_tag)
-		spec.to_tag = sb_slice_cstr(to_tag);
-	assert_int_equal(sb_sip_print_response(&out, m, &spec), 0);
-	assert_int_equal(sb_buf_append(&out, "", 1), 0);
-	free(m);
-	return out.p;
 }
 
 /* Answer req with code from ip:port (the response is freed here). */
