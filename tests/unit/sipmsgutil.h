@@ -1,13 +1,15 @@
 /* sipmsgutil.h: helpers the proxy test fixtures share (test_proxy.c,
  * test_proxy_fwd.c): an address from text, a comparison of printed bytes
  * with a text written with LF line ends, and a response to a request as its
- * UAS would print it.  Include after cmocka.h and the switchboard headers. */
+ * UAS would print it, and a message handed to a proxy as the transport
+ * would hand it.  Include after cmocka.h and the switchboard headers. */
 #ifndef SB_TESTS_SIPMSGUTIL_H
 #define SB_TESTS_SIPMSGUTIL_H
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "switchboard/proxy.h"
 #include "switchboard/sip.h"
 #include "switchboard/transport.h"
 
@@ -51,6 +53,33 @@ static inline char *response_to(const char *req, unsigned code, const char *to_t
 	assert_int_equal(sb_buf_append(&out, "", 1), 0);
 	free(m);
 	return out.p;
+}
+
+/* Hand text (LF line ends become CRLF) to proxy as received from ip:port
+ * over proto on the local address 192.0.2.10:5060, as the transport would. */
+static inline void proxy_inject(struct sb_proxy *proxy, const char *text, enum sb_tp_proto proto,
+				const char *ip, uint16_t port)
+{
+	size_t n = strlen(text), k = 0;
+	char *buf = malloc(2 * n + 1);
+	assert_non_null(buf);
+	for (size_t i = 0; i < n; i++) {
+		if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
+			buf[k++] = '\r';
+		buf[k++] = text[i];
+	}
+	struct sb_sip_msg *m = malloc(sizeof *m);
+	assert_non_null(m);
+	assert_int_equal(sb_sip_parse(m, buf, k, SB_SIP_DATAGRAM), 0);
+	struct sb_tp_rx rx = {
+		.msg = m,
+		.proto = proto,
+		.src = addr(ip, port),
+		.local = addr("192.0.2.10", 5060),
+	};
+	sb_proxy_recv(&rx, proxy);
+	free(m);
+	free(buf);
 }
 
 #endif

@@ -140,26 +140,7 @@ static int teardown(void **state)
 static void inject_from(struct fx *f, const char *text, enum sb_tp_proto proto, const char *ip,
 			uint16_t port)
 {
-	size_t n = strlen(text), k = 0;
-	char *buf = malloc(2 * n + 1);
-	assert_non_null(buf);
-	for (size_t i = 0; i < n; i++) {
-		if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
-			buf[k++] = '\r';
-		buf[k++] = text[i];
-	}
-	struct sb_sip_msg *m = malloc(sizeof *m);
-	assert_non_null(m);
-	assert_int_equal(sb_sip_parse(m, buf, k, SB_SIP_DATAGRAM), 0);
-	struct sb_tp_rx rx = {
-		.msg = m,
-		.proto = proto,
-		.src = addr(ip, port),
-		.local = addr("192.0.2.10", 5060),
-	};
-	sb_proxy_recv(&rx, f->proxy);
-	free(m);
-	free(buf);
+	proxy_inject(f->proxy, text, proto, ip, port);
 }
 
 /* Inject a message sent by the proxy back as if it came from ip:port. */

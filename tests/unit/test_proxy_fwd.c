@@ -226,26 +226,7 @@ static int teardown(void **state)
 /* Inject text (LF line ends become CRLF) from ip:port over UDP. */
 static void inject(struct fx *f, const char *text, const char *ip, uint16_t port)
 {
-	size_t n = strlen(text), k = 0;
-	char *buf = malloc(2 * n + 1);
-	assert_non_null(buf);
-	for (size_t i = 0; i < n; i++) {
-		if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
-			buf[k++] = '\r';
-		buf[k++] = text[i];
-	}
-	struct sb_sip_msg *m = malloc(sizeof *m);
-	assert_non_null(m);
-	assert_int_equal(sb_sip_parse(m, buf, k, SB_SIP_DATAGRAM), 0);
-	struct sb_tp_rx rx = {
-		.msg = m,
-		.proto = SB_TP_UDP,
-		.src = addr(ip, port),
-		.local = addr("192.0.2.10", 5060),
-	};
-	sb_proxy_recv(&rx, f->proxy);
-	free(m);
-	free(buf);
+	proxy_inject(f->proxy, text, SB_TP_UDP, ip, port);
 }
 
 static void from_alice(struct fx *f, const char *text)
