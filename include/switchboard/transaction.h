@@ -242,6 +242,11 @@ enum sb_tsx_kind sb_tsx_kind(const struct sb_tsx *t);
 enum sb_tsx_state sb_tsx_state(const struct sb_tsx *t);
 /* The last status sent (server) or received (client); 0 before any. */
 unsigned sb_tsx_status(const struct sb_tsx *t);
+/* A client transaction's request as it went on the wire (the copy it keeps
+ * to retransmit), for building its CANCEL (RFC 3261 §9.1); NULL once it
+ * keeps none (a final response came, or it is a server transaction).  Valid
+ * until the transaction's next state change. */
+const char *sb_tsx_request(const struct sb_tsx *t, size_t *len);
 /* Bytes held on the heap by t: the struct, its key and its message copy. */
 size_t sb_tsx_footprint(const struct sb_tsx *t);
 /* sizeof(struct sb_tsx), for reports. */

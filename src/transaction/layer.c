@@ -273,6 +273,19 @@ unsigned sb_tsx_status(const struct sb_tsx *t)
 	return t->status;
 }
 
+const char *sb_tsx_request(const struct sb_tsx *t, size_t *len)
+{
+	bool client = t->kind == SB_TSX_CLIENT_INVITE || t->kind == SB_TSX_CLIENT_NON_INVITE;
+	bool pending = t->state == SB_TSX_CALLING || t->state == SB_TSX_TRYING ||
+		       t->state == SB_TSX_PROCEEDING;
+	if (!client || !pending || !t->msg) {
+		*len = 0;
+		return NULL;
+	}
+	*len = t->msg_len;
+	return t->msg;
+}
+
 size_t sb_tsx_footprint(const struct sb_tsx *t)
 {
 	return sizeof *t + t->klen + t->msg_cap;
