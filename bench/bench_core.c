@@ -439,6 +439,9 @@ static struct sb_addr addr_of(const char *ip)
 	return a;
 }
 
+/* The dialog token's key (the server makes one at start: apps/switchboard.c). */
+static const uint8_t dialog_key[32] = "bench_core dialog token key 32B";
+
 static void setup(struct bench *b, uint32_t max_tsx)
 {
 	memset(b, 0, sizeof *b);
@@ -461,6 +464,9 @@ static void setup(struct bench *b, uint32_t max_tsx)
 		.nlisten = 1,
 		.max_tsx = max_tsx,
 		.seed = 0x5eed,
+		/* as the server runs: our Record-Route carries a dialog token */
+		.dialog_key = dialog_key,
+		.dialog_key_len = sizeof dialog_key,
 	};
 	pc.listen[0].proto = SB_TP_UDP;
 	pc.listen[0].addr = b->local;

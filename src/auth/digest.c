@@ -6,6 +6,7 @@
  * Every hash is H(part ":" part ":" ...) over slices fed to one EVP_MD_CTX,
  * so nothing is concatenated into a buffer first. */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -41,13 +42,26 @@ int sb_digest_alg_parse(struct sb_slice s, enum sb_digest_alg *alg)
 	return ENOTSUP;
 }
 
+/* The digests, fetched once: EVP_md5() and EVP_sha256() make every
+ * EVP_DigestInit_ex fetch the implementation again (OpenSSL 3 "implicit
+ * fetch"), which doubled the cost of a hash.  Fetched objects are
+ * reference-counted and may be shared between threads. */
+static EVP_MD *fetched[SB_DIGEST_ALG_COUNT];
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_all(void)
+{
+	fetched[SB_DIGEST_MD5] = EVP_MD_fetch(NULL, "MD5", NULL);
+	fetched[SB_DIGEST_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 static const EVP_MD *evp_md(enum sb_digest_alg alg)
 {
+	pthread_once(&fetch_once, fetch_all);
 	switch (alg) {
 	case SB_DIGEST_MD5:
-		return EVP_md5();
 	case SB_DIGEST_SHA256:
-		return EVP_sha256();
+		return fetched[alg] ? fetched[alg] : alg == SB_DIGEST_MD5 ? EVP_md5() : EVP_sha256();
 	}
 	return NULL;
 }
@@ -68,7 +82,7 @@ static int hash_hex(enum sb_digest_alg alg, const struct sb_slice *parts, size_t
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	if (!c)
 		return ENOMEM;
-	if (EVP_DigestInit_ex(c, evp_md(alg), NULL) != 1)
+	if (EVP_DigestInit_ex2(c, evp_md(alg), NULL) != 1)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (i && EVP_DigestUpdate(c, ":", 1) != 1)

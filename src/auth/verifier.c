@@ -28,11 +28,11 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "switchboard/auth.h"
 #include "switchboard/hash.h"
+#include "switchboard/hmac.h"
 
 #define NONCE_TIME 8u
 #define NONCE_RAND 12u
@@ -55,6 +55,7 @@ struct sb_digest {
 	size_t realm_len;
 	unsigned char secret[SB_DIGEST_MAX_SECRET];
 	size_t secret_len;
+	struct sb_hmac *mac;        /* keyed with secret once (hmac.h) */
 	char opaque[SB_DIGEST_OPAQUE_LEN + 1];
 	char dummy[SB_DIGEST_ALG_COUNT][SB_DIGEST_HEX_CAP];
 	uint32_t lifetime_s;
@@ -141,10 +142,8 @@ static int mac_realm(const struct sb_digest *d, const char *label, const unsigne
 	n += bind.l;
 	memcpy(msg + n, d->realm, d->realm_len);
 	n += d->realm_len;
-	unsigned int mlen = 0;
-	if (!HMAC(EVP_sha256(), d->secret, (int)d->secret_len, msg, n, mac, &mlen) || mlen != 32)
-		return EIO;
-	return 0;
+	struct sb_slice part = { (const char *)msg, n };
+	return sb_hmac_sha256(d->mac, &part, 1, mac) == 0 ? 0 : EIO;
 }
 
 static void put_u64(unsigned char *p, uint64_t v)
@@ -349,6 +348,9 @@ int sb_digest_alloc(struct sb_digest **dp, const struct sb_digest_cfg *cfg)
 		if (RAND_bytes(d->secret, (int)d->secret_len) != 1)
 			goto fail;
 	}
+	if ((err = sb_hmac_alloc(&d->mac, d->secret, d->secret_len)) != 0)
+		goto fail;
+	err = EIO;
 	d->lifetime_s = cfg->nonce_lifetime_s ? cfg->nonce_lifetime_s : SB_DIGEST_DEFAULT_LIFETIME_S;
 	d->max_nonces = cfg->max_nonces ? cfg->max_nonces : SB_DIGEST_DEFAULT_MAX_NONCES;
 	d->algs = cfg->algs ? cfg->algs : all;
@@ -380,6 +382,7 @@ int sb_digest_alloc(struct sb_digest **dp, const struct sb_digest_cfg *cfg)
 	*dp = d;
 	return 0;
 fail:
+	sb_hmac_free(d->mac);
 	OPENSSL_cleanse(d->secret, sizeof d->secret);
 	free(d);
 	return err;
@@ -398,6 +401,7 @@ void sb_digest_free(struct sb_digest *d)
 	sb_hash_clear(d->seen, entry_free_h, NULL);
 	sb_hash_free(d->seen);
 	free(d->heap);
+	sb_hmac_free(d->mac);
 	OPENSSL_cleanse(d->secret, sizeof d->secret);
 	free(d);
 }

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "switchboard/auth.h"
+#include "switchboard/hmac.h"
 #include "switchboard/sip.h"
 
 #include "testutil.h"
@@ -793,9 +794,46 @@ static void test_hex_case(void **state)
 	sb_digest_free(d);
 }
 
+/* RFC 4231 §4.3 (test case 2): the keyed context gives the published MAC,
+ * again on reuse (the key survives re-initialisation), with the data split
+ * across parts, and a second context with another key differs. */
+static void test_hmac_rfc4231(void **state)
+{
+	(void)state;
+	static const uint8_t want[SB_HMAC_SHA256_LEN] = {
+		0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
+		0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
+		0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43,
+	};
+	struct sb_hmac *h = NULL, *other = NULL;
+	assert_int_equal(sb_hmac_alloc(&h, (const uint8_t *)"Jefe", 4), 0);
+	struct sb_slice whole = { "what do ya want for nothing?", 28 };
+	struct sb_slice split[3] = { { "what do ya", 10 }, SB_SLICE_NULL,
+				     { " want for nothing?", 18 } };
+	uint8_t out[SB_HMAC_SHA256_LEN];
+	for (int round = 0; round < 3; round++) {
+		memset(out, 0, sizeof out);
+		assert_int_equal(sb_hmac_sha256(h, &whole, 1, out), 0);
+		assert_memory_equal(out, want, sizeof want);
+	}
+	memset(out, 0, sizeof out);
+	assert_int_equal(sb_hmac_sha256(h, split, 3, out), 0);
+	assert_memory_equal(out, want, sizeof want);
+	assert_int_equal(sb_hmac_alloc(&other, (const uint8_t *)"Jeff", 4), 0);
+	assert_int_equal(sb_hmac_sha256(other, &whole, 1, out), 0);
+	assert_memory_not_equal(out, want, sizeof want);
+	sb_hmac_free(other);
+	sb_hmac_free(h);
+	/* no key: refused, nothing returned */
+	h = (struct sb_hmac *)&want;
+	assert_int_equal(sb_hmac_alloc(&h, NULL, 0), EINVAL);
+	assert_null(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hmac_rfc4231),
 		cmocka_unit_test(test_rfc7616_md5),
 		cmocka_unit_test(test_rfc7616_sha256),
 		cmocka_unit_test(test_rfc2617_md5),
