@@ -16,8 +16,9 @@
  * datagrams, with no recvmmsg/sendmmsg batching, and one sendto (a
  * sendmsg without ancillary data, like the proxy's on a socket bound to
  * one address) for each datagram received.  A call of bench/call_uac.xml
- * and tests/flows/scenarios/uas.xml is thus 7 datagrams received and 7
- * sent, where a proxy also sends its 100 Trying (8).
+ * and tests/flows/scenarios/uas.xml (INVITE, 180, 200, ACK, BYE, 200) is
+ * thus 6 datagrams received and 6 sent, where a proxy receives the same 6
+ * and sends 7 (its own 100 Trying besides).
  *
  *   floor_relay --listen 127.0.0.1:PORT --callee 127.0.0.1:PORT
  *
