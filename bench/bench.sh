@@ -863,7 +863,6 @@ cat <<EOF
   \`sendto\` each), so its CPU is a lower bound for any proxy doing one
   receive and one send per message, not for one that batches with
   \`recvmmsg\`/\`sendmmsg\`.
-
 - Memory: Kamailio's shared pool is fixed at start (\`-m 1024\` MB, as
   Debian's 64 MB runs out from about 400 calls/s: every transaction stays
   5 s past its end); switchboard allocates with malloc as it goes.
