@@ -6,8 +6,8 @@
 #      tests/flows/scenarios/uas.xml), CALLS calls at each rate of
 #      CALL_RATES, a fresh proxy for every run, the proxies taking turns;
 #      a proxy's higher rates are skipped after its first failing rate;
-#      a third "proxy", the floor relay (bench/floor_relay.c: no SIP, one
-#      recvmsg and one sendto per datagram), runs the same calls, so the
+#      a third "proxy", the floor relay (bench/floor_relay.c: no SIP,
+#      recvmmsg and one sendto per datagram), runs the same calls, so the
 #      kernel's own cost per call is measured in the same run;
 #   2. registrations with digest authentication (REGISTER, 401, REGISTER,
 #      200; bench/register_auth.xml) of USERS distinct users, REGS at each
@@ -33,7 +33,9 @@
 #   12000 16000"), REGS (5000),
 #   USERS (2000), BINDINGS (1000000), IDLE (10), SUSTAIN (35 s; 0: none),
 #   SUSTAIN_CALL_RATE (800), SUSTAIN_REG_RATE (2000), KAMAILIO (kamailio),
-#   SB, SBCTL, FLOOR, BENCH_BUILD, OUT; KEEP=1 keeps the temporary directory
+#   SB, SBCTL, FLOOR, BENCH_BUILD, OUT; FLOOR_ARGS (none; e.g. "--trying"
+#   or "--rx msg", see bench/floor_relay.c); KEEP=1 keeps the temporary
+#   directory
 #
 # A run passes when every call completed, none failed, and the caller kept
 # the rate (its last call started at most 10% + 0.1 s late); it is clean
@@ -45,6 +47,7 @@ SBCTL=${SBCTL:-$here/build/sbctl}
 BENCH_BUILD=${BENCH_BUILD:-$here/build-bench}
 KAMAILIO=${KAMAILIO:-kamailio}
 FLOOR=${FLOOR:-}
+FLOOR_ARGS=${FLOOR_ARGS:-}
 OUT=${OUT:-$here/bench}
 smoke=0
 while [ $# -gt 0 ]; do
@@ -55,7 +58,7 @@ while [ $# -gt 0 ]; do
 	--sbctl) SBCTL=$2; shift 2 ;;
 	--floor) FLOOR=$2; shift 2 ;;
 	--bench-build) BENCH_BUILD=$2; shift 2 ;;
-	-h|--help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -243,7 +246,8 @@ start_proxy() {
 			-l "udp:127.0.0.1:$port" -w "$work/kamailio-run" -Y "$work/kamailio-run")
 		[ "$mode" = regs ] && cmd+=(-A WITH_AUTH -A "DBURL=\"text://$work/kamdb\"") ;;
 	floor/calls)
-		cmd=("$FLOOR" --listen "127.0.0.1:$port" --callee "127.0.0.1:$callee_port") ;;
+		# shellcheck disable=SC2206 # FLOOR_ARGS: options, split on spaces
+		cmd=("$FLOOR" --listen "127.0.0.1:$port" --callee "127.0.0.1:$callee_port" $FLOOR_ARGS) ;;
 	esac
 	note_cmd "$name-$mode" "${cmd[@]}"
 	"${cmd[@]}" >"$log" 2>&1 &
@@ -628,6 +632,15 @@ fi
 at200_sb=$(field "$work/calls.tsv" switchboard 200 9)
 at200_km=$(field "$work/calls.tsv" kamailio 200 9)
 at200_fl=$(field "$work/calls.tsv" floor 200 9)
+# what the floor relay did, as run
+case " $FLOOR_ARGS " in
+*" --rx msg "*) floor_rx="one \`recvmsg\` per datagram until EAGAIN" ;;
+*) floor_rx="\`recvmmsg\` (up to 32 datagrams a call, a short batch meaning drained)" ;;
+esac
+case " $FLOOR_ARGS " in
+*" --trying "*) floor_what="read with $floor_rx and sent with one \`sendto\` each, and answers each INVITE with a canned 100 Trying: 6 datagrams in and 7 out per call, as through a proxy" ;;
+*) floor_what="read with $floor_rx and sent with one \`sendto\` each, no SIP at all (no 100 Trying: 6 datagrams in and 6 out per call, where a proxy sends 7)" ;;
+esac
 # the floor relay against the goal (at most 0.2x Kamailio's CPU per call)
 floor_goal() {
 	[ "$at200_fl" != - ] && [ "$at200_km" != - ] ||
@@ -680,10 +693,10 @@ Issue 6's goals and how to read this: bench/README.md.
 
 ## Summary
 
-The floor relay (bench/floor_relay.c) is no proxy: it forwards each
-datagram unchanged with one recvmsg and one sendto, no SIP (no 100 Trying:
-6 datagrams out per call where a proxy sends 7), so its CPU per call is what
-the kernel costs any proxy that does one receive and one send per message.
+The floor relay (bench/floor_relay.c$([ -n "$FLOOR_ARGS" ] && echo ", \`$FLOOR_ARGS\`")) is no proxy: it
+forwards each datagram unchanged, $floor_what, so its
+CPU per call is what the kernel costs any proxy that does one receive and
+one send per message.
 
 | | switchboard | Kamailio | ratio | floor relay | floor/Kamailio |
 |---|---:|---:|---:|---:|---:|
@@ -856,13 +869,16 @@ cat <<EOF
 - The floor relay is not a proxy and is in the tables only as the kernel's
   share: it runs the calls (not the idle, sustained or registration runs)
   with the callee's address on its command line, so no REGISTER; it adds no
-  Via or Record-Route and sends no 100 Trying, so a call is 6 datagrams in
-  and 6 out where a proxy receives 6 and sends 7. It reads and sends as
-  switchboard's UDP path does (level-triggered \`epoll_wait\`, then
-  \`recvmsg\` one datagram at a time until EAGAIN, at most 64, and one
-  \`sendto\` each), so its CPU is a lower bound for any proxy doing one
-  receive and one send per message, not for one that batches with
-  \`recvmmsg\`/\`sendmmsg\`.
+  Via or Record-Route; it is $floor_what. Its loop is switchboard's
+  (level-triggered \`epoll_wait\`, at most 64 datagrams per wakeup, the
+  same socket buffers), so its CPU is a lower bound for any proxy doing one
+  receive and one send per message; not for one that sends with
+  \`sendmmsg\`, which only pays when several messages leave at once. It
+  keeps no transaction, so a retransmission (SIPp retransmits after 500 ms
+  without an answer) goes through to the other SIPp where a proxy would
+  absorb it; the callee then aborts the call on an INVITE it did not
+  expect: on a stalled machine the floor can fail calls where the proxies
+  only retransmit.
 - Memory: Kamailio's shared pool is fixed at start (\`-m 1024\` MB, as
   Debian's 64 MB runs out from about 400 calls/s: every transaction stays
   5 s past its end); switchboard allocates with malloc as it goes.

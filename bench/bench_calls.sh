@@ -9,13 +9,14 @@
 #       the same workload through switchboard, then through Kamailio
 #       (bench/kamailio.cfg), in the same run, and the ratio of CPU per call
 #   --peer floor, --peer kamailio,floor
-#       the same through the floor relay (bench/floor_relay.c: one recvmsg
+#       the same through the floor relay (bench/floor_relay.c: recvmmsg
 #       and one sendto per datagram, no SIP: what the kernel alone costs)
 #   --only NAME   only that one: switchboard, kamailio or floor
 #   SB=path/to/switchboard       (default build/switchboard)
 #   KAMAILIO=path/to/kamailio    (default: kamailio on PATH)
 #   FLOOR=path/to/floor_relay    (default build-bench/bench/floor_relay,
 #                                 else bench/floor_relay next to SB's build)
+#   FLOOR_ARGS="--trying" or "--rx msg"   options of the floor relay
 #
 # Prints one line per proxy: rate, calls ok/failed, CPU seconds (user and
 # system apart), CPU s per 1000 calls; with peers the ratios of CPU per call.
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
 	--peer=*) peer+=" ${1#--peer=}"; shift ;;
 	--only) only=${2:-}; shift 2 || shift ;;
 	--only=*) only=${1#--only=}; shift ;;
-	-h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	--*) echo "bench_calls: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -168,7 +169,8 @@ print(*[s.getsockname()[1] for s in ss])')
 		;;
 	floor)
 		[ -x "$FLOOR" ] || { echo "bench_calls: no floor relay at $FLOOR (ninja -C build-bench)" >&2; exit 2; }
-		"$FLOOR" --listen "127.0.0.1:$PP" --callee "127.0.0.1:$UP" 2>"$log" &
+		# shellcheck disable=SC2086 # FLOOR_ARGS: options, split on spaces
+		"$FLOOR" --listen "127.0.0.1:$PP" --callee "127.0.0.1:$UP" ${FLOOR_ARGS:-} 2>"$log" &
 		;;
 	esac
 	proxy_pid=$!
