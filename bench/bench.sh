@@ -638,8 +638,8 @@ case " $FLOOR_ARGS " in
 *) floor_rx="\`recvmmsg\` (up to 32 datagrams a call, a short batch meaning drained)" ;;
 esac
 case " $FLOOR_ARGS " in
-*" --trying "*) floor_what="read with $floor_rx and sent with one \`sendto\` each, and answers each INVITE with a canned 100 Trying: 6 datagrams in and 7 out per call, as through a proxy" ;;
-*) floor_what="read with $floor_rx and sent with one \`sendto\` each, no SIP at all (no 100 Trying: 6 datagrams in and 6 out per call, where a proxy sends 7)" ;;
+*" --trying "*) floor_what="reads with $floor_rx, sends each datagram on with its own \`sendto\`, and answers each INVITE with a canned 100 Trying: 6 datagrams in and 7 out per call, as through a proxy" ;;
+*) floor_what="reads with $floor_rx and sends each datagram on with its own \`sendto\`, no SIP at all (no 100 Trying: 6 datagrams in and 6 out per call, where a proxy sends 7)" ;;
 esac
 # the floor relay against the goal (at most 0.2x Kamailio's CPU per call)
 floor_goal() {
@@ -694,9 +694,8 @@ Issue 6's goals and how to read this: bench/README.md.
 ## Summary
 
 The floor relay (bench/floor_relay.c$([ -n "$FLOOR_ARGS" ] && echo ", \`$FLOOR_ARGS\`")) is no proxy: it
-forwards each datagram unchanged, $floor_what, so its
-CPU per call is what the kernel costs any proxy that does one receive and
-one send per message.
+forwards each datagram unchanged; it $floor_what. Its CPU per call is what
+the kernel costs any proxy that does one receive and one send per message.
 
 | | switchboard | Kamailio | ratio | floor relay | floor/Kamailio |
 |---|---:|---:|---:|---:|---:|
@@ -869,7 +868,7 @@ cat <<EOF
 - The floor relay is not a proxy and is in the tables only as the kernel's
   share: it runs the calls (not the idle, sustained or registration runs)
   with the callee's address on its command line, so no REGISTER; it adds no
-  Via or Record-Route; it is $floor_what. Its loop is switchboard's
+  Via or Record-Route; it $floor_what. Its loop is switchboard's
   (level-triggered \`epoll_wait\`, at most 64 datagrams per wakeup, the
   same socket buffers), so its CPU is a lower bound for any proxy doing one
   receive and one send per message; not for one that sends with
