@@ -777,7 +777,8 @@ registration) taking turns to go first. CPU is user + system time of all
 the proxy's processes (\`/proc/PID/stat\`, the main process and its
 descendants) from the moment the callee is up to the caller's end: start-up
 and bob's registration are not counted; *user* and *sys* are its two parts
-per 1000 calls. *last call* is when the caller started its last call (seconds
+per 1000 calls (split by the kernel in the ratio of the clock ticks that
+found the process in each mode: rough for short bursts, steadier summed). *last call* is when the caller started its last call (seconds
 after its start; on rate: (calls - 1) / rate), *wall* the caller's run time;
 *busy*/*steal* are the whole machine's (both CPUs) during the run. A run
 *passes* with every call completed, none failed, and the caller on rate
