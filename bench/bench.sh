@@ -643,8 +643,10 @@ case " $FLOOR_ARGS " in
 esac
 # the floor relay against the goal (at most 0.2x Kamailio's CPU per call)
 floor_goal() {
-	[ "$at200_fl" != - ] && [ "$at200_km" != - ] ||
-		{ echo "the floor relay has no figure at 200 calls/s in this run"; return; }
+	if [ "$at200_fl" = - ] || [ "$at200_km" = - ]; then
+		echo "the floor relay has no figure at 200 calls/s in this run"
+		return
+	fi
 	awk -v f="$at200_fl" -v k="$at200_km" -v fu="$(field "$work/calls.tsv" floor 200 21)" \
 		-v fs="$(field "$work/calls.tsv" floor 200 22)" -v q="'" 'BEGIN{
 		x = (k > 0) ? f / k : 0

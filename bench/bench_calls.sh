@@ -44,7 +44,8 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-peer=$(echo ${peer//,/ })
+read -ra plist <<<"${peer//,/ }"
+peer="${plist[*]}"   # the names, one space apart
 for p in $peer; do
 	case $p in
 	kamailio | floor) ;;
