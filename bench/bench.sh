@@ -4,8 +4,11 @@
 #   1. calls: a registered SIPp callee, a SIPp caller doing
 #      INVITE/100/180/200/ACK/BYE/200 through the proxy (bench/call_uac.xml,
 #      tests/flows/scenarios/uas.xml), CALLS calls at each rate of
-#      CALL_RATES, a fresh proxy for every run, the two proxies alternating;
+#      CALL_RATES, a fresh proxy for every run, the proxies taking turns;
 #      a proxy's higher rates are skipped after its first failing rate;
+#      a third "proxy", the floor relay (bench/floor_relay.c: no SIP,
+#      recvmmsg and one sendto per datagram), runs the same calls, so the
+#      kernel's own cost per call is measured in the same run;
 #   2. registrations with digest authentication (REGISTER, 401, REGISTER,
 #      200; bench/register_auth.xml) of USERS distinct users, REGS at each
 #      rate of REG_RATES;
@@ -22,13 +25,17 @@
 #                             sipp or kamailio is missing, 1 on a failure
 #   --out DIR                 RESULTS.md and the chart in DIR (default bench/)
 #   --sb PATH --sbctl PATH    the binaries (default build/switchboard, build/sbctl)
+#   --floor PATH              the floor relay (default BENCH_BUILD/bench/floor_relay,
+#                             else bench/floor_relay in SB's build)
 #   --bench-build DIR         where bench_location/bench_core are (build-bench)
 #   environment: CALL_RATES ("100 200 400 800 1200 1600 2400 3200 4800
 #   6400 9600"), CALLS (4000), REG_RATES ("500 1000 2000 4000 6000 8000
 #   12000 16000"), REGS (5000),
 #   USERS (2000), BINDINGS (1000000), IDLE (10), SUSTAIN (35 s; 0: none),
 #   SUSTAIN_CALL_RATE (800), SUSTAIN_REG_RATE (2000), KAMAILIO (kamailio),
-#   SB, SBCTL, BENCH_BUILD, OUT; KEEP=1 keeps the temporary directory
+#   SB, SBCTL, FLOOR, BENCH_BUILD, OUT; FLOOR_ARGS (none; e.g. "--trying"
+#   or "--rx msg", see bench/floor_relay.c); KEEP=1 keeps the temporary
+#   directory
 #
 # A run passes when every call completed, none failed, and the caller kept
 # the rate (its last call started at most 10% + 0.1 s late); it is clean
@@ -39,6 +46,8 @@ SB=${SB:-$here/build/switchboard}
 SBCTL=${SBCTL:-$here/build/sbctl}
 BENCH_BUILD=${BENCH_BUILD:-$here/build-bench}
 KAMAILIO=${KAMAILIO:-kamailio}
+FLOOR=${FLOOR:-}
+FLOOR_ARGS=${FLOOR_ARGS:-}
 OUT=${OUT:-$here/bench}
 smoke=0
 while [ $# -gt 0 ]; do
@@ -47,8 +56,9 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift 2 ;;
 	--sb) SB=$2; shift 2 ;;
 	--sbctl) SBCTL=$2; shift 2 ;;
+	--floor) FLOOR=$2; shift 2 ;;
 	--bench-build) BENCH_BUILD=$2; shift 2 ;;
-	-h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -81,7 +91,11 @@ missing() {
 }
 command -v sipp >/dev/null || missing "no sipp (apt-get install sip-tester)"
 command -v "$KAMAILIO" >/dev/null || missing "no kamailio (apt-get install kamailio)"
-for x in "$SB" "$SBCTL"; do
+if [ -z "$FLOOR" ]; then
+	FLOOR=$BENCH_BUILD/bench/floor_relay
+	[ -x "$FLOOR" ] || FLOOR=$(dirname "$SB")/bench/floor_relay
+fi
+for x in "$SB" "$SBCTL" "$FLOOR"; do
 	[ -x "$x" ] || { echo "bench: no $x (make first)" >&2; exit 2; }
 done
 for m in kex corex tm sl rr pv maxfwd usrloc registrar textops siputils xlog sanity db_text auth auth_db; do
@@ -116,19 +130,21 @@ tree_pids() {
 			for (p in keep) print p }'
 }
 
-# utime + stime + cutime + cstime in clock ticks over the tree under $1, and
-# the count of its processes (a live process's time is in no one's cutime,
-# so nothing counts twice; a worker reaped inside the tree still counts)
+# user (utime + cutime) and system (stime + cstime) clock ticks over the
+# tree under $1, and the count of its processes (a live process's time is in
+# no one's cutime, so nothing counts twice; a worker reaped inside the tree
+# still counts)
 tree_cpu() {
-	local t=0 n=0 p f
+	local u=0 s=0 n=0 p f
 	for p in $(tree_pids "$1"); do
 		f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
 		f=${f##*) }
 		set -- $f       # $1 is field 3 (state): utime is field 14 = $12
-		t=$((t + ${12} + ${13} + ${14} + ${15}))
+		u=$((u + ${12} + ${14}))
+		s=$((s + ${13} + ${15}))
 		n=$((n + 1))
 	done
-	echo "$t $n"
+	echo "$u $s $n"
 }
 
 # the machine's CPU counters (all CPUs, ticks): busy total steal
@@ -201,12 +217,14 @@ note_cmd() {
 	echo "$out" >>"$work/commands.txt"
 }
 
-# start_proxy NAME MODE PORT: MODE calls (no authentication) or regs
-# (digest authentication of REGISTER; the users must exist: switchboard's
-# are added after the start through its API, Kamailio's table is written
-# before).  Sets proxy_pid, and api_port for switchboard's regs mode.
+# start_proxy NAME MODE PORT [CALLEE_PORT]: MODE calls (no authentication)
+# or regs (digest authentication of REGISTER; the users must exist:
+# switchboard's are added after the start through its API, Kamailio's table
+# is written before).  The floor relay (calls only) is given the callee's
+# port instead of a registration.  Sets proxy_pid, and api_port for
+# switchboard's regs mode.
 start_proxy() {
-	local name=$1 mode=$2 port=$3 log=$work/$1-$2-$3.log cmd
+	local name=$1 mode=$2 port=$3 callee_port=${4:-} log=$work/$1-$2-$3.log cmd
 	proxy_log=$log
 	case $name/$mode in
 	switchboard/calls)
@@ -227,6 +245,9 @@ start_proxy() {
 		cmd=("$KAMAILIO" -f "$KCFG" -DD -E -x fm -X fm -m 1024 -M 16 -n 1
 			-l "udp:127.0.0.1:$port" -w "$work/kamailio-run" -Y "$work/kamailio-run")
 		[ "$mode" = regs ] && cmd+=(-A WITH_AUTH -A "DBURL=\"text://$work/kamdb\"") ;;
+	floor/calls)
+		# shellcheck disable=SC2206 # FLOOR_ARGS: options, split on spaces
+		cmd=("$FLOOR" --listen "127.0.0.1:$port" --callee "127.0.0.1:$callee_port" $FLOOR_ARGS) ;;
 	esac
 	note_cmd "$name-$mode" "${cmd[@]}"
 	"${cmd[@]}" >"$log" 2>&1 &
@@ -262,17 +283,19 @@ rtt_stats() {
 ticks=$(getconf CLK_TCK)
 now() { date +%s.%N; }
 
-# run_calls NAME RATE [N [TABLE]]: a fresh proxy, bob registered, N calls
-# (default CALLS) at RATE; appends a row to TABLE.tsv (default calls) and
-# returns 1 when the run did not pass
+# run_calls NAME RATE [N [TABLE]]: a fresh proxy, bob registered (the
+# floor relay is given the callee's port instead), N calls (default CALLS)
+# at RATE; appends a row to TABLE.tsv (default calls) and returns 1 when the
+# run did not pass
 run_calls() {
 	local name=$1 rate=$2 n=${3:-$CALLS} table=${4:-calls}
-	local PP UP CP uas c0 c1 np m0 m1 t0 t1 ok failed retr rtt dir
+	local PP UP CP uas u0 s0 u1 s1 np m0 m1 t0 t1 ok failed retr rtt dir
 	read -r PP UP CP <<<"$(free_ports 3)"
-	start_proxy "$name" calls "$PP"
+	start_proxy "$name" calls "$PP" "$UP"
 	dir=$work/$table-$name-$rate
 	mkdir -p "$dir"
 	# bob registers from the callee's port, then the callee takes the port
+	[ "$name" = floor ] ||
 	sipp -sf "$SCEN/register.xml" -key user bob -key contact_port "$UP" \
 		-key contact_transport udp -key call_id "bench-reg-$$-$name-$rate" -m 1 -p "$UP" \
 		-i 127.0.0.1 -nostdin -timeout 10s "127.0.0.1:$PP" >/dev/null 2>&1 ||
@@ -291,13 +314,13 @@ run_calls() {
 	sleep 0.3
 
 	local mt0 ms0 mt1 ms1 pd0 pd1 sd0 sd1
-	read -r c0 _ <<<"$(tree_cpu "$proxy_pid")"
+	read -r u0 s0 _ <<<"$(tree_cpu "$proxy_pid")"
 	read -r m0 mt0 ms0 <<<"$(machine_cpu)"
 	pd0=$(udp_drops "$PP"); sd0=$(udp_drops "$UP")
 	t0=$(now)
 	(cd "$dir" && "${uac_cmd[@]}" >/dev/null 2>&1)
 	t1=$(now)
-	read -r c1 np <<<"$(tree_cpu "$proxy_pid")"
+	read -r u1 s1 np <<<"$(tree_cpu "$proxy_pid")"
 	read -r m1 mt1 ms1 <<<"$(machine_cpu)"
 	pd1=$(udp_drops "$PP"); sd1=$(udp_drops "$UP")
 	kill "$uas" 2>/dev/null
@@ -307,21 +330,22 @@ run_calls() {
 	read -r ok failed retr <<<"$(sipp_counts "$dir/uac.csv")"
 	rtt=$(rtt_stats "$dir")
 	awk -v n="$name" -v r="$rate" -v calls="$n" -v ok="$ok" -v f="$failed" -v re="$retr" \
-		-v c0="$c0" -v c1="$c1" -v t="$ticks" -v np="$np" -v t0="$t0" -v t1="$t1" \
+		-v u=$((u1 - u0)) -v s=$((s1 - s0)) -v t="$ticks" -v np="$np" -v t0="$t0" -v t1="$t1" \
 		-v m0="$m0" -v m1="$m1" -v mt0="$mt0" -v mt1="$mt1" -v ms0="$ms0" -v ms1="$ms1" \
 		-v rtt="$rtt" -v pd=$((pd1 - pd0)) -v sd=$((sd1 - sd0)) 'BEGIN{
 		split(rtt, q, " ")
-		cpu = (c1 - c0) / t; per = (ok > 0) ? cpu * 1000 / ok : 0; wall = t1 - t0
+		cpu = (u + s) / t; per = (ok > 0) ? cpu * 1000 / ok : 0; wall = t1 - t0
+		uper = (ok > 0) ? u / t * 1000 / ok : 0; sper = (ok > 0) ? s / t * 1000 / ok : 0
 		busy = (mt1 > mt0) ? 100 * (m1 - m0) / (mt1 - mt0) : 0
 		steal = (mt1 > mt0) ? 100 * (ms1 - ms0) / (mt1 - mt0) : 0
 		pass = (ok == calls && f == 0 && q[5] != "-" && q[5] <= 1.1 * calls / r + 0.1) ? "yes" : "no"
 		clean = (pass == "yes" && re == 0) ? "yes" : "no"
-		printf "%s\t%d\t%d\t%d\t%d\t%d\t%.2f\t%d\t%.3f\t%.2f\t%s\t%s\t%s\t%.0f\t%.1f\t%s\t%s\t%s\t%d\t%d\n",
-			n, r, calls, ok, f, re, cpu, np, per, wall, q[1], q[2], q[3], busy, steal, pass, q[5], clean, pd, sd }' \
+		printf "%s\t%d\t%d\t%d\t%d\t%d\t%.2f\t%d\t%.3f\t%.2f\t%s\t%s\t%s\t%.0f\t%.1f\t%s\t%s\t%s\t%d\t%d\t%.3f\t%.3f\n",
+			n, r, calls, ok, f, re, cpu, np, per, wall, q[1], q[2], q[3], busy, steal, pass, q[5], clean, pd, sd, uper, sper }' \
 		>>"$work/$table.tsv"
 	tail -1 "$work/$table.tsv" | awk -F'\t' -v tb="$table" '{
-		printf "%s %-11s %5d/s: %d ok, %d failed, %d retransmissions; CPU %.2f s (%d proc), %.3f s per 1000 calls; INVITE->200 mean %s ms, median %s, p99 %s; last call at %s s, wall %.1f s; drops proxy %d, callee %d; machine busy %s%%, steal %s%%; pass %s, clean %s\n",
-			tb, $1, $2, $4, $5, $6, $7, $8, $9, $13, $11, $12, $17, $10, $19, $20, $14, $15, $16, $18 }' >&2
+		printf "%s %-11s %5d/s: %d ok, %d failed, %d retransmissions; CPU %.2f s (%d proc), %.3f s per 1000 calls (user %.3f, system %.3f); INVITE->200 mean %s ms, median %s, p99 %s; last call at %s s, wall %.1f s; drops proxy %d, callee %d; machine busy %s%%, steal %s%%; pass %s, clean %s\n",
+			tb, $1, $2, $4, $5, $6, $7, $8, $9, $21, $22, $13, $11, $12, $17, $10, $19, $20, $14, $15, $16, $18 }' >&2
 	[ "$(tail -1 "$work/$table.tsv" | cut -f16)" = yes ]
 }
 
@@ -329,17 +353,17 @@ run_calls() {
 # timer processes tick anyway), IDLE seconds; sets idle_result to CPU ms
 # per second
 idle_cpu() {
-	local name=$1 PP c0 c1 t0 t1
+	local name=$1 PP u0 s0 u1 s1 t0 t1
 	read -r PP <<<"$(free_ports 1)"
 	start_proxy "$name" calls "$PP"
-	read -r c0 _ <<<"$(tree_cpu "$proxy_pid")"
+	read -r u0 s0 _ <<<"$(tree_cpu "$proxy_pid")"
 	t0=$(now)
 	sleep "$IDLE"
-	read -r c1 _ <<<"$(tree_cpu "$proxy_pid")"
+	read -r u1 s1 _ <<<"$(tree_cpu "$proxy_pid")"
 	t1=$(now)
 	stop_proxy
-	idle_result=$(awk -v c0="$c0" -v c1="$c1" -v t="$ticks" -v t0="$t0" -v t1="$t1" \
-		'BEGIN{ printf "%.1f", 1000 * (c1 - c0) / t / (t1 - t0) }')
+	idle_result=$(awk -v c=$((u1 + s1 - u0 - s0)) -v t="$ticks" -v t0="$t0" -v t1="$t1" \
+		'BEGIN{ printf "%.1f", 1000 * c / t / (t1 - t0) }')
 }
 
 # the users: SIPp's injection file (user;password;[authentication ...]) and
@@ -375,7 +399,7 @@ EOF
 sb_users_added=
 run_regs() {
 	local name=$1 rates=$2 n=$3 table=$4
-	local PP UP rate c0 c1 np ok failed retr rtt dir t0 t1 pass pd0 pd1 sd0 sd1
+	local PP UP rate u0 s0 u1 s1 np ok failed retr rtt dir t0 t1 pass pd0 pd1 sd0 sd1
 	read -r PP UP <<<"$(free_ports 2)"
 	start_proxy "$name" regs "$PP"
 	if [ "$name" = switchboard ] && [ -z "$sb_users_added" ]; then
@@ -406,27 +430,28 @@ run_regs() {
 			-trace_stat -stf "$dir/reg.csv" -trace_rtt -rtt_freq 1 -trace_err -error_file "$dir/errors.log"
 			"127.0.0.1:$PP")
 		note_cmd registrar "${cmd[@]}"
-		read -r c0 _ <<<"$(tree_cpu "$proxy_pid")"
+		read -r u0 s0 _ <<<"$(tree_cpu "$proxy_pid")"
 		pd0=$(udp_drops "$PP"); sd0=$(udp_drops "$UP")
 		t0=$(now)
 		(cd "$dir" && "${cmd[@]}" >/dev/null 2>&1)
 		t1=$(now)
-		read -r c1 np <<<"$(tree_cpu "$proxy_pid")"
+		read -r u1 s1 np <<<"$(tree_cpu "$proxy_pid")"
 		pd1=$(udp_drops "$PP"); sd1=$(udp_drops "$UP")
 		read -r ok failed retr <<<"$(sipp_counts "$dir/reg.csv")"
 		rtt=$(rtt_stats "$dir")
 		awk -v n="$name" -v r="$rate" -v regs="$n" -v ok="$ok" -v f="$failed" -v re="$retr" \
-			-v c0="$c0" -v c1="$c1" -v t="$ticks" -v np="$np" -v t0="$t0" -v t1="$t1" \
+			-v u=$((u1 - u0)) -v s=$((s1 - s0)) -v t="$ticks" -v np="$np" -v t0="$t0" -v t1="$t1" \
 			-v rtt="$rtt" -v pd=$((pd1 - pd0)) -v sd=$((sd1 - sd0)) 'BEGIN{
 			split(rtt, q, " ")
-			cpu = (c1 - c0) / t; per = (ok > 0) ? cpu * 1000 / ok : 0; wall = t1 - t0
+			cpu = (u + s) / t; per = (ok > 0) ? cpu * 1000 / ok : 0; wall = t1 - t0
+			uper = (ok > 0) ? u / t * 1000 / ok : 0; sper = (ok > 0) ? s / t * 1000 / ok : 0
 			pass = (ok == regs && f == 0 && q[5] != "-" && q[5] <= 1.1 * regs / r + 0.1) ? "yes" : "no"
 			clean = (pass == "yes" && re == 0) ? "yes" : "no"
-			printf "%s\t%d\t%d\t%d\t%d\t%d\t%.2f\t%d\t%.3f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n",
-				n, r, regs, ok, f, re, cpu, np, per, wall, q[1], q[2], q[3], pass, q[5], clean, pd, sd }' >>"$work/$table.tsv"
+			printf "%s\t%d\t%d\t%d\t%d\t%d\t%.2f\t%d\t%.3f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.3f\t%.3f\n",
+				n, r, regs, ok, f, re, cpu, np, per, wall, q[1], q[2], q[3], pass, q[5], clean, pd, sd, uper, sper }' >>"$work/$table.tsv"
 		tail -1 "$work/$table.tsv" | awk -F'\t' -v tb="$table" '{
-			printf "%s %-11s %5d/s: %d ok, %d failed, %d retransmissions; CPU %.2f s (%d proc), %.3f s per 1000 registrations; REGISTER->200 mean %s ms, median %s, p99 %s; last at %s s, wall %.1f s; drops proxy %d, phones %d; pass %s, clean %s\n",
-				tb, $1, $2, $4, $5, $6, $7, $8, $9, $13, $11, $12, $15, $10, $17, $18, $14, $16 }' >&2
+			printf "%s %-11s %5d/s: %d ok, %d failed, %d retransmissions; CPU %.2f s (%d proc), %.3f s per 1000 registrations (user %.3f, system %.3f); REGISTER->200 mean %s ms, median %s, p99 %s; last at %s s, wall %.1f s; drops proxy %d, phones %d; pass %s, clean %s\n",
+				tb, $1, $2, $4, $5, $6, $7, $8, $9, $19, $20, $13, $11, $12, $15, $10, $17, $18, $14, $16 }' >&2
 		pass=$(tail -1 "$work/$table.tsv" | cut -f14)
 		[ "$pass" = yes ] || break
 	done
@@ -458,9 +483,13 @@ first_rate=${CALL_RATES%% *}
 first_failed=0
 i=0
 for rate in $CALL_RATES; do
-	# alternate which proxy goes first, so drift in the machine's load
-	# falls on both alike
-	if [ $((i % 2)) = 0 ]; then order="switchboard kamailio"; else order="kamailio switchboard"; fi
+	# rotate which proxy goes first, so drift in the machine's load falls
+	# on all three alike
+	case $((i % 3)) in
+	0) order="switchboard kamailio floor" ;;
+	1) order="kamailio floor switchboard" ;;
+	2) order="floor switchboard kamailio" ;;
+	esac
 	i=$((i + 1))
 	for name in $order; do
 		[ -n "${stopped[$name]:-}" ] && continue
@@ -541,13 +570,16 @@ if [ "$smoke" = 1 ]; then
 	for name in switchboard kamailio; do
 		echo "smoke $name: $(awk -F'\t' -v n="$name" '$1==n {ok+=$4; f+=$5} END {printf "%d calls ok, %d failed", ok, f}' "$work/calls.tsv"); $(awk -F'\t' -v n="$name" '$1==n {ok+=$4; f+=$5} END {printf "%d registrations ok, %d failed", ok, f}' "$work/regs.tsv")"
 	done
-	# a sanitizer build (make test) reports into the proxy's log
-	if grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$work"/switchboard-*.log 2>/dev/null; then
-		grep -h -A20 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$work"/switchboard-*.log >&2
-		echo "smoke: switchboard's sanitizers reported errors" >&2
+	echo "smoke floor: $(awk -F'\t' '$1=="floor" {ok+=$4; f+=$5; n++} END {printf "%d calls ok, %d failed", ok, f}' "$work/calls.tsv") (no registrations: the relay is given the callee)"
+	# a sanitizer build (make test) reports into the proxy's log (the
+	# floor relay is built with the same options)
+	if grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$work"/switchboard-*.log "$work"/floor-*.log 2>/dev/null; then
+		grep -h -A20 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$work"/switchboard-*.log "$work"/floor-*.log >&2
+		echo "smoke: the sanitizers reported errors" >&2
 		exit 1
 	fi
-	[ "$failures" = 0 ] && [ "$reg_failures" = 0 ] && [ -s "$work/regs.tsv" ] && exit 0
+	[ "$failures" = 0 ] && [ "$reg_failures" = 0 ] && [ -s "$work/regs.tsv" ] &&
+		grep -q '^floor	' "$work/calls.tsv" && exit 0
 	exit 1
 fi
 
@@ -570,20 +602,21 @@ debian=$(cat /etc/debian_version 2>/dev/null)
 gcc_ver=$(gcc -dumpfullversion 2>/dev/null)
 
 # the chart's data: rate, switchboard and Kamailio CPU ms per call (= s per
-# 1000 calls), passing runs and failing runs apart
+# 1000 calls), whether each passed, then the floor relay's ms and pass
 {
-	echo "# rate sb_ms_per_call kam_ms_per_call (failing runs: ?)"
+	echo "# rate sb_ms_per_call kam_ms_per_call sb_pass kam_pass floor_ms_per_call floor_pass"
 	for rate in $CALL_RATES; do
 		sb=$(field "$work/calls.tsv" switchboard "$rate" 9); sbp=$(field "$work/calls.tsv" switchboard "$rate" 16)
 		km=$(field "$work/calls.tsv" kamailio "$rate" 9); kmp=$(field "$work/calls.tsv" kamailio "$rate" 16)
-		[ "$sb" = - ] && sb=NaN; [ "$km" = - ] && km=NaN
-		echo "$rate $sb $km $sbp $kmp"
+		fl=$(field "$work/calls.tsv" floor "$rate" 9); flp=$(field "$work/calls.tsv" floor "$rate" 16)
+		[ "$sb" = - ] && sb=NaN; [ "$km" = - ] && km=NaN; [ "$fl" = - ] && fl=NaN
+		echo "$rate $sb $km $sbp $kmp $fl $flp"
 	done
 } >"$work/cpu_per_call.dat"
 mkdir -p "$OUT"
 chart=no
 if command -v gnuplot >/dev/null; then
-	anyfail=$(awk '$4 == "no" || $5 == "no" {n++} END {print n + 0}' "$work/cpu_per_call.dat")
+	anyfail=$(awk '$4 == "no" || $5 == "no" || $7 == "no" {n++} END {print n + 0}' "$work/cpu_per_call.dat")
 	gp="datafile='$work/cpu_per_call.dat'; outfile='$OUT/cpu_per_call.png'; anyfail=$anyfail; subtitle='$cpu_model, $(nproc) CPUs, $started'"
 	cmd_seen[gnuplot]=1
 	echo "gnuplot -e \"datafile='/tmp/sb-bench.XXXXXX/cpu_per_call.dat'; outfile='bench/cpu_per_call.png'; anyfail=$anyfail; subtitle='...'\" bench/plot.gp" >>"$work/commands.txt"
@@ -598,14 +631,40 @@ fi
 
 at200_sb=$(field "$work/calls.tsv" switchboard 200 9)
 at200_km=$(field "$work/calls.tsv" kamailio 200 9)
+at200_fl=$(field "$work/calls.tsv" floor 200 9)
+# what the floor relay did, as run
+case " $FLOOR_ARGS " in
+*" --rx msg "*) floor_rx="one \`recvmsg\` per datagram until EAGAIN" ;;
+*) floor_rx="\`recvmmsg\` (up to 32 datagrams a call, a short batch meaning drained)" ;;
+esac
+case " $FLOOR_ARGS " in
+*" --trying "*) floor_what="reads with $floor_rx, sends each datagram on with its own \`sendto\`, and answers each INVITE with a canned 100 Trying: 6 datagrams in and 7 out per call, as through a proxy" ;;
+*) floor_what="reads with $floor_rx and sends each datagram on with its own \`sendto\`, no SIP at all (no 100 Trying: 6 datagrams in and 6 out per call, where a proxy sends 7)" ;;
+esac
+# the floor relay against the goal (at most 0.2x Kamailio's CPU per call)
+floor_goal() {
+	if [ "$at200_fl" = - ] || [ "$at200_km" = - ]; then
+		echo "the floor relay has no figure at 200 calls/s in this run"
+		return
+	fi
+	awk -v f="$at200_fl" -v k="$at200_km" -v fu="$(field "$work/calls.tsv" floor 200 21)" \
+		-v fs="$(field "$work/calls.tsv" floor 200 22)" -v q="'" 'BEGIN{
+		x = (k > 0) ? f / k : 0
+		printf "the kernel alone (floor relay) costs %.2fx of Kamailio%ss CPU per call at 200 calls/s (%.3f s per 1000 calls: user %.3f, system %.3f); ", x, q, f, fu, fs
+		if (x > 0.2) printf "0.2x is not reachable by any proxy doing one recv and one send per message"
+		else printf "0.2x is reachable by a proxy doing one recv and one send per message only if all its SIP work costs at most %.3f s per 1000 calls (0.2x Kamailio%ss less the floor)", 0.2 * k - f, q
+		print "" }'
+}
 # "≥ N" when the highest rate tried passed: the bound, not the limit
 bounded() { # RATE LIST
 	[ "$1" = "${2##* }" ] && echo "≥ $1 (every rate passed)" || echo "$1"
 }
 best_sb=$(bounded "$(best_rate "$work/calls.tsv" switchboard 16)" "$CALL_RATES")
 best_km=$(bounded "$(best_rate "$work/calls.tsv" kamailio 16)" "$CALL_RATES")
+best_fl=$(bounded "$(best_rate "$work/calls.tsv" floor 16)" "$CALL_RATES")
 clean_sb=$(bounded "$(best_rate "$work/calls.tsv" switchboard 18)" "$CALL_RATES")
 clean_km=$(bounded "$(best_rate "$work/calls.tsv" kamailio 18)" "$CALL_RATES")
+clean_fl=$(bounded "$(best_rate "$work/calls.tsv" floor 18)" "$CALL_RATES")
 # registrations: the CPU per 1000 at each rate both passed, and their ratio
 reg_ratios=$(for rate in $REG_RATES; do
 	a=$(field "$work/regs.tsv" switchboard "$rate" 9); b=$(field "$work/regs.tsv" kamailio "$rate" 9)
@@ -636,27 +695,38 @@ Issue 6's goals and how to read this: bench/README.md.
 
 ## Summary
 
-| | switchboard | Kamailio | ratio |
-|---|---:|---:|---:|
+The floor relay (bench/floor_relay.c$([ -n "$FLOOR_ARGS" ] && echo ", \`$FLOOR_ARGS\`")) is no proxy: it
+forwards each datagram unchanged; it $floor_what. Its CPU per call is what
+the kernel costs any proxy that does one receive and one send per message.
+
+| | switchboard | Kamailio | ratio | floor relay | floor/Kamailio |
+|---|---:|---:|---:|---:|---:|
 EOF
-ok_sb=$(awk -F'\t' '$1=="switchboard"{s+=$4} END{print s+0}' "$work/calls.tsv")
-ok_km=$(awk -F'\t' '$1=="kamailio"{s+=$4} END{print s+0}' "$work/calls.tsv")
-f_sb=$(awk -F'\t' '$1=="switchboard"{s+=$5} END{print s+0}' "$work/calls.tsv")
-f_km=$(awk -F'\t' '$1=="kamailio"{s+=$5} END{print s+0}' "$work/calls.tsv")
-echo "| calls completed / failed (all rates) | $ok_sb / $f_sb | $ok_km / $f_km | |"
+calls_sum() { # NAME: completed / failed over every rate
+	awk -F'\t' -v n="$1" '$1==n{ok+=$4; f+=$5} END{print ok+0 " / " f+0}' "$work/calls.tsv"
+}
+echo "| calls completed / failed (all rates) | $(calls_sum switchboard) | $(calls_sum kamailio) | | $(calls_sum floor) | |"
 for rate in $CALL_RATES; do
 	a=$(field "$work/calls.tsv" switchboard "$rate" 9); b=$(field "$work/calls.tsv" kamailio "$rate" 9)
-	[ "$a" = - ] && [ "$b" = - ] && continue
-	echo "| CPU s per 1000 calls at $rate calls/s | $a | $b | $(ratio "$a" "$b") |"
+	c=$(field "$work/calls.tsv" floor "$rate" 9)
+	[ "$a" = - ] && [ "$b" = - ] && [ "$c" = - ] && continue
+	echo "| CPU s per 1000 calls at $rate calls/s | $a | $b | $(ratio "$a" "$b") | $c | $(ratio "$c" "$b") |"
 done
-echo "| highest call rate with no failed call (of ${CALL_RATES// /, }) | $best_sb | $best_km | |"
-echo "| highest call rate with no failed call and no retransmission | $clean_sb | $clean_km | |"
-echo "| CPU while idle, ms per second ($IDLE s, no traffic) | $idle_sb | $idle_km | |"
+user_sys() { # NAME RATE: user / system s per 1000 calls
+	echo "$(field "$work/calls.tsv" "$1" "$2" 21) / $(field "$work/calls.tsv" "$1" "$2" 22)"
+}
+if [ "$at200_sb$at200_km$at200_fl" != --- ]; then
+	echo "| CPU s per 1000 calls at 200 calls/s, user / system | $(user_sys switchboard 200) | $(user_sys kamailio 200) | | $(user_sys floor 200) | |"
+fi
+echo "| highest call rate with no failed call (of ${CALL_RATES// /, }) | $best_sb | $best_km | | $best_fl | |"
+echo "| highest call rate with no failed call and no retransmission | $clean_sb | $clean_km | | $clean_fl | |"
+echo "| CPU while idle, ms per second ($IDLE s, no traffic) | $idle_sb | $idle_km | | not measured | |"
 for rate in $CALL_RATES; do
 	a=$(field "$work/calls.tsv" switchboard "$rate" 13)" / "$(field "$work/calls.tsv" switchboard "$rate" 11)" / "$(field "$work/calls.tsv" switchboard "$rate" 12)
 	b=$(field "$work/calls.tsv" kamailio "$rate" 13)" / "$(field "$work/calls.tsv" kamailio "$rate" 11)" / "$(field "$work/calls.tsv" kamailio "$rate" 12)
-	[ "$a" = "- / - / -" ] && [ "$b" = "- / - / -" ] && continue
-	echo "| INVITE→200 mean / median / p99 ms at $rate calls/s | $a | $b | |"
+	c=$(field "$work/calls.tsv" floor "$rate" 13)" / "$(field "$work/calls.tsv" floor "$rate" 11)" / "$(field "$work/calls.tsv" floor "$rate" 12)
+	[ "$a" = "- / - / -" ] && [ "$b" = "- / - / -" ] && [ "$c" = "- / - / -" ] && continue
+	echo "| INVITE→200 mean / median / p99 ms at $rate calls/s | $a | $b | | $c | |"
 done
 for rate in $REG_RATES; do
 	a=$(field "$work/regs.tsv" switchboard "$rate" 9); b=$(field "$work/regs.tsv" kamailio "$rate" 9)
@@ -693,6 +763,7 @@ cat <<EOF
 Issue 6's goals, in this run:
 
 - CPU per call at 200 calls/s at most 0.2x Kamailio's: $(ratio "$at200_sb" "$at200_km") ($at200_sb against $at200_km s per 1000 calls).
+- $(floor_goal).
 - CPU per authenticated registration at most 0.25x Kamailio's: ${reg_ratios:--}.
 - highest call rate with no failure at least Kamailio's: $best_sb against $best_km calls/s (runs of $CALLS calls)$([ -s "$work/sustained.tsv" ] && echo "; held for $SUSTAIN s at $SUSTAIN_CALL_RATE calls/s: switchboard $(awk -F'	' '$1=="switchboard"{print $4 " ok, " $5 " failed"}' "$work/sustained.tsv"), Kamailio $(awk -F'	' '$1=="kamailio"{print $4 " ok, " $5 " failed"}' "$work/sustained.tsv")").
 - at most 400 bytes per binding with a million bindings: $mem_binding; at most 2 KiB per INVITE transaction: $mem_tsx per call in flight (two transactions and a context).
@@ -702,11 +773,14 @@ $([ "$chart" = yes ] && echo "![CPU per call against call rate](cpu_per_call.png
 
 ## Every run
 
-Calls: $CALLS per rate, a fresh proxy for each run, the two proxies taking
-turns to go first. CPU is user + system time of all the proxy's processes
-(\`/proc/PID/stat\`, the main process and its descendants) from the moment
-the callee is up to the caller's end: start-up and bob's registration are not
-counted. *last call* is when the caller started its last call (seconds
+Calls: $CALLS per rate, a fresh proxy for each run, the proxies (and the
+floor relay, which is given the callee's address instead of bob's
+registration) taking turns to go first. CPU is user + system time of all
+the proxy's processes (\`/proc/PID/stat\`, the main process and its
+descendants) from the moment the callee is up to the caller's end: start-up
+and bob's registration are not counted; *user* and *sys* are its two parts
+per 1000 calls (split by the kernel in the ratio of the clock ticks that
+found the process in each mode: rough for short bursts, steadier summed). *last call* is when the caller started its last call (seconds
 after its start; on rate: (calls - 1) / rate), *wall* the caller's run time;
 *busy*/*steal* are the whole machine's (both CPUs) during the run. A run
 *passes* with every call completed, none failed, and the caller on rate
@@ -717,10 +791,10 @@ lost in a full socket buffer, or a proxy that fell behind). *drops* are the
 datagrams the kernel dropped because a socket's receive buffer was full
 (\`/proc/net/udp\`): the proxy's socket, and the callee's (SIPp's).
 
-| proxy | rate/s | calls | ok | failed | retrans | drops proxy | drops callee | CPU s | procs | CPU s/1000 | INVITE→200 mean ms | median | p99 | last call s | wall s | busy % | steal % | pass | clean |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|
+| proxy | rate/s | calls | ok | failed | retrans | drops proxy | drops callee | CPU s | procs | CPU s/1000 | user s/1000 | sys s/1000 | INVITE→200 mean ms | median | p99 | last call s | wall s | busy % | steal % | pass | clean |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|
 EOF
-sort -t$'\t' -k2,2n -k1,1 "$work/calls.tsv" | awk -F'\t' -v OFS=' | ' '{ print "| " $1, $2, $3, $4, $5, $6, $19, $20, $7, $8, $9, $13, $11, $12, $17, $10, $14, $15, $16, $18 " |" }'
+sort -t$'\t' -k2,2n -k1,1 "$work/calls.tsv" | awk -F'\t' -v OFS=' | ' '{ print "| " $1, $2, $3, $4, $5, $6, $19, $20, $7, $8, $9, $21, $22, $13, $11, $12, $17, $10, $14, $15, $16, $18 " |" }'
 cat <<EOF
 
 Registrations: $USERS users, $REGS registrations per rate (each takes the
@@ -729,10 +803,10 @@ until the first failure; *pass*, *clean* and *drops* as for calls (the
 phones' socket is SIPp's). Response time:
 first REGISTER sent to the final 200 (REGISTER, 401, REGISTER, 200).
 
-| proxy | rate/s | registrations | ok | failed | retrans | drops proxy | drops phones | CPU s | procs | CPU s/1000 | REGISTER→200 mean ms | median | p99 | last s | wall s | pass | clean |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|
+| proxy | rate/s | registrations | ok | failed | retrans | drops proxy | drops phones | CPU s | procs | CPU s/1000 | user s/1000 | sys s/1000 | REGISTER→200 mean ms | median | p99 | last s | wall s | pass | clean |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|
 EOF
-awk -F'\t' -v OFS=' | ' '{ print "| " $1, $2, $3, $4, $5, $6, $17, $18, $7, $8, $9, $13, $11, $12, $15, $10, $14, $16 " |" }' "$work/regs.tsv"
+awk -F'\t' -v OFS=' | ' '{ print "| " $1, $2, $3, $4, $5, $6, $17, $18, $7, $8, $9, $19, $20, $13, $11, $12, $15, $10, $14, $16 " |" }' "$work/regs.tsv"
 if [ -s "$work/sustained.tsv" ] || [ -s "$work/sustained-regs.tsv" ]; then
 	cat <<EOT
 
@@ -743,16 +817,16 @@ steady state; the runs above, $CALLS calls or $REGS registrations each,
 end sooner at the high rates. Calls through a fresh proxy; registrations
 through a fresh proxy on the same users (switchboard on the same store).
 
-| proxy | rate/s | calls | ok | failed | retrans | drops proxy | drops callee | CPU s | procs | CPU s/1000 | INVITE→200 mean ms | median | p99 | last call s | wall s | busy % | steal % | pass | clean |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|
+| proxy | rate/s | calls | ok | failed | retrans | drops proxy | drops callee | CPU s | procs | CPU s/1000 | user s/1000 | sys s/1000 | INVITE→200 mean ms | median | p99 | last call s | wall s | busy % | steal % | pass | clean |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|
 EOT
-	awk -F'\t' -v OFS=' | ' '{ print "| " $1, $2, $3, $4, $5, $6, $19, $20, $7, $8, $9, $13, $11, $12, $17, $10, $14, $15, $16, $18 " |" }' "$work/sustained.tsv"
+	awk -F'\t' -v OFS=' | ' '{ print "| " $1, $2, $3, $4, $5, $6, $19, $20, $7, $8, $9, $21, $22, $13, $11, $12, $17, $10, $14, $15, $16, $18 " |" }' "$work/sustained.tsv"
 	cat <<EOT
 
-| proxy | rate/s | registrations | ok | failed | retrans | drops proxy | drops phones | CPU s | procs | CPU s/1000 | REGISTER→200 mean ms | median | p99 | last s | wall s | pass | clean |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|
+| proxy | rate/s | registrations | ok | failed | retrans | drops proxy | drops phones | CPU s | procs | CPU s/1000 | user s/1000 | sys s/1000 | REGISTER→200 mean ms | median | p99 | last s | wall s | pass | clean |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|
 EOT
-	awk -F'\t' -v OFS=' | ' '{ print "| " $1, $2, $3, $4, $5, $6, $17, $18, $7, $8, $9, $13, $11, $12, $15, $10, $14, $16 " |" }' "$work/sustained-regs.tsv"
+	awk -F'\t' -v OFS=' | ' '{ print "| " $1, $2, $3, $4, $5, $6, $17, $18, $7, $8, $9, $19, $20, $13, $11, $12, $15, $10, $14, $16 " |" }' "$work/sustained-regs.tsv"
 fi
 if [ -n "$loc_out" ] || [ -n "$core_out" ]; then
 	echo
@@ -794,6 +868,19 @@ cat <<EOF
 
 ## What is not the same for the two proxies
 
+- The floor relay is not a proxy and is in the tables only as the kernel's
+  share: it runs the calls (not the idle, sustained or registration runs)
+  with the callee's address on its command line, so no REGISTER; it adds no
+  Via or Record-Route; it $floor_what. Its loop is switchboard's
+  (level-triggered \`epoll_wait\`, at most 64 datagrams per wakeup, the
+  same socket buffers), so its CPU is a lower bound for any proxy doing one
+  receive and one send per message; not for one that sends with
+  \`sendmmsg\`, which only pays when several messages leave at once. It
+  keeps no transaction, so a retransmission (SIPp retransmits after 500 ms
+  without an answer) goes through to the other SIPp where a proxy would
+  absorb it; the callee then aborts the call on an INVITE it did not
+  expect: on a stalled machine the floor can fail calls where the proxies
+  only retransmit.
 - Memory: Kamailio's shared pool is fixed at start (\`-m 1024\` MB, as
   Debian's 64 MB runs out from about 400 calls/s: every transaction stays
   5 s past its end); switchboard allocates with malloc as it goes.

@@ -8,31 +8,57 @@
 #   bench/bench_calls.sh --peer kamailio [RATE] [CALLS]
 #       the same workload through switchboard, then through Kamailio
 #       (bench/kamailio.cfg), in the same run, and the ratio of CPU per call
+#   --peer floor, --peer kamailio,floor
+#       the same through the floor relay (bench/floor_relay.c: recvmmsg
+#       and one sendto per datagram, no SIP: what the kernel alone costs)
+#   --only NAME   only that one: switchboard, kamailio or floor
 #   SB=path/to/switchboard       (default build/switchboard)
 #   KAMAILIO=path/to/kamailio    (default: kamailio on PATH)
+#   FLOOR=path/to/floor_relay    (default build-bench/bench/floor_relay,
+#                                 else bench/floor_relay next to SB's build)
+#   FLOOR_ARGS="--trying" or "--rx msg"   options of the floor relay
 #
-# Prints one line per proxy: rate, calls ok/failed, CPU seconds, CPU s per
-# 1000 calls; with --peer also the ratio switchboard/kamailio.
+# Prints one line per proxy: rate, calls ok/failed, CPU seconds (user and
+# system apart), CPU s per 1000 calls; with peers the ratios of CPU per call.
 # Exits non-zero when a call failed or a process could not start.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 SB=${SB:-$here/build/switchboard}
 KAMAILIO=${KAMAILIO:-kamailio}
+FLOOR=${FLOOR:-}
+if [ -z "$FLOOR" ]; then
+	FLOOR=$here/build-bench/bench/floor_relay
+	[ -x "$FLOOR" ] || FLOOR=$(dirname "$SB")/bench/floor_relay
+fi
 KCFG=$here/bench/kamailio.cfg
-peer=
+peer=           # the peers, space-separated
+only=
 while [ $# -gt 0 ]; do
 	case $1 in
-	--peer) peer=${2:-}; shift 2 || shift ;;
-	--peer=*) peer=${1#--peer=}; shift ;;
-	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--peer) peer+=" ${2:-}"; shift 2 || shift ;;
+	--peer=*) peer+=" ${1#--peer=}"; shift ;;
+	--only) only=${2:-}; shift 2 || shift ;;
+	--only=*) only=${1#--only=}; shift ;;
+	-h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	--*) echo "bench_calls: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
 	esac
 done
-case $peer in
-'' | kamailio) ;;
-*) echo "bench_calls: --peer takes kamailio" >&2; exit 2 ;;
+read -ra plist <<<"${peer//,/ }"
+peer="${plist[*]}"   # the names, one space apart
+for p in $peer; do
+	case $p in
+	kamailio | floor) ;;
+	*) echo "bench_calls: --peer takes kamailio, floor or both (kamailio,floor)" >&2; exit 2 ;;
+	esac
+done
+case $only in
+'' | switchboard | kamailio | floor) ;;
+*) echo "bench_calls: --only takes switchboard, kamailio or floor" >&2; exit 2 ;;
 esac
+if [ -n "$only" ] && [ -n "$peer" ]; then
+	echo "bench_calls: --only and --peer exclude each other" >&2; exit 2
+fi
 RATE=${1:-200}
 CALLS=${2:-4000}
 SCEN=$here/tests/flows/scenarios
@@ -54,20 +80,22 @@ tree_pids() {
 			for (p in keep) print p }'
 }
 
-# utime + stime in clock ticks of the process tree under $1, and the count of
-# its processes; cutime + cstime too, so a worker that exits and is reaped
-# inside the tree still counts (a live process's time is in no one's cutime,
-# so nothing counts twice)
+# user and system time in clock ticks of the process tree under $1 (utime +
+# cutime, stime + cstime), and the count of its processes; the children's
+# times too, so a worker that exits and is reaped inside the tree still
+# counts (a live process's time is in no one's cutime, so nothing counts
+# twice)
 tree_cpu() {
-	local t=0 n=0 p f
+	local u=0 s=0 n=0 p f
 	for p in $(tree_pids "$1"); do
 		f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
 		f=${f##*) }     # the fields after "(comm) ", comm may hold spaces
 		set -- $f       # $1 is field 3 (state): utime is field 14 = $12
-		t=$((t + ${12} + ${13} + ${14} + ${15}))
+		u=$((u + ${12} + ${14}))
+		s=$((s + ${13} + ${15}))
 		n=$((n + 1))
 	done
-	echo "$t $n"
+	echo "$u $s $n"
 }
 
 stop_proxy() {
@@ -108,10 +136,11 @@ wait_udp() {
 ticks=$(getconf CLK_TCK)
 failures=0
 
-# run NAME (switchboard | kamailio): start that proxy, register bob, run the
-# calls, print the line; sets per_1000 to its CPU s per 1000 calls
+# run NAME (switchboard | kamailio | floor): start that proxy, register bob
+# (not for the floor: it is given the callee's address), run the calls,
+# print the line; sets per_1000 to its CPU s per 1000 calls
 run() {
-	local name=$1 ports PP UP CP c0 c1 n1 ok failed uas log=$work/$1.log
+	local name=$1 ports PP UP CP u0 s0 u1 s1 n1 ok failed uas log=$work/$1.log
 	# three free UDP ports on loopback
 	ports=$(python3 -c '
 import socket
@@ -139,12 +168,18 @@ print(*[s.getsockname()[1] for s in ss])')
 		"$KAMAILIO" -f "$KCFG" -DD -E -x fm -X fm -m 1024 -M 16 -n 1 \
 			-l "udp:127.0.0.1:$PP" -w "$work/kamailio" -Y "$work/kamailio" >"$log" 2>&1 &
 		;;
+	floor)
+		[ -x "$FLOOR" ] || { echo "bench_calls: no floor relay at $FLOOR (ninja -C build-bench)" >&2; exit 2; }
+		# shellcheck disable=SC2086 # FLOOR_ARGS: options, split on spaces
+		"$FLOOR" --listen "127.0.0.1:$PP" --callee "127.0.0.1:$UP" ${FLOOR_ARGS:-} 2>"$log" &
+		;;
 	esac
 	proxy_pid=$!
 	wait_udp "$PP" || { echo "bench_calls: $name did not start:" >&2; cat "$log" >&2; exit 2; }
 	sleep 0.3   # Kamailio: let the workers finish their start-up
 
 	# bob registers from the callee's own port, then the callee takes the port
+	[ "$name" = floor ] ||
 	sipp -sf "$SCEN/register.xml" -key user bob -key contact_port "$UP" \
 		-key contact_transport udp -key call_id "bench-reg-$$-$name" -m 1 -p "$UP" \
 		-i 127.0.0.1 -nostdin -timeout 10s "127.0.0.1:$PP" >/dev/null 2>&1 ||
@@ -155,11 +190,11 @@ print(*[s.getsockname()[1] for s in ss])')
 	pids+=("$uas")
 	sleep 0.3
 
-	read -r c0 _ <<<"$(tree_cpu "$proxy_pid")"
+	read -r u0 s0 _ <<<"$(tree_cpu "$proxy_pid")"
 	sipp -sf "$SCEN/uac.xml" -s bob -p "$CP" -i 127.0.0.1 -r "$RATE" -m "$CALLS" \
 		-l $((RATE * 4)) -nostdin -timeout $((CALLS / RATE + 60))s \
 		-trace_stat -stf "$work/uac-$name.csv" "127.0.0.1:$PP" >/dev/null 2>&1
-	read -r c1 n1 <<<"$(tree_cpu "$proxy_pid")"
+	read -r u1 s1 n1 <<<"$(tree_cpu "$proxy_pid")"
 	kill "$uas" 2>/dev/null
 	wait "$uas" 2>/dev/null
 	stop_proxy
@@ -167,24 +202,36 @@ print(*[s.getsockname()[1] for s in ss])')
 	# the last line of SIPp's statistics file holds the cumulative counters
 	read -r ok failed < <(awk -F';' 'NR==1{for(i=1;i<=NF;i++){if($i=="SuccessfulCall(C)")s=i;if($i=="FailedCall(C)")f=i}} END{print $s+0, $f+0}' "$work/uac-$name.csv" 2>/dev/null)
 	ok=${ok:-0} failed=${failed:-0}
-	per_1000=$(awk -v ok="$ok" -v c0="$c0" -v c1="$c1" -v t="$ticks" 'BEGIN{cpu=(c1-c0)/t; printf "%.4f", (ok>0)?cpu*1000/ok:0}')
-	awk -v n="$name" -v r="$RATE" -v ok="$ok" -v f="$failed" -v c0="$c0" -v c1="$c1" -v t="$ticks" -v np="$n1" -v peer="$peer" 'BEGIN{
-		cpu=(c1-c0)/t; per=(ok>0)?cpu*1000/ok:0;
-		procs=(peer!="")?sprintf(" (%d process%s)", np, np==1?"":"es"):"";
-		printf "rate %d calls/s: %d ok, %d failed; %s CPU %.2f s%s, %.3f s per 1000 calls\n", r, ok, f, n, cpu, procs, per }'
+	per_1000=$(awk -v ok="$ok" -v c=$((u1 + s1 - u0 - s0)) -v t="$ticks" 'BEGIN{cpu=c/t; printf "%.4f", (ok>0)?cpu*1000/ok:0}')
+	awk -v n="$name" -v r="$RATE" -v ok="$ok" -v f="$failed" -v u=$((u1 - u0)) -v s=$((s1 - s0)) \
+		-v t="$ticks" -v np="$n1" -v verbose="$peer$only" 'BEGIN{
+		cpu=(u+s)/t; k=(ok>0)?1000/ok:0;
+		procs=(verbose!="")?sprintf(" (%d process%s)", np, np==1?"":"es"):"";
+		printf "rate %d calls/s: %d ok, %d failed; %s CPU %.2f s (user %.2f, system %.2f)%s, %.3f s per 1000 calls (user %.3f, system %.3f)\n",
+			r, ok, f, n, cpu, u/t, s/t, procs, cpu*k, u/t*k, s/t*k }'
 	if [ "$failed" != 0 ] || [ "$ok" -le 0 ]; then failures=$((failures + 1)); fi
 }
 
-if [ -n "$peer" ]; then
+if [ -n "$only" ]; then names=$only; else names="switchboard $peer"; fi
+if [ -n "$peer$only" ]; then
 	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs); $CALLS calls at $RATE calls/s through each"
 fi
-run switchboard
-sb_per=$per_1000
-if [ "$peer" = kamailio ]; then
-	run kamailio
-	awk -v a="$sb_per" -v b="$per_1000" -v r="$RATE" 'BEGIN{
-		if (b > 0) printf "switchboard/kamailio CPU per call at %d calls/s: %.3fx\n", r, a / b
-		else print "switchboard/kamailio CPU per call: n/a (no kamailio figure)" }'
-	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); $("$KAMAILIO" -v 2>/dev/null | sed -n '1s/^version: \([^ ]* [^ ]*\).*/\1/p')"
+declare -A per=()
+for name in $names; do
+	run "$name"
+	per[$name]=$per_1000
+done
+# A/B CPU per call, for the pairs that ran
+ratio_line() {
+	[ -n "${per[$1]:-}" ] && [ -n "${per[$2]:-}" ] || return 0
+	awk -v a="${per[$1]}" -v b="${per[$2]}" -v r="$RATE" -v x="$1" -v y="$2" 'BEGIN{
+		if (b > 0) printf "%s/%s CPU per call at %d calls/s: %.3fx\n", x, y, r, a / b
+		else printf "%s/%s CPU per call: n/a (no %s figure)\n", x, y, y }'
+}
+ratio_line switchboard kamailio
+ratio_line floor kamailio
+ratio_line switchboard floor
+if [ -n "$peer$only" ]; then
+	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)$([ -n "${per[kamailio]:-}" ] && echo "; $("$KAMAILIO" -v 2>/dev/null | sed -n '1s/^version: \([^ ]* [^ ]*\).*/\1/p')")"
 fi
 [ "$failures" = 0 ]
