@@ -129,8 +129,26 @@ static inline int sb_addr_family(const struct sb_addr *a)
  * unknown) must go over a congestion-controlled transport. */
 #define SB_TP_UDP_REQUEST_MAX    1300u
 /* Datagrams (and accepts) handled per readiness event, so one busy socket
- * cannot starve the rest of the loop; the loop is level-triggered. */
+ * cannot starve the rest of the loop (TCP, timers); the loop is
+ * level-triggered, so what is left waits for the next iteration. */
 #define SB_TP_RX_BURST           64u
+/* UDP datagrams taken from the kernel per recvmmsg(): one readiness event
+ * makes at most SB_TP_RX_BURST / SB_TP_UDP_BATCH calls, and a call that
+ * returns fewer than it asked for means the socket is drained.  Each slot
+ * of the batch holds a whole datagram (udp_rx_max bytes): the batch is
+ * SB_TP_UDP_BATCH * udp_rx_max bytes of address space per transport, of
+ * which only the pages datagrams were written to are resident. */
+#define SB_TP_UDP_BATCH          32u
+/* The largest datagram received (a larger one is dropped and counted in
+ * rx_too_large); IPv4 and IPv6 datagrams cannot exceed it. */
+#define SB_TP_DEF_UDP_RX_MAX     SB_SIP_MAX_MSG_SIZE
+/* UDP socket buffers asked for (SO_RCVBUFFORCE / SO_SNDBUFFORCE, which need
+ * CAP_NET_ADMIN, else SO_RCVBUF / SO_SNDBUF, which the kernel caps at
+ * net.core.rmem_max / wmem_max): room for the bursts of many callers, so that
+ * the kernel does not drop datagrams while the loop is busy.  Memory is
+ * charged only for datagrams actually queued. */
+#define SB_TP_DEF_UDP_RCVBUF     (4u * 1024u * 1024u)
+#define SB_TP_DEF_UDP_SNDBUF     (1u * 1024u * 1024u)
 #define SB_TP_ACCEPT_BURST       16u
 /* Out of descriptors (EMFILE), a listener stops accepting this long rather
  * than spin on a backlog it cannot drain. */
@@ -170,13 +188,19 @@ struct sb_transport_cfg {
 	uint32_t max_conn_buf;         /* 0: SB_TP_DEF_MAX_CONN_BUF */
 	uint32_t max_sendq;            /* 0: SB_TP_DEF_MAX_SENDQ */
 	uint32_t udp_request_max;      /* 0: SB_TP_UDP_REQUEST_MAX; UINT32_MAX: off */
+	uint32_t udp_rx_max;           /* 0: SB_TP_DEF_UDP_RX_MAX (at most that) */
+	uint32_t udp_rcvbuf;           /* bytes; 0: SB_TP_DEF_UDP_RCVBUF */
+	uint32_t udp_sndbuf;           /* bytes; 0: SB_TP_DEF_UDP_SNDBUF */
 };
 
 struct sb_tp_stats {
 	uint64_t rx_msgs;          /* messages handed to recv_h */
 	uint64_t rx_bytes;         /* bytes of those messages */
 	uint64_t rx_bad;           /* dropped: did not parse as SIP (EBADMSG) */
-	uint64_t rx_too_large;     /* dropped: truncated datagram, EMSGSIZE stream */
+	uint64_t rx_too_large;     /* dropped: datagram over udp_rx_max (truncated),
+				    * EMSGSIZE stream */
+	uint64_t rx_udp_calls;     /* recvmmsg() calls, each up to SB_TP_UDP_BATCH
+				    * datagrams (system calls on the UDP receive path) */
 	uint64_t rx_keepalives;    /* CRLF pings/pongs and empty datagrams */
 	uint64_t tx_msgs;          /* sb_transport_send() calls that succeeded */
 	uint64_t tx_bytes;
@@ -243,5 +267,16 @@ bool sb_transport_conn_lookup(const struct sb_transport *tp, uint32_t conn_id,
 			      struct sb_addr *peer);
 
 void sb_transport_stats(const struct sb_transport *tp, struct sb_tp_stats *out);
+
+/* The socket buffer sizes the UDP listener bound to *bound (as
+ * sb_transport_listen() returned it) obtained, as getsockopt(SO_RCVBUF /
+ * SO_SNDBUF) reported them just after they were set: in the kernel's
+ * accounting, which on Linux is twice the size asked for (the other half
+ * pays for its bookkeeping), and capped at twice rmem_max / wmem_max when
+ * the FORCE options were refused.  For the owner's log: a figure well below
+ * 2 * udp_rcvbuf means the kernel will drop datagrams sooner in bursts.
+ * 0 or ENOENT (no UDP listener bound there). */
+int sb_transport_udp_bufs(const struct sb_transport *tp, const struct sb_addr *bound,
+			  uint32_t *rcvbuf, uint32_t *sndbuf);
 
 #endif

@@ -14,6 +14,23 @@ struct tp_listener {
 	struct sb_addr local;
 	bool wildcard;              /* bound to 0.0.0.0 or ::: ask for pktinfo */
 	struct sb_timer backoff;    /* TCP: accepting paused after EMFILE */
+	uint32_t rcvbuf, sndbuf;    /* UDP: socket buffers obtained (getsockopt) */
+};
+
+/* One recvmmsg() batch: SB_TP_UDP_BATCH slots, each a datagram's source,
+ * control messages (IP_PKTINFO / IPV6_PKTINFO) and bytes.  Allocated with the
+ * first UDP listener; bufs is SB_TP_UDP_BATCH * slot bytes. */
+struct tp_udp_batch {
+	struct mmsghdr mm[SB_TP_UDP_BATCH];
+	struct iovec iov[SB_TP_UDP_BATCH];
+	struct sockaddr_storage ss[SB_TP_UDP_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+			 CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl[SB_TP_UDP_BATCH];
+	size_t slot;                /* bytes per datagram: udp_rx_max */
+	char *bufs;
 };
 
 struct sb_transport {
@@ -37,7 +54,9 @@ struct sb_transport {
 	/* scratch for reading the Via of a response being sent, which may
 	 * happen while msg is being handed up */
 	struct sb_sip_msg tx_msg;
-	char udp_buf[SB_SIP_MAX_MSG_SIZE + 1];
+	/* UDP receive batch, shared by the UDP listeners (one is read at a
+	 * time); NULL until the first UDP listener */
+	struct tp_udp_batch *urx;
 };
 
 

@@ -2,7 +2,9 @@
  * of RFC 3261 §18 (TCP connections live in conn.c).
  *
  * UDP datagrams are read in bursts of SB_TP_RX_BURST per readiness event (the
- * loop is level-triggered, so the rest waits for the next iteration), each
+ * loop is level-triggered, so the rest waits for the next iteration),
+ * SB_TP_UDP_BATCH per recvmmsg() call (one system call for a whole burst of
+ * callers' messages, and none more once a batch comes back short), each
  * parsed as one message (RFC 3261 §18.3: Content-Length frames it, bytes
  * past it are discarded) and handed up with its source and the local
  * address it reached (IP_PKTINFO on wildcard sockets).  A datagram sent
@@ -11,6 +13,7 @@
  * IP_PKTINFO / IPV6_PKTINFO. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +36,44 @@ void tp_deliver(struct sb_transport *tp, const struct sb_tp_rx *rx)
 	tp->st.rx_msgs++;
 	tp->st.rx_bytes += rx->msg->raw.l;
 	tp->cfg.recv_h(rx, tp->cfg.arg);
+}
+
+/* The UDP receive batch, with the first UDP listener: each slot's iovec,
+ * source and control buffer are set once; recvmmsg() fills them. */
+static int udp_batch_alloc(struct sb_transport *tp)
+{
+	struct tp_udp_batch *b;
+
+	if (tp->urx)
+		return 0;
+	b = calloc(1, sizeof *b);
+	if (!b)
+		return ENOMEM;
+	b->slot = tp->cfg.udp_rx_max;
+	/* not calloc: the pages stay unmapped until a datagram lands there */
+	b->bufs = malloc(SB_TP_UDP_BATCH * b->slot);
+	if (!b->bufs) {
+		free(b);
+		return ENOMEM;
+	}
+	for (unsigned i = 0; i < SB_TP_UDP_BATCH; i++) {
+		struct msghdr *mh = &b->mm[i].msg_hdr;
+		b->iov[i] = (struct iovec){ b->bufs + i * b->slot, b->slot };
+		mh->msg_name = &b->ss[i];
+		mh->msg_iov = &b->iov[i];
+		mh->msg_iovlen = 1;
+		mh->msg_control = b->ctl[i].buf;
+	}
+	tp->urx = b;
+	return 0;
+}
+
+static void udp_batch_free(struct sb_transport *tp)
+{
+	if (tp->urx)
+		free(tp->urx->bufs);
+	free(tp->urx);
+	tp->urx = NULL;
 }
 
 /* Make max_conns fit RLIMIT_NOFILE: raise the soft limit toward the hard
@@ -97,6 +138,12 @@ int sb_transport_alloc(struct sb_transport **tpp, const struct sb_transport_cfg 
 		tp->cfg.max_sendq = SB_TP_DEF_MAX_SENDQ;
 	if (!tp->cfg.udp_request_max)
 		tp->cfg.udp_request_max = SB_TP_UDP_REQUEST_MAX;
+	if (!tp->cfg.udp_rx_max || tp->cfg.udp_rx_max > SB_TP_DEF_UDP_RX_MAX)
+		tp->cfg.udp_rx_max = SB_TP_DEF_UDP_RX_MAX;
+	if (!tp->cfg.udp_rcvbuf)
+		tp->cfg.udp_rcvbuf = SB_TP_DEF_UDP_RCVBUF;
+	if (!tp->cfg.udp_sndbuf)
+		tp->cfg.udp_sndbuf = SB_TP_DEF_UDP_SNDBUF;
 	for (unsigned i = 0; i < SB_TP_MAX_LISTENERS; i++)
 		tp->lis[i].fd = -1;
 	err = tp_conns_init(tp);
@@ -118,6 +165,7 @@ void sb_transport_free(struct sb_transport *tp)
 		sb_loop_fd_del(tp->cfg.loop, tp->lis[i].fd);
 		close(tp->lis[i].fd);
 	}
+	udp_batch_free(tp);
 	free(tp);
 }
 
@@ -126,6 +174,22 @@ void sb_transport_stats(const struct sb_transport *tp, struct sb_tp_stats *out)
 	*out = tp->st;
 	out->conns_open = tp->nconns;
 	out->buf_bytes = tp->buf_bytes;
+}
+
+int sb_transport_udp_bufs(const struct sb_transport *tp, const struct sb_addr *bound,
+			  uint32_t *rcvbuf, uint32_t *sndbuf)
+{
+	for (unsigned i = 0; i < tp->nlis; i++) {
+		const struct tp_listener *l = &tp->lis[i];
+		if (l->proto != SB_TP_UDP || !sb_addr_eq(&l->local, bound))
+			continue;
+		if (rcvbuf)
+			*rcvbuf = l->rcvbuf;
+		if (sndbuf)
+			*sndbuf = l->sndbuf;
+		return 0;
+	}
+	return ENOENT;
 }
 
 static bool is_wildcard(const struct sb_addr *a)
@@ -155,16 +219,16 @@ static void udp_local_from_cmsg(struct msghdr *mh, struct sb_addr *local)
 }
 
 /* Parse and hand up one datagram, or drop and count it. */
-static void udp_datagram(struct sb_transport *tp, size_t n,
+static void udp_datagram(struct sb_transport *tp, char *buf, size_t n,
 			 const struct sb_addr *src, const struct sb_addr *local)
 {
-	if (tp_only_crlf(tp->udp_buf, n)) {
+	if (tp_only_crlf(buf, n)) {
 		tp->st.rx_keepalives++;
 		return;
 	}
 	/* EBADMSG: not SIP, nobody to answer (RFC 3261 §18.3 and §16.3);
 	 * ENODATA: a datagram cannot be continued */
-	if (sb_sip_parse(&tp->msg, tp->udp_buf, n, SB_SIP_DATAGRAM) != 0) {
+	if (sb_sip_parse(&tp->msg, buf, n, SB_SIP_DATAGRAM) != 0) {
 		tp->st.rx_bad++;
 		return;
 	}
@@ -178,45 +242,81 @@ static void udp_datagram(struct sb_transport *tp, size_t n,
 	tp_deliver(tp, &rx);
 }
 
+/* recvmmsg() up to want datagrams into the batch's first slots, resetting
+ * what the kernel wrote back into them last time.  Returns what it does. */
+static int udp_batch_recv(struct tp_udp_batch *b, int fd, unsigned want)
+{
+	for (unsigned i = 0; i < want; i++) {
+		struct msghdr *mh = &b->mm[i].msg_hdr;
+		mh->msg_namelen = sizeof b->ss[i];
+		mh->msg_controllen = sizeof b->ctl[i].buf;
+		mh->msg_flags = 0;
+	}
+	return recvmmsg(fd, b->mm, want, MSG_DONTWAIT, NULL);
+}
+
+/* Hand up slot i of the batch just received on l, or drop and count it. */
+static void udp_slot(struct sb_transport *tp, const struct tp_listener *l, unsigned i)
+{
+	struct tp_udp_batch *b = tp->urx;
+	struct msghdr *mh = &b->mm[i].msg_hdr;
+	struct sb_addr src, local = l->local;
+
+	if (mh->msg_flags & MSG_TRUNC) {
+		tp->st.rx_too_large++; /* larger than udp_rx_max */
+		return;
+	}
+	if (sb_addr_from_sa(&src, (struct sockaddr *)&b->ss[i], mh->msg_namelen) != 0)
+		return;
+	if (l->wildcard)
+		udp_local_from_cmsg(mh, &local);
+	udp_datagram(tp, b->iov[i].iov_base, b->mm[i].msg_len, &src, &local);
+}
+
+/* Readable: up to SB_TP_RX_BURST datagrams, SB_TP_UDP_BATCH per recvmmsg(),
+ * handed up in arrival order.  A short batch means the socket is drained;
+ * a full burst leaves the rest for the next loop iteration. */
 static void udp_read_h(int fd, unsigned events, void *arg)
 {
 	struct tp_listener *l = arg;
 	struct sb_transport *tp = l->tp;
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-			 CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct cmsghdr align;
-	} ctl;
 
 	(void)events;
-	for (unsigned i = 0; i < SB_TP_RX_BURST; i++) {
-		struct sockaddr_storage ss;
-		struct iovec iov = { tp->udp_buf, sizeof tp->udp_buf };
-		struct msghdr mh = {
-			.msg_name = &ss,
-			.msg_namelen = sizeof ss,
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = ctl.buf,
-			.msg_controllen = sizeof ctl.buf,
-		};
-		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+	for (unsigned done = 0; done < SB_TP_RX_BURST;) {
+		unsigned want = SB_TP_RX_BURST - done;
+		if (want > SB_TP_UDP_BATCH)
+			want = SB_TP_UDP_BATCH;
+		int n = udp_batch_recv(tp->urx, fd, want);
+		tp->st.rx_udp_calls++;
 		if (n < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR) {
+				done++; /* bounded: counts against the burst */
 				continue;
+			}
 			return; /* EAGAIN, or an ICMP error reported on the socket */
 		}
-		if (mh.msg_flags & MSG_TRUNC) {
-			tp->st.rx_too_large++;
-			continue;
-		}
-		struct sb_addr src, local = l->local;
-		if (sb_addr_from_sa(&src, (struct sockaddr *)&ss, mh.msg_namelen) != 0)
-			continue;
-		if (l->wildcard)
-			udp_local_from_cmsg(&mh, &local);
-		udp_datagram(tp, (size_t)n, &src, &local);
+		for (unsigned i = 0; i < (unsigned)n; i++)
+			udp_slot(tp, l, i);
+		if ((unsigned)n < want)
+			return;
+		done += want;
 	}
+}
+
+/* Ask for size bytes of socket buffer: the FORCE option first (past
+ * rmem_max / wmem_max, with CAP_NET_ADMIN), else the plain one (capped by
+ * the kernel).  Returns what the socket then has, in the kernel's
+ * accounting, or 0 if it cannot tell. */
+static uint32_t sock_buf(int fd, int force_opt, int opt, uint32_t size)
+{
+	int v = size > INT_MAX / 2 ? INT_MAX / 2 : (int)size;
+	socklen_t sl = sizeof v;
+
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof v) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof v); /* keep the default */
+	if (getsockopt(fd, SOL_SOCKET, opt, &v, &sl) != 0 || v < 0)
+		return 0;
+	return (uint32_t)v;
 }
 
 static int sock_open(int family, int type, const struct sb_addr *addr, int *fdp)
@@ -279,6 +379,15 @@ int sb_transport_listen(struct sb_transport *tp, enum sb_tp_proto proto,
 	l->proto = proto;
 	l->fd = fd;
 	l->wildcard = is_wildcard(addr);
+	l->rcvbuf = l->sndbuf = 0;
+	if (proto == SB_TP_UDP) {
+		if ((err = udp_batch_alloc(tp))) {
+			close(fd);
+			return err;
+		}
+		l->rcvbuf = sock_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, tp->cfg.udp_rcvbuf);
+		l->sndbuf = sock_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, tp->cfg.udp_sndbuf);
+	}
 	sb_timer_init(&l->backoff);
 	sb_addr_from_sa(&l->local, (struct sockaddr *)&ss, sl);
 	err = sb_loop_fd_add(tp->cfg.loop, fd, SB_FD_READ,

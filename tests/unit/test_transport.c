@@ -23,7 +23,7 @@
 #include "switchboard/transport.h"
 
 #define WAIT_MS 2000   /* safety net for every wait */
-#define REC_MAX 16
+#define REC_MAX 80     /* more than SB_TP_RX_BURST: bursts are recorded whole */
 #define REC_BYTES 4096
 
 #define REQ(n) "OPTIONS sip:bob@example.com SIP/2.0\r\n" \
@@ -1273,6 +1273,166 @@ static bool have_127_0_0_2(void)
 	return ok;
 }
 
+/* ------------------------------------------------------------ UDP batches */
+
+/* An OPTIONS whose Call-ID is cid, padded with a body to exactly len bytes
+ * (at least its headers' length) in buf; returns len. */
+static size_t sized_req(char *buf, size_t cap, const char *cid, size_t len)
+{
+	static const char fmt[] = "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+				  "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK%s\r\n"
+				  "To: <sip:bob@example.com>\r\nFrom: <sip:a@example.com>;tag=1\r\n"
+				  "Call-ID: %s\r\nCSeq: 1 OPTIONS\r\nContent-Type: text/plain\r\n"
+				  "Content-Length: %05zu\r\n\r\n";
+	int h = snprintf(buf, cap, fmt, cid, cid, (size_t)0);
+	assert_true(h > 0 && (size_t)h <= len && len <= cap);
+	snprintf(buf, cap, fmt, cid, cid, len - (size_t)h);
+	memset(buf + h, 'b', len - (size_t)h);
+	return len;
+}
+
+/* More datagrams than one recvmmsg() batch and than one readiness event's
+ * burst, queued before the loop runs, from two sources to two addresses of
+ * a wildcard listener: all are handed up in the order sent, each with its
+ * own source and local address (IP_PKTINFO per datagram), in exactly three
+ * recvmmsg() calls (32 + 32, the burst bound; then 5, short: drained, no
+ * call more). */
+static void t_udp_batch_burst(void **state)
+{
+	(void)state;
+	enum { N = 2 * SB_TP_UDP_BATCH + 5 };
+	_Static_assert(N > SB_TP_RX_BURST && N <= REC_MAX, "a burst and a batch more");
+	_Static_assert(SB_TP_RX_BURST == 2 * SB_TP_UDP_BATCH, "two batches per event");
+	struct fx *f = fx_new(NULL);
+	struct sb_addr any = listen_on(f, SB_TP_UDP, "0.0.0.0"), cl[2];
+	struct sb_addr to[2] = { addr("127.0.0.1", sb_addr_port(&any)),
+				 addr("127.0.0.2", sb_addr_port(&any)) };
+	int fd[2] = { client(SOCK_DGRAM, "127.0.0.1", &cl[0]),
+		      client(SOCK_DGRAM, "127.0.0.1", &cl[1]) };
+	char buf[512], cid[16];
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(cid, sizeof cid, "b%u", i);
+		size_t len = sized_req(buf, sizeof buf, cid, 400);
+		/* sources alternate 0 1 0 1, destinations 0 0 1 1 */
+		assert_int_equal(sendto(fd[i % 2], buf, len, 0, &to[i / 2 % 2].u.sa,
+					to[i / 2 % 2].len), (ssize_t)len);
+	}
+	sb_loop_poll(f->loop, WAIT_MS);
+	assert_int_equal(f->nrx, SB_TP_RX_BURST); /* one event's bound, no more */
+	wait_count(f, &f->nrx, N);
+	poll_for(f, 5);
+	assert_int_equal(f->nrx, N);
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(cid, sizeof cid, "b%u", i);
+		assert_string_equal(f->rx[i].call_id, cid);
+		assert_int_equal(f->rx[i].len, 400);
+		assert_int_equal(f->rx[i].proto, SB_TP_UDP);
+		assert_true(sb_addr_eq(&f->rx[i].src, &cl[i % 2]));
+		assert_true(sb_addr_eq(&f->rx[i].local, &to[i / 2 % 2]));
+	}
+	struct sb_tp_stats s = stats(f);
+	assert_int_equal(s.rx_msgs, N);
+	assert_int_equal(s.rx_bytes, N * 400);
+	assert_int_equal(s.rx_udp_calls, 3);
+	close(fd[0]);
+	close(fd[1]);
+	fx_free(f);
+}
+
+/* A datagram over udp_rx_max (truncated by the kernel) and one that is not
+ * SIP, inside one batch, are dropped and counted; their neighbours arrive
+ * whole and in order.  Exactly udp_rx_max bytes still passes. */
+static void t_udp_batch_truncated(void **state)
+{
+	(void)state;
+	enum { MAX = 1024 };
+	struct sb_transport_cfg cfg = { .udp_rx_max = MAX };
+	struct fx *f = fx_new(&cfg);
+	struct sb_addr srv = listen_on(f, SB_TP_UDP, "127.0.0.1");
+	int fd = client(SOCK_DGRAM, "127.0.0.1", NULL);
+	static char buf[4096];
+	const size_t sizes[] = { 300, MAX + 1, MAX, 3000, 500 };
+	for (unsigned i = 0; i < SB_ARRAY_LEN(sizes); i++) {
+		char cid[16];
+		snprintf(cid, sizeof cid, "t%u", i);
+		size_t len = sized_req(buf, sizeof buf, cid, sizes[i]);
+		assert_int_equal(sendto(fd, buf, len, 0, &srv.u.sa, srv.len), (ssize_t)len);
+		if (i == 2)
+			assert_true(send_str_to(fd, "not SIP at all", &srv) > 0);
+	}
+	wait_count(f, &f->nrx, 3);
+	poll_for(f, 5);
+	assert_int_equal(f->nrx, 3);
+	assert_string_equal(f->rx[0].call_id, "t0");
+	assert_int_equal(f->rx[0].len, 300);
+	assert_string_equal(f->rx[1].call_id, "t2");
+	assert_int_equal(f->rx[1].len, MAX);
+	assert_int_equal(f->rx[1].defect, SB_DEFECT_NONE);
+	assert_string_equal(f->rx[2].call_id, "t4");
+	assert_int_equal(f->rx[2].len, 500);
+	struct sb_tp_stats s = stats(f);
+	assert_int_equal(s.rx_too_large, 2);
+	assert_int_equal(s.rx_bad, 1);
+	assert_int_equal(s.rx_msgs, 3);
+	assert_int_equal(s.rx_udp_calls, 1); /* all six in one batch */
+	close(fd);
+	fx_free(f);
+}
+
+/* /proc/sys/net/core/NAME, or 0. */
+static uint32_t sysctl_core(const char *name)
+{
+	char path[64];
+	unsigned long v = 0;
+	snprintf(path, sizeof path, "/proc/sys/net/core/%s", name);
+	FILE *fp = fopen(path, "r");
+	if (fp) {
+		if (fscanf(fp, "%lu", &v) != 1)
+			v = 0;
+		fclose(fp);
+	}
+	return (uint32_t)v;
+}
+
+/* What SO_RCVBUF / SO_SNDBUF report after asking for want: Linux doubles
+ * the value set (for its bookkeeping); without CAP_NET_ADMIN the plain
+ * option caps it at the sysctl first. */
+static bool buf_obtained(uint32_t got, uint32_t want, uint32_t sys_max)
+{
+	uint32_t capped = sys_max && sys_max < want ? sys_max : want;
+	return got == 2 * want || got == 2 * capped;
+}
+
+/* UDP sockets get big buffers (defaults, or the cfg's), and the sizes
+ * obtained are reported per listener; TCP listeners and unknown addresses
+ * have none. */
+static void t_udp_bufs(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr u = listen_on(f, SB_TP_UDP, "127.0.0.1");
+	struct sb_addr t = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	uint32_t rcv = 0, snd = 0;
+	assert_int_equal(sb_transport_udp_bufs(f->tp, &u, &rcv, &snd), 0);
+	assert_true(buf_obtained(rcv, SB_TP_DEF_UDP_RCVBUF, sysctl_core("rmem_max")));
+	assert_true(buf_obtained(snd, SB_TP_DEF_UDP_SNDBUF, sysctl_core("wmem_max")));
+	assert_true(rcv > 2 * 212992u || sysctl_core("rmem_max") <= 212992u);
+	assert_int_equal(sb_transport_udp_bufs(f->tp, &t, &rcv, &snd), ENOENT);
+	struct sb_addr other = u;
+	sb_addr_set_port(&other, (uint16_t)(sb_addr_port(&u) + 1));
+	assert_int_equal(sb_transport_udp_bufs(f->tp, &other, NULL, NULL), ENOENT);
+	fx_free(f);
+
+	/* the cfg's sizes, small enough that no cap applies */
+	struct sb_transport_cfg cfg = { .udp_rcvbuf = 96 * 1024, .udp_sndbuf = 48 * 1024 };
+	f = fx_new(&cfg);
+	u = listen_on(f, SB_TP_UDP, "127.0.0.1");
+	assert_int_equal(sb_transport_udp_bufs(f->tp, &u, &rcv, &snd), 0);
+	assert_int_equal(rcv, 2 * 96 * 1024);
+	assert_int_equal(snd, 2 * 48 * 1024);
+	fx_free(f);
+}
+
 /* Send a request to `to` from a client socket and return where the answer
  * (auto_reply with dst.local = rx->local) came from. */
 static struct sb_addr udp_answer_from(struct fx *f, const struct sb_addr *to)
@@ -1388,6 +1548,9 @@ int main(void)
 		cmocka_unit_test(t_tcp_bare_cr),
 		cmocka_unit_test(t_tcp_sendq_released),
 		cmocka_unit_test(t_udp_symmetric_source),
+		cmocka_unit_test(t_udp_batch_burst),
+		cmocka_unit_test(t_udp_batch_truncated),
+		cmocka_unit_test(t_udp_bufs),
 		cmocka_unit_test(t_bad_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
