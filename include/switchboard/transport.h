@@ -142,6 +142,17 @@ static inline int sb_addr_family(const struct sb_addr *a)
 /* The largest datagram received (a larger one is dropped and counted in
  * rx_too_large); IPv4 and IPv6 datagrams cannot exceed it. */
 #define SB_TP_DEF_UDP_RX_MAX     SB_SIP_MAX_MSG_SIZE
+/* UDP sends made while a received batch is handed up (the answers and
+ * forwards it causes) are copied into a queue and leave together, one
+ * sendmmsg() per socket, when the batch has been handed up: at most
+ * SB_TP_UDP_TX_BATCH datagrams and SB_TP_UDP_TX_BYTES bytes (a full queue is
+ * sent first; a datagram larger than the queue is sent alone, at once).
+ * sb_transport_send() then returns 0 for a queued datagram: an error the
+ * kernel reports when the queue is sent is counted (tx_late_errors) and
+ * told to send_err_h.  Sends outside a batch (timers: retransmissions) and
+ * over TCP are made at once. */
+#define SB_TP_UDP_TX_BATCH       64u
+#define SB_TP_UDP_TX_BYTES       (64u * 1024u)
 /* UDP socket buffers asked for (SO_RCVBUFFORCE / SO_SNDBUFFORCE, which need
  * CAP_NET_ADMIN, else SO_RCVBUF / SO_SNDBUF, which the kernel caps at
  * net.core.rmem_max / wmem_max): room for the bursts of many callers, so that
@@ -174,12 +185,20 @@ typedef void (sb_tp_recv_h)(const struct sb_tp_rx *rx, void *arg);
  * the same error).  Must not free the transport. */
 typedef void (sb_tp_conn_close_h)(uint32_t conn_id, const struct sb_addr *peer, int err,
 				  void *arg);
+/* A UDP datagram that sb_transport_send() queued (SB_TP_UDP_TX_BATCH) was
+ * refused by the kernel when the queue was sent, even after one retry on its
+ * own: err is the errno (ENETUNREACH, EAGAIN, ...).  For the owner's log: the
+ * send has already returned 0, so the transaction that made it learns of
+ * the loss only by its timers (its next retransmission, sent at once, gets
+ * the error).  It may send; it must not free the transport. */
+typedef void (sb_tp_send_err_h)(const struct sb_addr *to, int err, void *arg);
 
 struct sb_transport_cfg {
 	struct sb_loop *loop;          /* required */
 	sb_tp_recv_h *recv_h;          /* required */
 	sb_tp_conn_close_h *close_h;   /* optional */
-	void *arg;                     /* for both handlers */
+	sb_tp_send_err_h *send_err_h;  /* optional */
+	void *arg;                     /* for the handlers */
 	uint32_t max_conns;            /* 0: SB_TP_DEF_MAX_CONNS */
 	uint32_t max_conns_per_ip;     /* 0: SB_TP_DEF_MAX_PER_IP (inbound only,
 					* per sb_addr_same_peer) */
@@ -191,6 +210,8 @@ struct sb_transport_cfg {
 	uint32_t udp_rx_max;           /* 0: SB_TP_DEF_UDP_RX_MAX (at most that) */
 	uint32_t udp_rcvbuf;           /* bytes; 0: SB_TP_DEF_UDP_RCVBUF */
 	uint32_t udp_sndbuf;           /* bytes; 0: SB_TP_DEF_UDP_SNDBUF */
+	bool udp_tx_sync;              /* never queue UDP sends: every send's
+					* error is returned by sb_transport_send() */
 };
 
 struct sb_tp_stats {
@@ -205,6 +226,10 @@ struct sb_tp_stats {
 	uint64_t tx_msgs;          /* sb_transport_send() calls that succeeded */
 	uint64_t tx_bytes;
 	uint64_t tx_errors;        /* sb_transport_send() calls that failed */
+	uint64_t tx_late_errors;   /* queued UDP datagrams the kernel refused
+				    * (send_err_h), included in tx_msgs */
+	uint64_t tx_udp_calls;     /* UDP send system calls (sendto, sendmsg,
+				    * sendmmsg) */
 	uint64_t conns_open;       /* gauge: TCP connections now open */
 	uint64_t conns_accepted;
 	uint64_t conns_refused;    /* max_conns or max_conns_per_ip */
@@ -240,7 +265,9 @@ void sb_transport_free(struct sb_transport *tp);
 int sb_transport_listen(struct sb_transport *tp, enum sb_tp_proto proto,
 			const struct sb_addr *addr, struct sb_addr *bound);
 
-/* Send one message.  UDP: at once, from dst->local when set (the listener
+/* Send one message.  UDP: at once (or, from inside recv_h for a datagram,
+ * queued until the batch it came in has been handed up: SB_TP_UDP_TX_BATCH),
+ * from dst->local when set (the listener
  * bound to exactly that address and port, else a wildcard listener of that
  * port with IP_PKTINFO/IPV6_PKTINFO naming the source address), else from
  * the first listening socket of the address family.  TCP: on dst->conn_id when set; when that

@@ -17,6 +17,26 @@ struct tp_listener {
 	uint32_t rcvbuf, sndbuf;    /* UDP: socket buffers obtained (getsockopt) */
 };
 
+/* UDP datagrams queued while a received batch is handed up, sent with
+ * sendmmsg() (SB_TP_UDP_TX_BATCH): each with its socket, destination, and
+ * for a wildcard socket its source address in an IP_PKTINFO / IPV6_PKTINFO
+ * control message; the bytes are copied into arena. */
+struct tp_udp_txq {
+	unsigned n;
+	size_t used;                /* bytes of arena taken */
+	bool flushing;              /* being sent: sends go out at once */
+	struct tp_listener *lis[SB_TP_UDP_TX_BATCH];
+	struct mmsghdr mm[SB_TP_UDP_TX_BATCH];
+	struct iovec iov[SB_TP_UDP_TX_BATCH];
+	struct sb_addr to[SB_TP_UDP_TX_BATCH];
+	struct sb_addr from[SB_TP_UDP_TX_BATCH]; /* family 0: no pktinfo */
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl[SB_TP_UDP_TX_BATCH];
+	char *arena;                /* SB_TP_UDP_TX_BYTES */
+};
+
 /* One recvmmsg() batch: SB_TP_UDP_BATCH slots, each a datagram's source,
  * control messages (IP_PKTINFO / IPV6_PKTINFO) and bytes.  Allocated with the
  * first UDP listener; bufs is SB_TP_UDP_BATCH * slot bytes. */
@@ -31,6 +51,8 @@ struct tp_udp_batch {
 	} ctl[SB_TP_UDP_BATCH];
 	size_t slot;                /* bytes per datagram: udp_rx_max */
 	char *bufs;
+	bool tx_defer;              /* handing a batch up: queue UDP sends */
+	struct tp_udp_txq tx;
 };
 
 struct sb_transport {

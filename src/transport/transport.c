@@ -52,7 +52,10 @@ static int udp_batch_alloc(struct sb_transport *tp)
 	b->slot = tp->cfg.udp_rx_max;
 	/* not calloc: the pages stay unmapped until a datagram lands there */
 	b->bufs = malloc(SB_TP_UDP_BATCH * b->slot);
-	if (!b->bufs) {
+	b->tx.arena = malloc(SB_TP_UDP_TX_BYTES);
+	if (!b->bufs || !b->tx.arena) {
+		free(b->bufs);
+		free(b->tx.arena);
 		free(b);
 		return ENOMEM;
 	}
@@ -70,8 +73,10 @@ static int udp_batch_alloc(struct sb_transport *tp)
 
 static void udp_batch_free(struct sb_transport *tp)
 {
-	if (tp->urx)
+	if (tp->urx) {
 		free(tp->urx->bufs);
+		free(tp->urx->tx.arena);
+	}
 	free(tp->urx);
 	tp->urx = NULL;
 }
@@ -273,6 +278,8 @@ static void udp_slot(struct sb_transport *tp, const struct tp_listener *l, unsig
 	udp_datagram(tp, b->iov[i].iov_base, b->mm[i].msg_len, &src, &local);
 }
 
+static void udp_txq_flush(struct sb_transport *tp); /* with the send path below */
+
 /* Readable: up to SB_TP_RX_BURST datagrams, SB_TP_UDP_BATCH per recvmmsg(),
  * handed up in arrival order.  A short batch means the socket is drained;
  * a full burst leaves the rest for the next loop iteration. */
@@ -295,8 +302,12 @@ static void udp_read_h(int fd, unsigned events, void *arg)
 			}
 			return; /* EAGAIN, or an ICMP error reported on the socket */
 		}
+		/* what handlers send meanwhile leaves in one sendmmsg() */
+		tp->urx->tx_defer = true;
 		for (unsigned i = 0; i < (unsigned)n; i++)
 			udp_slot(tp, l, i);
+		tp->urx->tx_defer = false;
+		udp_txq_flush(tp);
 		if ((unsigned)n < want)
 			return;
 		done += want;
@@ -436,6 +447,29 @@ static struct tp_listener *udp_listener_for(struct sb_transport *tp,
 	return any;
 }
 
+/* The IP_PKTINFO / IPV6_PKTINFO control message naming from as the source
+ * address, into ctl (CMSG_SPACE(sizeof(struct in6_pktinfo)) bytes, aligned).
+ * Returns its length. */
+static size_t udp_pktinfo_ctl(char *ctl, const struct sb_addr *from)
+{
+	struct cmsghdr *c = (struct cmsghdr *)(void *)ctl;
+	memset(ctl, 0, CMSG_SPACE(sizeof(struct in6_pktinfo)));
+	if (sb_addr_family(from) == AF_INET) {
+		struct in_pktinfo pi = { .ipi_spec_dst = from->u.in.sin_addr };
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof pi);
+		memcpy(CMSG_DATA(c), &pi, sizeof pi);
+		return CMSG_SPACE(sizeof pi);
+	}
+	struct in6_pktinfo pi = { .ipi6_addr = from->u.in6.sin6_addr };
+	c->cmsg_level = IPPROTO_IPV6;
+	c->cmsg_type = IPV6_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof pi);
+	memcpy(CMSG_DATA(c), &pi, sizeof pi);
+	return CMSG_SPACE(sizeof pi);
+}
+
 /* sendmsg from a wildcard socket with the source address in an
  * IP_PKTINFO / IPV6_PKTINFO control message.  Returns what sendmsg does. */
 static ssize_t udp_sendmsg_from(int fd, const struct sb_addr *to, const struct sb_addr *from,
@@ -453,24 +487,120 @@ static ssize_t udp_sendmsg_from(int fd, const struct sb_addr *to, const struct s
 		.msg_iovlen = 1,
 		.msg_control = ctl.buf,
 	};
-	memset(&ctl, 0, sizeof ctl);
-	struct cmsghdr *c = (struct cmsghdr *)ctl.buf;
-	if (sb_addr_family(from) == AF_INET) {
-		struct in_pktinfo pi = { .ipi_spec_dst = from->u.in.sin_addr };
-		mh.msg_controllen = CMSG_SPACE(sizeof pi);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof pi);
-		memcpy(CMSG_DATA(c), &pi, sizeof pi);
-	} else {
-		struct in6_pktinfo pi = { .ipi6_addr = from->u.in6.sin6_addr };
-		mh.msg_controllen = CMSG_SPACE(sizeof pi);
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof pi);
-		memcpy(CMSG_DATA(c), &pi, sizeof pi);
-	}
+	mh.msg_controllen = udp_pktinfo_ctl(ctl.buf, from);
 	return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* Send one datagram now on l's socket, from *from (pktinfo) when not NULL.
+ * 0 or the errno. */
+static int udp_send_now(struct sb_transport *tp, const struct tp_listener *l,
+			const struct sb_addr *to, const struct sb_addr *from,
+			const char *buf, size_t len)
+{
+	for (;;) {
+		tp->st.tx_udp_calls++;
+		ssize_t n = from ? udp_sendmsg_from(l->fd, to, from, buf, len)
+				 : sendto(l->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+					  &to->u.sa, to->len);
+		if (n >= 0)
+			return 0;
+		if (from && (errno == EINVAL || errno == EADDRNOTAVAIL)) {
+			/* the address is gone (or link-local, needing a scope we
+			 * do not keep): better from another address than not at all */
+			from = NULL;
+			continue;
+		}
+		if (errno != EINTR)
+			return errno; /* EAGAIN: the socket buffer is full: a loss UDP allows */
+	}
+}
+
+/* Queued datagram i was refused by sendmmsg(): once more on its own (which
+ * also drops a stale pktinfo source, as a send at once would), then count it
+ * and tell the owner. */
+static void udp_txq_refused(struct sb_transport *tp, unsigned i)
+{
+	struct tp_udp_txq *q = &tp->urx->tx;
+	const struct sb_addr *from = sb_addr_family(&q->from[i]) ? &q->from[i] : NULL;
+	int err = udp_send_now(tp, q->lis[i], &q->to[i], from, q->iov[i].iov_base,
+			       q->iov[i].iov_len);
+	if (!err)
+		return;
+	tp->st.tx_late_errors++;
+	if (tp->cfg.send_err_h)
+		tp->cfg.send_err_h(&q->to[i], err, tp->cfg.arg);
+}
+
+/* Send what the queue holds, in order: one sendmmsg() per run of datagrams
+ * on the same socket.  Sends made meanwhile (by send_err_h) go out at once. */
+static void udp_txq_flush(struct sb_transport *tp)
+{
+	struct tp_udp_txq *q = &tp->urx->tx;
+	unsigned i = 0;
+
+	q->flushing = true;
+	while (i < q->n) {
+		unsigned j = i + 1;
+		while (j < q->n && q->lis[j] == q->lis[i])
+			j++;
+		tp->st.tx_udp_calls++;
+		int r = sendmmsg(q->lis[i]->fd, &q->mm[i], j - i, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r > 0)
+			i += (unsigned)r;
+		/* sendmmsg() stops at the first datagram refused (and returns
+		 * how many went before it, if any): datagram i */
+		if (r < 0 || i < j)
+			udp_txq_refused(tp, i++);
+	}
+	q->n = 0;
+	q->used = 0;
+	q->flushing = false;
+}
+
+/* The largest UDP payload over IPv4 (65535 - 20 - 8); a larger datagram is
+ * sent at once, so that its EMSGSIZE reaches the owner. */
+#define UDP_PAYLOAD_MAX 65507u
+
+/* Queue a datagram for udp_txq_flush(), sending the queue first when it is
+ * full.  false: larger than the queue can ever hold, or than UDP carries
+ * (send it at once). */
+static bool udp_txq_put(struct sb_transport *tp, struct tp_listener *l,
+			const struct sb_addr *to, const struct sb_addr *from,
+			const char *buf, size_t len)
+{
+	struct tp_udp_txq *q = &tp->urx->tx;
+
+	if (len > SB_TP_UDP_TX_BYTES || len > UDP_PAYLOAD_MAX)
+		return false;
+	if (q->n == SB_TP_UDP_TX_BATCH || len > SB_TP_UDP_TX_BYTES - q->used)
+		udp_txq_flush(tp);
+	unsigned i = q->n++;
+	char *p = q->arena + q->used;
+	memcpy(p, buf, len);
+	q->used += len;
+	q->lis[i] = l;
+	q->to[i] = *to;
+	q->iov[i] = (struct iovec){ p, len };
+	q->mm[i] = (struct mmsghdr){ .msg_hdr = {
+		.msg_name = &q->to[i].u.sa,
+		.msg_namelen = to->len,
+		.msg_iov = &q->iov[i],
+		.msg_iovlen = 1,
+	} };
+	memset(&q->from[i], 0, sizeof q->from[i]);
+	if (from) {
+		q->from[i] = *from;
+		q->mm[i].msg_hdr.msg_control = q->ctl[i].buf;
+		q->mm[i].msg_hdr.msg_controllen = udp_pktinfo_ctl(q->ctl[i].buf, from);
+	}
+	return true;
+}
+
+/* Whether a UDP send now goes to the queue: inside a received batch, not
+ * while the queue is being sent, unless the owner wants every error. */
+static bool udp_txq_open(const struct sb_transport *tp)
+{
+	return tp->urx && tp->urx->tx_defer && !tp->urx->tx.flushing && !tp->cfg.udp_tx_sync;
 }
 
 static bool is_response(const char *buf, size_t len)
@@ -497,21 +627,10 @@ static int udp_send(struct sb_transport *tp, const struct sb_tp_dest *dst, const
 		l = udp_listener(tp, family);
 	if (!l)
 		return EAFNOSUPPORT;
-	for (;;) {
-		ssize_t n = pktinfo ? udp_sendmsg_from(l->fd, &dst->addr, &dst->local, buf, len)
-				    : sendto(l->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-					     &dst->addr.u.sa, dst->addr.len);
-		if (n >= 0)
-			return 0;
-		if (pktinfo && (errno == EINVAL || errno == EADDRNOTAVAIL)) {
-			/* the address is gone (or link-local, needing a scope we
-			 * do not keep): better from another address than not at all */
-			pktinfo = false;
-			continue;
-		}
-		if (errno != EINTR)
-			return errno; /* EAGAIN: the socket buffer is full: a loss UDP allows */
-	}
+	const struct sb_addr *from = pktinfo ? &dst->local : NULL;
+	if (udp_txq_open(tp) && udp_txq_put(tp, l, &dst->addr, from, buf, len))
+		return 0;
+	return udp_send_now(tp, l, &dst->addr, from, buf, len);
 }
 
 int sb_transport_send(struct sb_transport *tp, const struct sb_tp_dest *dst,

@@ -69,7 +69,30 @@ struct fx {
 	/* an optional reply sent from inside recv_h on the same connection */
 	const char *auto_reply;
 	int auto_reply_err;
+	/* optional: send each message back to its source echo_times times,
+	 * from where it arrived; a message whose Call-ID is bad_call_id goes to
+	 * bad_to instead.  echo_err[i]: what the sends for rx[i] returned */
+	unsigned echo_times;
+	const char *bad_call_id;
+	struct sb_addr bad_to;
+	int echo_err[REC_MAX];
+	/* send_err_h */
+	struct sb_addr late_to[REC_MAX];
+	int late_err[REC_MAX];
+	size_t nlate;
 };
+
+static void echo(struct fx *f, const struct sb_tp_rx *rx, struct rec *r)
+{
+	struct sb_tp_dest d = { .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id,
+				.local = rx->local };
+	if (f->bad_call_id && strcmp(r->call_id, f->bad_call_id) == 0)
+		d.addr = f->bad_to;
+	for (unsigned k = 0; k < f->echo_times; k++) {
+		int err = sb_transport_send(f->tp, &d, rx->msg->raw.p, rx->msg->raw.l);
+		f->echo_err[f->nrx - 1] = f->echo_err[f->nrx - 1] ? f->echo_err[f->nrx - 1] : err;
+	}
+}
 
 static void recv_h(const struct sb_tp_rx *rx, void *arg)
 {
@@ -89,6 +112,7 @@ static void recv_h(const struct sb_tp_rx *rx, void *arg)
 	struct sb_slice cid;
 	if (sb_sip_msg_call_id(rx->msg, &cid) == 0)
 		sb_slice_to_cstr(cid, r->call_id, sizeof r->call_id);
+	echo(f, rx, r);
 	if (f->auto_reply) {
 		struct sb_tp_dest d = { .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id,
 					.local = rx->local };
@@ -108,6 +132,16 @@ static void close_h(uint32_t conn_id, const struct sb_addr *peer, int err, void 
 	}
 }
 
+static void send_err_h(const struct sb_addr *to, int err, void *arg)
+{
+	struct fx *f = arg;
+	if (f->nlate < REC_MAX) {
+		f->late_to[f->nlate] = *to;
+		f->late_err[f->nlate] = err;
+		f->nlate++;
+	}
+}
+
 static struct fx *fx_new(const struct sb_transport_cfg *over)
 {
 	struct fx *f = calloc(1, sizeof *f);
@@ -117,6 +151,7 @@ static struct fx *fx_new(const struct sb_transport_cfg *over)
 	cfg.loop = f->loop;
 	cfg.recv_h = recv_h;
 	cfg.close_h = close_h;
+	cfg.send_err_h = send_err_h;
 	cfg.arg = f;
 	assert_int_equal(sb_transport_alloc(&f->tp, &cfg), 0);
 	return f;
@@ -1304,11 +1339,15 @@ static void t_udp_batch_burst(void **state)
 	_Static_assert(N > SB_TP_RX_BURST && N <= REC_MAX, "a burst and a batch more");
 	_Static_assert(SB_TP_RX_BURST == 2 * SB_TP_UDP_BATCH, "two batches per event");
 	struct fx *f = fx_new(NULL);
+	f->echo_times = 3;
 	struct sb_addr any = listen_on(f, SB_TP_UDP, "0.0.0.0"), cl[2];
 	struct sb_addr to[2] = { addr("127.0.0.1", sb_addr_port(&any)),
 				 addr("127.0.0.2", sb_addr_port(&any)) };
 	int fd[2] = { client(SOCK_DGRAM, "127.0.0.1", &cl[0]),
 		      client(SOCK_DGRAM, "127.0.0.1", &cl[1]) };
+	int big = 1 << 20; /* room for every echo */
+	for (unsigned k = 0; k < 2; k++)
+		assert_int_equal(setsockopt(fd[k], SOL_SOCKET, SO_RCVBUF, &big, sizeof big), 0);
 	char buf[512], cid[16];
 	for (unsigned i = 0; i < N; i++) {
 		snprintf(cid, sizeof cid, "b%u", i);
@@ -1334,6 +1373,31 @@ static void t_udp_batch_burst(void **state)
 	assert_int_equal(s.rx_msgs, N);
 	assert_int_equal(s.rx_bytes, N * 400);
 	assert_int_equal(s.rx_udp_calls, 3);
+
+	/* the echoes: each client gets its own, in order, three of each, from
+	 * the address each request was sent to (IP_PKTINFO on the queued
+	 * sends); 96 sends per full batch: one sendmmsg() when the queue of
+	 * 64 fills, one at the end of the batch; 15 for the last batch */
+	_Static_assert(3 * SB_TP_UDP_BATCH > SB_TP_UDP_TX_BATCH &&
+		       3 * SB_TP_UDP_BATCH <= 2 * SB_TP_UDP_TX_BATCH, "two sendmmsg per batch");
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(f->echo_err[i], 0);
+		for (unsigned k = 0; k < 3; k++) {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+			char got[512];
+			ssize_t n = recv_until(fd[i % 2], got, sizeof got, now_ms() + WAIT_MS, &ss, &sl);
+			assert_int_equal(n, 400);
+			assert_memory_equal(got, f->rx[i].raw, 400);
+			struct sb_addr from;
+			assert_int_equal(sb_addr_from_sa(&from, (struct sockaddr *)&ss, sl), 0);
+			assert_true(sb_addr_eq(&from, &to[i / 2 % 2]));
+		}
+	}
+	assert_int_equal(s.tx_msgs, 3 * N);
+	assert_int_equal(s.tx_udp_calls, 2 + 2 + 1);
+	assert_int_equal(s.tx_errors, 0);
+	assert_int_equal(s.tx_late_errors, 0);
 	close(fd[0]);
 	close(fd[1]);
 	fx_free(f);
@@ -1375,6 +1439,99 @@ static void t_udp_batch_truncated(void **state)
 	assert_int_equal(s.rx_bad, 1);
 	assert_int_equal(s.rx_msgs, 3);
 	assert_int_equal(s.rx_udp_calls, 1); /* all six in one batch */
+	close(fd);
+	fx_free(f);
+}
+
+/* A queued send the kernel refuses (a broadcast address without
+ * SO_BROADCAST) does not stop the datagrams queued around it; it is counted
+ * and told to send_err_h with the errno that a send at once returns, and
+ * sb_transport_send() returned 0 for it.  With udp_tx_sync the error comes
+ * back from sb_transport_send() and nothing is queued. */
+static void udp_late_error(bool sync)
+{
+	struct sb_transport_cfg cfg = { .udp_tx_sync = sync };
+	struct fx *f = fx_new(&cfg);
+	f->echo_times = 1;
+	f->bad_call_id = "e1";
+	f->bad_to = addr("255.255.255.255", 5060);
+	struct sb_addr srv = listen_on(f, SB_TP_UDP, "127.0.0.1");
+	int fd = client(SOCK_DGRAM, "127.0.0.1", NULL);
+
+	/* outside a batch: at once, the kernel's error */
+	struct sb_tp_dest d = { .proto = SB_TP_UDP, .addr = f->bad_to };
+	int want = sb_transport_send(f->tp, &d, RESP, strlen(RESP));
+	assert_int_not_equal(want, 0);
+
+	char buf[512];
+	for (unsigned i = 0; i < 3; i++) {
+		char cid[16];
+		snprintf(cid, sizeof cid, "e%u", i);
+		size_t len = sized_req(buf, sizeof buf, cid, 300);
+		assert_int_equal(sendto(fd, buf, len, 0, &srv.u.sa, srv.len), (ssize_t)len);
+	}
+	wait_count(f, &f->nrx, 3);
+	for (unsigned i = 0; i < 3; i += 2) { /* e0 and e2 came back, in order */
+		char got[512];
+		ssize_t n = recv_until(fd, got, sizeof got, now_ms() + WAIT_MS, NULL, NULL);
+		assert_int_equal(n, 300);
+		assert_memory_equal(got, f->rx[i].raw, 300);
+	}
+	assert_int_equal(f->echo_err[0], 0);
+	assert_int_equal(f->echo_err[2], 0);
+	struct sb_tp_stats s = stats(f);
+	if (sync) {
+		assert_int_equal(f->echo_err[1], want);
+		assert_int_equal(f->nlate, 0);
+		assert_int_equal(s.tx_errors, 2);
+		assert_int_equal(s.tx_late_errors, 0);
+		assert_int_equal(s.tx_udp_calls, 1 + 3);
+	} else {
+		assert_int_equal(f->echo_err[1], 0);
+		assert_int_equal(f->nlate, 1);
+		assert_int_equal(f->late_err[0], want);
+		assert_true(sb_addr_eq(&f->late_to[0], &f->bad_to));
+		assert_int_equal(s.tx_errors, 1);
+		assert_int_equal(s.tx_late_errors, 1);
+		assert_int_equal(s.tx_msgs, 3);
+		/* the first, sendmmsg() stops at e1: e1 once more alone, the rest */
+		assert_int_equal(s.tx_udp_calls, 1 + 3);
+	}
+	close(fd);
+	fx_free(f);
+}
+
+static void t_udp_late_error(void **state)
+{
+	(void)state;
+	udp_late_error(false);
+}
+
+static void t_udp_tx_sync(void **state)
+{
+	(void)state;
+	udp_late_error(true);
+}
+
+/* A send the kernel refuses for its size (EMSGSIZE: too large for UDP at
+ * all) is not queued inside a batch: the error comes back at once. */
+static void t_udp_batch_emsgsize(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	static char huge[65521]; /* 65520 bytes: over UDP's 65507, within the queue */
+	memset(huge, 'x', sizeof huge - 1);
+	memcpy(huge, "SIP/2.0 200 OK\r\n", 16); /* a response: no 1300-byte rule */
+	f->auto_reply = huge;
+	f->auto_reply_err = -1;
+	struct sb_addr srv = listen_on(f, SB_TP_UDP, "127.0.0.1");
+	int fd = client(SOCK_DGRAM, "127.0.0.1", NULL);
+	assert_true(send_str_to(fd, REQ("z"), &srv) > 0);
+	wait_count(f, &f->nrx, 1);
+	assert_int_equal(f->auto_reply_err, EMSGSIZE);
+	struct sb_tp_stats s = stats(f);
+	assert_int_equal(s.tx_errors, 1);
+	assert_int_equal(s.tx_late_errors, 0);
 	close(fd);
 	fx_free(f);
 }
@@ -1551,6 +1708,9 @@ int main(void)
 		cmocka_unit_test(t_udp_batch_burst),
 		cmocka_unit_test(t_udp_batch_truncated),
 		cmocka_unit_test(t_udp_bufs),
+		cmocka_unit_test(t_udp_late_error),
+		cmocka_unit_test(t_udp_tx_sync),
+		cmocka_unit_test(t_udp_batch_emsgsize),
 		cmocka_unit_test(t_bad_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
