@@ -267,17 +267,18 @@ int sb_transport_listen(struct sb_transport *tp, enum sb_tp_proto proto,
 
 /* Send one message.  UDP: at once (or, from inside recv_h for a datagram,
  * queued until the batch it came in has been handed up: SB_TP_UDP_TX_BATCH),
- * from dst->local when set (the listener
- * bound to exactly that address and port, else a wildcard listener of that
- * port with IP_PKTINFO/IPV6_PKTINFO naming the source address), else from
- * the first listening socket of the address family.  TCP: on dst->conn_id when set; when that
+ * from dst->local when set (the listener bound to exactly that address and
+ * port, else a wildcard listener of that port with IP_PKTINFO/IPV6_PKTINFO
+ * naming the source address), else from the first listening socket of the
+ * address family.  TCP: on dst->conn_id when set; when that
  * connection is gone, a response goes where RFC 3261 §18.2.2 says (a
  * connection to the top Via's received, or numeric sent-by, host and its
  * sent-by port or 5060) and a request fails with ENOTCONN (RFC 5626: the
  * flow failed).  With conn_id 0: an open connection to dst->addr, else a new
  * one.  Bytes that cannot be written now are queued and sent as the socket
  * allows.
- * Returns 0 (sent or queued), EMSGSIZE (a UDP request over udp_request_max,
+ * Returns 0 (sent or queued: a queued UDP datagram's refusal by the kernel
+ * goes to send_err_h), EMSGSIZE (a UDP request over udp_request_max,
  * RFC 3261 §18.1.1: resend over TCP; or a datagram too large for UDP at all),
  * ENOBUFS (send queue full), ENOSPC (max_conns), EAFNOSUPPORT (no UDP socket
  * of that family), EPROTONOSUPPORT (TLS), ENOTCONN, or a socket errno.

@@ -10,7 +10,9 @@
  * address it reached (IP_PKTINFO on wildcard sockets).  A datagram sent
  * with a local address (a response: RFC 3581 §4) leaves from the listener
  * bound to that address, or from a wildcard one with the source named in
- * IP_PKTINFO / IPV6_PKTINFO. */
+ * IP_PKTINFO / IPV6_PKTINFO.  What the handlers of a received batch send
+ * over UDP is queued and leaves in one sendmmsg() per socket once the batch
+ * has been handed up (SB_TP_UDP_TX_BATCH); other sends leave at once. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
