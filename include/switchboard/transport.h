@@ -129,8 +129,37 @@ static inline int sb_addr_family(const struct sb_addr *a)
  * unknown) must go over a congestion-controlled transport. */
 #define SB_TP_UDP_REQUEST_MAX    1300u
 /* Datagrams (and accepts) handled per readiness event, so one busy socket
- * cannot starve the rest of the loop; the loop is level-triggered. */
+ * cannot starve the rest of the loop (TCP, timers); the loop is
+ * level-triggered, so what is left waits for the next iteration. */
 #define SB_TP_RX_BURST           64u
+/* UDP datagrams taken from the kernel per recvmmsg(): one readiness event
+ * makes at most SB_TP_RX_BURST / SB_TP_UDP_BATCH calls, and a call that
+ * returns fewer than it asked for means the socket is drained.  Each slot
+ * of the batch holds a whole datagram (udp_rx_max bytes): the batch is
+ * SB_TP_UDP_BATCH * udp_rx_max bytes of address space per transport, of
+ * which only the pages datagrams were written to are resident. */
+#define SB_TP_UDP_BATCH          32u
+/* The largest datagram received (a larger one is dropped and counted in
+ * rx_too_large); IPv4 and IPv6 datagrams cannot exceed it. */
+#define SB_TP_DEF_UDP_RX_MAX     SB_SIP_MAX_MSG_SIZE
+/* UDP sends made while a received batch is handed up (the answers and
+ * forwards it causes) are copied into a queue and leave together, one
+ * sendmmsg() per socket, when the batch has been handed up: at most
+ * SB_TP_UDP_TX_BATCH datagrams and SB_TP_UDP_TX_BYTES bytes (a full queue is
+ * sent first; a datagram larger than the queue is sent alone, at once).
+ * sb_transport_send() then returns 0 for a queued datagram: an error the
+ * kernel reports when the queue is sent is counted (tx_late_errors) and
+ * told to send_err_h.  Sends outside a batch (timers: retransmissions) and
+ * over TCP are made at once. */
+#define SB_TP_UDP_TX_BATCH       64u
+#define SB_TP_UDP_TX_BYTES       (64u * 1024u)
+/* UDP socket buffers asked for (SO_RCVBUFFORCE / SO_SNDBUFFORCE, which need
+ * CAP_NET_ADMIN, else SO_RCVBUF / SO_SNDBUF, which the kernel caps at
+ * net.core.rmem_max / wmem_max): room for the bursts of many callers, so that
+ * the kernel does not drop datagrams while the loop is busy.  Memory is
+ * charged only for datagrams actually queued. */
+#define SB_TP_DEF_UDP_RCVBUF     (4u * 1024u * 1024u)
+#define SB_TP_DEF_UDP_SNDBUF     (1u * 1024u * 1024u)
 #define SB_TP_ACCEPT_BURST       16u
 /* Out of descriptors (EMFILE), a listener stops accepting this long rather
  * than spin on a backlog it cannot drain. */
@@ -156,12 +185,20 @@ typedef void (sb_tp_recv_h)(const struct sb_tp_rx *rx, void *arg);
  * the same error).  Must not free the transport. */
 typedef void (sb_tp_conn_close_h)(uint32_t conn_id, const struct sb_addr *peer, int err,
 				  void *arg);
+/* A UDP datagram that sb_transport_send() queued (SB_TP_UDP_TX_BATCH) was
+ * refused by the kernel when the queue was sent, even after one retry on its
+ * own: err is the errno (ENETUNREACH, EAGAIN, ...).  For the owner's log: the
+ * send has already returned 0, so the transaction that made it learns of
+ * the loss only by its timers (its next retransmission, sent at once, gets
+ * the error).  It may send; it must not free the transport. */
+typedef void (sb_tp_send_err_h)(const struct sb_addr *to, int err, void *arg);
 
 struct sb_transport_cfg {
 	struct sb_loop *loop;          /* required */
 	sb_tp_recv_h *recv_h;          /* required */
 	sb_tp_conn_close_h *close_h;   /* optional */
-	void *arg;                     /* for both handlers */
+	sb_tp_send_err_h *send_err_h;  /* optional */
+	void *arg;                     /* for the handlers */
 	uint32_t max_conns;            /* 0: SB_TP_DEF_MAX_CONNS */
 	uint32_t max_conns_per_ip;     /* 0: SB_TP_DEF_MAX_PER_IP (inbound only,
 					* per sb_addr_same_peer) */
@@ -170,17 +207,29 @@ struct sb_transport_cfg {
 	uint32_t max_conn_buf;         /* 0: SB_TP_DEF_MAX_CONN_BUF */
 	uint32_t max_sendq;            /* 0: SB_TP_DEF_MAX_SENDQ */
 	uint32_t udp_request_max;      /* 0: SB_TP_UDP_REQUEST_MAX; UINT32_MAX: off */
+	uint32_t udp_rx_max;           /* 0: SB_TP_DEF_UDP_RX_MAX (at most that) */
+	uint32_t udp_rcvbuf;           /* bytes; 0: SB_TP_DEF_UDP_RCVBUF */
+	uint32_t udp_sndbuf;           /* bytes; 0: SB_TP_DEF_UDP_SNDBUF */
+	bool udp_tx_sync;              /* never queue UDP sends: every send's
+					* error is returned by sb_transport_send() */
 };
 
 struct sb_tp_stats {
 	uint64_t rx_msgs;          /* messages handed to recv_h */
 	uint64_t rx_bytes;         /* bytes of those messages */
 	uint64_t rx_bad;           /* dropped: did not parse as SIP (EBADMSG) */
-	uint64_t rx_too_large;     /* dropped: truncated datagram, EMSGSIZE stream */
+	uint64_t rx_too_large;     /* dropped: datagram over udp_rx_max (truncated),
+				    * EMSGSIZE stream */
+	uint64_t rx_udp_calls;     /* recvmmsg() calls, each up to SB_TP_UDP_BATCH
+				    * datagrams (system calls on the UDP receive path) */
 	uint64_t rx_keepalives;    /* CRLF pings/pongs and empty datagrams */
 	uint64_t tx_msgs;          /* sb_transport_send() calls that succeeded */
 	uint64_t tx_bytes;
 	uint64_t tx_errors;        /* sb_transport_send() calls that failed */
+	uint64_t tx_late_errors;   /* queued UDP datagrams the kernel refused
+				    * (send_err_h), included in tx_msgs */
+	uint64_t tx_udp_calls;     /* UDP send system calls (sendto, sendmsg,
+				    * sendmmsg) */
 	uint64_t conns_open;       /* gauge: TCP connections now open */
 	uint64_t conns_accepted;
 	uint64_t conns_refused;    /* max_conns or max_conns_per_ip */
@@ -216,17 +265,20 @@ void sb_transport_free(struct sb_transport *tp);
 int sb_transport_listen(struct sb_transport *tp, enum sb_tp_proto proto,
 			const struct sb_addr *addr, struct sb_addr *bound);
 
-/* Send one message.  UDP: at once, from dst->local when set (the listener
- * bound to exactly that address and port, else a wildcard listener of that
- * port with IP_PKTINFO/IPV6_PKTINFO naming the source address), else from
- * the first listening socket of the address family.  TCP: on dst->conn_id when set; when that
+/* Send one message.  UDP: at once (or, from inside recv_h for a datagram,
+ * queued until the batch it came in has been handed up: SB_TP_UDP_TX_BATCH),
+ * from dst->local when set (the listener bound to exactly that address and
+ * port, else a wildcard listener of that port with IP_PKTINFO/IPV6_PKTINFO
+ * naming the source address), else from the first listening socket of the
+ * address family.  TCP: on dst->conn_id when set; when that
  * connection is gone, a response goes where RFC 3261 §18.2.2 says (a
  * connection to the top Via's received, or numeric sent-by, host and its
  * sent-by port or 5060) and a request fails with ENOTCONN (RFC 5626: the
  * flow failed).  With conn_id 0: an open connection to dst->addr, else a new
  * one.  Bytes that cannot be written now are queued and sent as the socket
  * allows.
- * Returns 0 (sent or queued), EMSGSIZE (a UDP request over udp_request_max,
+ * Returns 0 (sent or queued: a queued UDP datagram's refusal by the kernel
+ * goes to send_err_h), EMSGSIZE (a UDP request over udp_request_max,
  * RFC 3261 §18.1.1: resend over TCP; or a datagram too large for UDP at all),
  * ENOBUFS (send queue full), ENOSPC (max_conns), EAFNOSUPPORT (no UDP socket
  * of that family), EPROTONOSUPPORT (TLS), ENOTCONN, or a socket errno.
@@ -243,5 +295,16 @@ bool sb_transport_conn_lookup(const struct sb_transport *tp, uint32_t conn_id,
 			      struct sb_addr *peer);
 
 void sb_transport_stats(const struct sb_transport *tp, struct sb_tp_stats *out);
+
+/* The socket buffer sizes the UDP listener bound to *bound (as
+ * sb_transport_listen() returned it) obtained, as getsockopt(SO_RCVBUF /
+ * SO_SNDBUF) reported them just after they were set: in the kernel's
+ * accounting, which on Linux is twice the size asked for (the other half
+ * pays for its bookkeeping), and capped at twice rmem_max / wmem_max when
+ * the FORCE options were refused.  For the owner's log: a figure well below
+ * 2 * udp_rcvbuf means the kernel will drop datagrams sooner in bursts.
+ * 0 or ENOENT (no UDP listener bound there). */
+int sb_transport_udp_bufs(const struct sb_transport *tp, const struct sb_addr *bound,
+			  uint32_t *rcvbuf, uint32_t *sndbuf);
 
 #endif

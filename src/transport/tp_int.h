@@ -14,6 +14,45 @@ struct tp_listener {
 	struct sb_addr local;
 	bool wildcard;              /* bound to 0.0.0.0 or ::: ask for pktinfo */
 	struct sb_timer backoff;    /* TCP: accepting paused after EMFILE */
+	uint32_t rcvbuf, sndbuf;    /* UDP: socket buffers obtained (getsockopt) */
+};
+
+/* UDP datagrams queued while a received batch is handed up, sent with
+ * sendmmsg() (SB_TP_UDP_TX_BATCH): each with its socket, destination, and
+ * for a wildcard socket its source address in an IP_PKTINFO / IPV6_PKTINFO
+ * control message; the bytes are copied into arena. */
+struct tp_udp_txq {
+	unsigned n;
+	size_t used;                /* bytes of arena taken */
+	bool flushing;              /* being sent: sends go out at once */
+	struct tp_listener *lis[SB_TP_UDP_TX_BATCH];
+	struct mmsghdr mm[SB_TP_UDP_TX_BATCH];
+	struct iovec iov[SB_TP_UDP_TX_BATCH];
+	struct sb_addr to[SB_TP_UDP_TX_BATCH];
+	struct sb_addr from[SB_TP_UDP_TX_BATCH]; /* family 0: no pktinfo */
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl[SB_TP_UDP_TX_BATCH];
+	char *arena;                /* SB_TP_UDP_TX_BYTES */
+};
+
+/* One recvmmsg() batch: SB_TP_UDP_BATCH slots, each a datagram's source,
+ * control messages (IP_PKTINFO / IPV6_PKTINFO) and bytes.  Allocated with the
+ * first UDP listener; bufs is SB_TP_UDP_BATCH * slot bytes. */
+struct tp_udp_batch {
+	struct mmsghdr mm[SB_TP_UDP_BATCH];
+	struct iovec iov[SB_TP_UDP_BATCH];
+	struct sockaddr_storage ss[SB_TP_UDP_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+			 CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl[SB_TP_UDP_BATCH];
+	size_t slot;                /* bytes per datagram: udp_rx_max */
+	char *bufs;
+	bool tx_defer;              /* handing a batch up: queue UDP sends */
+	struct tp_udp_txq tx;
 };
 
 struct sb_transport {
@@ -37,7 +76,9 @@ struct sb_transport {
 	/* scratch for reading the Via of a response being sent, which may
 	 * happen while msg is being handed up */
 	struct sb_sip_msg tx_msg;
-	char udp_buf[SB_SIP_MAX_MSG_SIZE + 1];
+	/* UDP receive batch, shared by the UDP listeners (one is read at a
+	 * time); NULL until the first UDP listener */
+	struct tp_udp_batch *urx;
 };
 
 

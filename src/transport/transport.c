@@ -2,15 +2,20 @@
  * of RFC 3261 §18 (TCP connections live in conn.c).
  *
  * UDP datagrams are read in bursts of SB_TP_RX_BURST per readiness event (the
- * loop is level-triggered, so the rest waits for the next iteration), each
+ * loop is level-triggered, so the rest waits for the next iteration),
+ * SB_TP_UDP_BATCH per recvmmsg() call (one system call for a whole burst of
+ * callers' messages, and none more once a batch comes back short), each
  * parsed as one message (RFC 3261 §18.3: Content-Length frames it, bytes
  * past it are discarded) and handed up with its source and the local
  * address it reached (IP_PKTINFO on wildcard sockets).  A datagram sent
  * with a local address (a response: RFC 3581 §4) leaves from the listener
  * bound to that address, or from a wildcard one with the source named in
- * IP_PKTINFO / IPV6_PKTINFO. */
+ * IP_PKTINFO / IPV6_PKTINFO.  What the handlers of a received batch send
+ * over UDP is queued and leaves in one sendmmsg() per socket once the batch
+ * has been handed up (SB_TP_UDP_TX_BATCH); other sends leave at once. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +38,49 @@ void tp_deliver(struct sb_transport *tp, const struct sb_tp_rx *rx)
 	tp->st.rx_msgs++;
 	tp->st.rx_bytes += rx->msg->raw.l;
 	tp->cfg.recv_h(rx, tp->cfg.arg);
+}
+
+/* The UDP receive batch, with the first UDP listener: each slot's iovec,
+ * source and control buffer are set once; recvmmsg() fills them. */
+static int udp_batch_alloc(struct sb_transport *tp)
+{
+	struct tp_udp_batch *b;
+
+	if (tp->urx)
+		return 0;
+	b = calloc(1, sizeof *b);
+	if (!b)
+		return ENOMEM;
+	b->slot = tp->cfg.udp_rx_max;
+	/* not calloc: the pages stay unmapped until a datagram lands there */
+	b->bufs = malloc(SB_TP_UDP_BATCH * b->slot);
+	b->tx.arena = malloc(SB_TP_UDP_TX_BYTES);
+	if (!b->bufs || !b->tx.arena) {
+		free(b->bufs);
+		free(b->tx.arena);
+		free(b);
+		return ENOMEM;
+	}
+	for (unsigned i = 0; i < SB_TP_UDP_BATCH; i++) {
+		struct msghdr *mh = &b->mm[i].msg_hdr;
+		b->iov[i] = (struct iovec){ b->bufs + i * b->slot, b->slot };
+		mh->msg_name = &b->ss[i];
+		mh->msg_iov = &b->iov[i];
+		mh->msg_iovlen = 1;
+		mh->msg_control = b->ctl[i].buf;
+	}
+	tp->urx = b;
+	return 0;
+}
+
+static void udp_batch_free(struct sb_transport *tp)
+{
+	if (tp->urx) {
+		free(tp->urx->bufs);
+		free(tp->urx->tx.arena);
+	}
+	free(tp->urx);
+	tp->urx = NULL;
 }
 
 /* Make max_conns fit RLIMIT_NOFILE: raise the soft limit toward the hard
@@ -97,6 +145,12 @@ int sb_transport_alloc(struct sb_transport **tpp, const struct sb_transport_cfg 
 		tp->cfg.max_sendq = SB_TP_DEF_MAX_SENDQ;
 	if (!tp->cfg.udp_request_max)
 		tp->cfg.udp_request_max = SB_TP_UDP_REQUEST_MAX;
+	if (!tp->cfg.udp_rx_max || tp->cfg.udp_rx_max > SB_TP_DEF_UDP_RX_MAX)
+		tp->cfg.udp_rx_max = SB_TP_DEF_UDP_RX_MAX;
+	if (!tp->cfg.udp_rcvbuf)
+		tp->cfg.udp_rcvbuf = SB_TP_DEF_UDP_RCVBUF;
+	if (!tp->cfg.udp_sndbuf)
+		tp->cfg.udp_sndbuf = SB_TP_DEF_UDP_SNDBUF;
 	for (unsigned i = 0; i < SB_TP_MAX_LISTENERS; i++)
 		tp->lis[i].fd = -1;
 	err = tp_conns_init(tp);
@@ -118,6 +172,7 @@ void sb_transport_free(struct sb_transport *tp)
 		sb_loop_fd_del(tp->cfg.loop, tp->lis[i].fd);
 		close(tp->lis[i].fd);
 	}
+	udp_batch_free(tp);
 	free(tp);
 }
 
@@ -126,6 +181,22 @@ void sb_transport_stats(const struct sb_transport *tp, struct sb_tp_stats *out)
 	*out = tp->st;
 	out->conns_open = tp->nconns;
 	out->buf_bytes = tp->buf_bytes;
+}
+
+int sb_transport_udp_bufs(const struct sb_transport *tp, const struct sb_addr *bound,
+			  uint32_t *rcvbuf, uint32_t *sndbuf)
+{
+	for (unsigned i = 0; i < tp->nlis; i++) {
+		const struct tp_listener *l = &tp->lis[i];
+		if (l->proto != SB_TP_UDP || !sb_addr_eq(&l->local, bound))
+			continue;
+		if (rcvbuf)
+			*rcvbuf = l->rcvbuf;
+		if (sndbuf)
+			*sndbuf = l->sndbuf;
+		return 0;
+	}
+	return ENOENT;
 }
 
 static bool is_wildcard(const struct sb_addr *a)
@@ -155,16 +226,16 @@ static void udp_local_from_cmsg(struct msghdr *mh, struct sb_addr *local)
 }
 
 /* Parse and hand up one datagram, or drop and count it. */
-static void udp_datagram(struct sb_transport *tp, size_t n,
+static void udp_datagram(struct sb_transport *tp, char *buf, size_t n,
 			 const struct sb_addr *src, const struct sb_addr *local)
 {
-	if (tp_only_crlf(tp->udp_buf, n)) {
+	if (tp_only_crlf(buf, n)) {
 		tp->st.rx_keepalives++;
 		return;
 	}
 	/* EBADMSG: not SIP, nobody to answer (RFC 3261 §18.3 and §16.3);
 	 * ENODATA: a datagram cannot be continued */
-	if (sb_sip_parse(&tp->msg, tp->udp_buf, n, SB_SIP_DATAGRAM) != 0) {
+	if (sb_sip_parse(&tp->msg, buf, n, SB_SIP_DATAGRAM) != 0) {
 		tp->st.rx_bad++;
 		return;
 	}
@@ -178,45 +249,87 @@ static void udp_datagram(struct sb_transport *tp, size_t n,
 	tp_deliver(tp, &rx);
 }
 
+/* recvmmsg() up to want datagrams into the batch's first slots, resetting
+ * what the kernel wrote back into them last time.  Returns what it does. */
+static int udp_batch_recv(struct tp_udp_batch *b, int fd, unsigned want)
+{
+	for (unsigned i = 0; i < want; i++) {
+		struct msghdr *mh = &b->mm[i].msg_hdr;
+		mh->msg_namelen = sizeof b->ss[i];
+		mh->msg_controllen = sizeof b->ctl[i].buf;
+		mh->msg_flags = 0;
+	}
+	return recvmmsg(fd, b->mm, want, MSG_DONTWAIT, NULL);
+}
+
+/* Hand up slot i of the batch just received on l, or drop and count it. */
+static void udp_slot(struct sb_transport *tp, const struct tp_listener *l, unsigned i)
+{
+	struct tp_udp_batch *b = tp->urx;
+	struct msghdr *mh = &b->mm[i].msg_hdr;
+	struct sb_addr src, local = l->local;
+
+	if (mh->msg_flags & MSG_TRUNC) {
+		tp->st.rx_too_large++; /* larger than udp_rx_max */
+		return;
+	}
+	if (sb_addr_from_sa(&src, (struct sockaddr *)&b->ss[i], mh->msg_namelen) != 0)
+		return;
+	if (l->wildcard)
+		udp_local_from_cmsg(mh, &local);
+	udp_datagram(tp, b->iov[i].iov_base, b->mm[i].msg_len, &src, &local);
+}
+
+static void udp_txq_flush(struct sb_transport *tp); /* with the send path below */
+
+/* Readable: up to SB_TP_RX_BURST datagrams, SB_TP_UDP_BATCH per recvmmsg(),
+ * handed up in arrival order.  A short batch means the socket is drained;
+ * a full burst leaves the rest for the next loop iteration. */
 static void udp_read_h(int fd, unsigned events, void *arg)
 {
 	struct tp_listener *l = arg;
 	struct sb_transport *tp = l->tp;
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-			 CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct cmsghdr align;
-	} ctl;
 
 	(void)events;
-	for (unsigned i = 0; i < SB_TP_RX_BURST; i++) {
-		struct sockaddr_storage ss;
-		struct iovec iov = { tp->udp_buf, sizeof tp->udp_buf };
-		struct msghdr mh = {
-			.msg_name = &ss,
-			.msg_namelen = sizeof ss,
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = ctl.buf,
-			.msg_controllen = sizeof ctl.buf,
-		};
-		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+	for (unsigned done = 0; done < SB_TP_RX_BURST;) {
+		unsigned want = SB_TP_RX_BURST - done;
+		if (want > SB_TP_UDP_BATCH)
+			want = SB_TP_UDP_BATCH;
+		int n = udp_batch_recv(tp->urx, fd, want);
+		tp->st.rx_udp_calls++;
 		if (n < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR) {
+				done++; /* bounded: counts against the burst */
 				continue;
+			}
 			return; /* EAGAIN, or an ICMP error reported on the socket */
 		}
-		if (mh.msg_flags & MSG_TRUNC) {
-			tp->st.rx_too_large++;
-			continue;
-		}
-		struct sb_addr src, local = l->local;
-		if (sb_addr_from_sa(&src, (struct sockaddr *)&ss, mh.msg_namelen) != 0)
-			continue;
-		if (l->wildcard)
-			udp_local_from_cmsg(&mh, &local);
-		udp_datagram(tp, (size_t)n, &src, &local);
+		/* what handlers send meanwhile leaves in one sendmmsg() */
+		tp->urx->tx_defer = true;
+		for (unsigned i = 0; i < (unsigned)n; i++)
+			udp_slot(tp, l, i);
+		tp->urx->tx_defer = false;
+		udp_txq_flush(tp);
+		if ((unsigned)n < want)
+			return;
+		done += want;
 	}
+}
+
+/* Ask for size bytes of socket buffer: the FORCE option first (past
+ * rmem_max / wmem_max, with CAP_NET_ADMIN), else the plain one (capped by
+ * the kernel).  Returns what the socket then has, in the kernel's
+ * accounting, or 0 if it cannot tell. */
+static uint32_t sock_buf(int fd, int force_opt, int opt, uint32_t size)
+{
+	int v = size > INT_MAX / 2 ? INT_MAX / 2 : (int)size;
+	socklen_t sl = sizeof v;
+
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof v) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof v); /* keep the default */
+	if (getsockopt(fd, SOL_SOCKET, opt, &v, &sl) != 0 || v < 0)
+		return 0;
+	return (uint32_t)v;
 }
 
 static int sock_open(int family, int type, const struct sb_addr *addr, int *fdp)
@@ -279,6 +392,15 @@ int sb_transport_listen(struct sb_transport *tp, enum sb_tp_proto proto,
 	l->proto = proto;
 	l->fd = fd;
 	l->wildcard = is_wildcard(addr);
+	l->rcvbuf = l->sndbuf = 0;
+	if (proto == SB_TP_UDP) {
+		if ((err = udp_batch_alloc(tp))) {
+			close(fd);
+			return err;
+		}
+		l->rcvbuf = sock_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, tp->cfg.udp_rcvbuf);
+		l->sndbuf = sock_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, tp->cfg.udp_sndbuf);
+	}
 	sb_timer_init(&l->backoff);
 	sb_addr_from_sa(&l->local, (struct sockaddr *)&ss, sl);
 	err = sb_loop_fd_add(tp->cfg.loop, fd, SB_FD_READ,
@@ -327,6 +449,29 @@ static struct tp_listener *udp_listener_for(struct sb_transport *tp,
 	return any;
 }
 
+/* The IP_PKTINFO / IPV6_PKTINFO control message naming from as the source
+ * address, into ctl (CMSG_SPACE(sizeof(struct in6_pktinfo)) bytes, aligned).
+ * Returns its length. */
+static size_t udp_pktinfo_ctl(char *ctl, const struct sb_addr *from)
+{
+	struct cmsghdr *c = (struct cmsghdr *)(void *)ctl;
+	memset(ctl, 0, CMSG_SPACE(sizeof(struct in6_pktinfo)));
+	if (sb_addr_family(from) == AF_INET) {
+		struct in_pktinfo pi = { .ipi_spec_dst = from->u.in.sin_addr };
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof pi);
+		memcpy(CMSG_DATA(c), &pi, sizeof pi);
+		return CMSG_SPACE(sizeof pi);
+	}
+	struct in6_pktinfo pi = { .ipi6_addr = from->u.in6.sin6_addr };
+	c->cmsg_level = IPPROTO_IPV6;
+	c->cmsg_type = IPV6_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof pi);
+	memcpy(CMSG_DATA(c), &pi, sizeof pi);
+	return CMSG_SPACE(sizeof pi);
+}
+
 /* sendmsg from a wildcard socket with the source address in an
  * IP_PKTINFO / IPV6_PKTINFO control message.  Returns what sendmsg does. */
 static ssize_t udp_sendmsg_from(int fd, const struct sb_addr *to, const struct sb_addr *from,
@@ -344,24 +489,120 @@ static ssize_t udp_sendmsg_from(int fd, const struct sb_addr *to, const struct s
 		.msg_iovlen = 1,
 		.msg_control = ctl.buf,
 	};
-	memset(&ctl, 0, sizeof ctl);
-	struct cmsghdr *c = (struct cmsghdr *)ctl.buf;
-	if (sb_addr_family(from) == AF_INET) {
-		struct in_pktinfo pi = { .ipi_spec_dst = from->u.in.sin_addr };
-		mh.msg_controllen = CMSG_SPACE(sizeof pi);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof pi);
-		memcpy(CMSG_DATA(c), &pi, sizeof pi);
-	} else {
-		struct in6_pktinfo pi = { .ipi6_addr = from->u.in6.sin6_addr };
-		mh.msg_controllen = CMSG_SPACE(sizeof pi);
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof pi);
-		memcpy(CMSG_DATA(c), &pi, sizeof pi);
-	}
+	mh.msg_controllen = udp_pktinfo_ctl(ctl.buf, from);
 	return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* Send one datagram now on l's socket, from *from (pktinfo) when not NULL.
+ * 0 or the errno. */
+static int udp_send_now(struct sb_transport *tp, const struct tp_listener *l,
+			const struct sb_addr *to, const struct sb_addr *from,
+			const char *buf, size_t len)
+{
+	for (;;) {
+		tp->st.tx_udp_calls++;
+		ssize_t n = from ? udp_sendmsg_from(l->fd, to, from, buf, len)
+				 : sendto(l->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+					  &to->u.sa, to->len);
+		if (n >= 0)
+			return 0;
+		if (from && (errno == EINVAL || errno == EADDRNOTAVAIL)) {
+			/* the address is gone (or link-local, needing a scope we
+			 * do not keep): better from another address than not at all */
+			from = NULL;
+			continue;
+		}
+		if (errno != EINTR)
+			return errno; /* EAGAIN: the socket buffer is full: a loss UDP allows */
+	}
+}
+
+/* Queued datagram i was refused by sendmmsg(): once more on its own (which
+ * also drops a stale pktinfo source, as a send at once would), then count it
+ * and tell the owner. */
+static void udp_txq_refused(struct sb_transport *tp, unsigned i)
+{
+	struct tp_udp_txq *q = &tp->urx->tx;
+	const struct sb_addr *from = sb_addr_family(&q->from[i]) ? &q->from[i] : NULL;
+	int err = udp_send_now(tp, q->lis[i], &q->to[i], from, q->iov[i].iov_base,
+			       q->iov[i].iov_len);
+	if (!err)
+		return;
+	tp->st.tx_late_errors++;
+	if (tp->cfg.send_err_h)
+		tp->cfg.send_err_h(&q->to[i], err, tp->cfg.arg);
+}
+
+/* Send what the queue holds, in order: one sendmmsg() per run of datagrams
+ * on the same socket.  Sends made meanwhile (by send_err_h) go out at once. */
+static void udp_txq_flush(struct sb_transport *tp)
+{
+	struct tp_udp_txq *q = &tp->urx->tx;
+	unsigned i = 0;
+
+	q->flushing = true;
+	while (i < q->n) {
+		unsigned j = i + 1;
+		while (j < q->n && q->lis[j] == q->lis[i])
+			j++;
+		tp->st.tx_udp_calls++;
+		int r = sendmmsg(q->lis[i]->fd, &q->mm[i], j - i, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r > 0)
+			i += (unsigned)r;
+		/* sendmmsg() stops at the first datagram refused (and returns
+		 * how many went before it, if any): datagram i */
+		if (r < 0 || i < j)
+			udp_txq_refused(tp, i++);
+	}
+	q->n = 0;
+	q->used = 0;
+	q->flushing = false;
+}
+
+/* The largest UDP payload over IPv4 (65535 - 20 - 8); a larger datagram is
+ * sent at once, so that its EMSGSIZE reaches the owner. */
+#define UDP_PAYLOAD_MAX 65507u
+
+/* Queue a datagram for udp_txq_flush(), sending the queue first when it is
+ * full.  false: larger than the queue can ever hold, or than UDP carries
+ * (send it at once). */
+static bool udp_txq_put(struct sb_transport *tp, struct tp_listener *l,
+			const struct sb_addr *to, const struct sb_addr *from,
+			const char *buf, size_t len)
+{
+	struct tp_udp_txq *q = &tp->urx->tx;
+
+	if (len > SB_TP_UDP_TX_BYTES || len > UDP_PAYLOAD_MAX)
+		return false;
+	if (q->n == SB_TP_UDP_TX_BATCH || len > SB_TP_UDP_TX_BYTES - q->used)
+		udp_txq_flush(tp);
+	unsigned i = q->n++;
+	char *p = q->arena + q->used;
+	memcpy(p, buf, len);
+	q->used += len;
+	q->lis[i] = l;
+	q->to[i] = *to;
+	q->iov[i] = (struct iovec){ p, len };
+	q->mm[i] = (struct mmsghdr){ .msg_hdr = {
+		.msg_name = &q->to[i].u.sa,
+		.msg_namelen = to->len,
+		.msg_iov = &q->iov[i],
+		.msg_iovlen = 1,
+	} };
+	memset(&q->from[i], 0, sizeof q->from[i]);
+	if (from) {
+		q->from[i] = *from;
+		q->mm[i].msg_hdr.msg_control = q->ctl[i].buf;
+		q->mm[i].msg_hdr.msg_controllen = udp_pktinfo_ctl(q->ctl[i].buf, from);
+	}
+	return true;
+}
+
+/* Whether a UDP send now goes to the queue: inside a received batch, not
+ * while the queue is being sent, unless the owner wants every error. */
+static bool udp_txq_open(const struct sb_transport *tp)
+{
+	return tp->urx && tp->urx->tx_defer && !tp->urx->tx.flushing && !tp->cfg.udp_tx_sync;
 }
 
 static bool is_response(const char *buf, size_t len)
@@ -388,21 +629,10 @@ static int udp_send(struct sb_transport *tp, const struct sb_tp_dest *dst, const
 		l = udp_listener(tp, family);
 	if (!l)
 		return EAFNOSUPPORT;
-	for (;;) {
-		ssize_t n = pktinfo ? udp_sendmsg_from(l->fd, &dst->addr, &dst->local, buf, len)
-				    : sendto(l->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-					     &dst->addr.u.sa, dst->addr.len);
-		if (n >= 0)
-			return 0;
-		if (pktinfo && (errno == EINVAL || errno == EADDRNOTAVAIL)) {
-			/* the address is gone (or link-local, needing a scope we
-			 * do not keep): better from another address than not at all */
-			pktinfo = false;
-			continue;
-		}
-		if (errno != EINTR)
-			return errno; /* EAGAIN: the socket buffer is full: a loss UDP allows */
-	}
+	const struct sb_addr *from = pktinfo ? &dst->local : NULL;
+	if (udp_txq_open(tp) && udp_txq_put(tp, l, &dst->addr, from, buf, len))
+		return 0;
+	return udp_send_now(tp, l, &dst->addr, from, buf, len);
 }
 
 int sb_transport_send(struct sb_transport *tp, const struct sb_tp_dest *dst,

@@ -23,7 +23,7 @@
 #include "switchboard/transport.h"
 
 #define WAIT_MS 2000   /* safety net for every wait */
-#define REC_MAX 16
+#define REC_MAX 80     /* more than SB_TP_RX_BURST: bursts are recorded whole */
 #define REC_BYTES 4096
 
 #define REQ(n) "OPTIONS sip:bob@example.com SIP/2.0\r\n" \
@@ -69,7 +69,30 @@ struct fx {
 	/* an optional reply sent from inside recv_h on the same connection */
 	const char *auto_reply;
 	int auto_reply_err;
+	/* optional: send each message back to its source echo_times times,
+	 * from where it arrived; a message whose Call-ID is bad_call_id goes to
+	 * bad_to instead.  echo_err[i]: what the sends for rx[i] returned */
+	unsigned echo_times;
+	const char *bad_call_id;
+	struct sb_addr bad_to;
+	int echo_err[REC_MAX];
+	/* send_err_h */
+	struct sb_addr late_to[REC_MAX];
+	int late_err[REC_MAX];
+	size_t nlate;
 };
+
+static void echo(struct fx *f, const struct sb_tp_rx *rx, struct rec *r)
+{
+	struct sb_tp_dest d = { .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id,
+				.local = rx->local };
+	if (f->bad_call_id && strcmp(r->call_id, f->bad_call_id) == 0)
+		d.addr = f->bad_to;
+	for (unsigned k = 0; k < f->echo_times; k++) {
+		int err = sb_transport_send(f->tp, &d, rx->msg->raw.p, rx->msg->raw.l);
+		f->echo_err[f->nrx - 1] = f->echo_err[f->nrx - 1] ? f->echo_err[f->nrx - 1] : err;
+	}
+}
 
 static void recv_h(const struct sb_tp_rx *rx, void *arg)
 {
@@ -89,6 +112,7 @@ static void recv_h(const struct sb_tp_rx *rx, void *arg)
 	struct sb_slice cid;
 	if (sb_sip_msg_call_id(rx->msg, &cid) == 0)
 		sb_slice_to_cstr(cid, r->call_id, sizeof r->call_id);
+	echo(f, rx, r);
 	if (f->auto_reply) {
 		struct sb_tp_dest d = { .proto = rx->proto, .addr = rx->src, .conn_id = rx->conn_id,
 					.local = rx->local };
@@ -108,6 +132,16 @@ static void close_h(uint32_t conn_id, const struct sb_addr *peer, int err, void 
 	}
 }
 
+static void send_err_h(const struct sb_addr *to, int err, void *arg)
+{
+	struct fx *f = arg;
+	if (f->nlate < REC_MAX) {
+		f->late_to[f->nlate] = *to;
+		f->late_err[f->nlate] = err;
+		f->nlate++;
+	}
+}
+
 static struct fx *fx_new(const struct sb_transport_cfg *over)
 {
 	struct fx *f = calloc(1, sizeof *f);
@@ -117,6 +151,7 @@ static struct fx *fx_new(const struct sb_transport_cfg *over)
 	cfg.loop = f->loop;
 	cfg.recv_h = recv_h;
 	cfg.close_h = close_h;
+	cfg.send_err_h = send_err_h;
 	cfg.arg = f;
 	assert_int_equal(sb_transport_alloc(&f->tp, &cfg), 0);
 	return f;
@@ -1273,6 +1308,288 @@ static bool have_127_0_0_2(void)
 	return ok;
 }
 
+/* ------------------------------------------------------------ UDP batches */
+
+/* An OPTIONS whose Call-ID is cid, padded with a body to exactly len bytes
+ * (at least its headers' length) in buf; returns len. */
+static size_t sized_req(char *buf, size_t cap, const char *cid, size_t len)
+{
+	static const char fmt[] = "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+				  "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK%s\r\n"
+				  "To: <sip:bob@example.com>\r\nFrom: <sip:a@example.com>;tag=1\r\n"
+				  "Call-ID: %s\r\nCSeq: 1 OPTIONS\r\nContent-Type: text/plain\r\n"
+				  "Content-Length: %05zu\r\n\r\n";
+	int h = snprintf(buf, cap, fmt, cid, cid, (size_t)0);
+	assert_true(h > 0 && (size_t)h <= len && len <= cap);
+	snprintf(buf, cap, fmt, cid, cid, len - (size_t)h);
+	memset(buf + h, 'b', len - (size_t)h);
+	return len;
+}
+
+/* More datagrams than one recvmmsg() batch and than one readiness event's
+ * burst, queued before the loop runs, from two sources to two addresses of
+ * a wildcard listener: all are handed up in the order sent, each with its
+ * own source and local address (IP_PKTINFO per datagram), in exactly three
+ * recvmmsg() calls (32 + 32, the burst bound; then 5, short: drained, no
+ * call more). */
+static void t_udp_batch_burst(void **state)
+{
+	(void)state;
+	enum { N = 2 * SB_TP_UDP_BATCH + 5 };
+	_Static_assert(N > SB_TP_RX_BURST && N <= REC_MAX, "a burst and a batch more");
+	_Static_assert(SB_TP_RX_BURST == 2 * SB_TP_UDP_BATCH, "two batches per event");
+	struct fx *f = fx_new(NULL);
+	f->echo_times = 3;
+	struct sb_addr any = listen_on(f, SB_TP_UDP, "0.0.0.0"), cl[2];
+	struct sb_addr to[2] = { addr("127.0.0.1", sb_addr_port(&any)),
+				 addr("127.0.0.2", sb_addr_port(&any)) };
+	int fd[2] = { client(SOCK_DGRAM, "127.0.0.1", &cl[0]),
+		      client(SOCK_DGRAM, "127.0.0.1", &cl[1]) };
+	int big = 1 << 20; /* room for every echo */
+	for (unsigned k = 0; k < 2; k++)
+		assert_int_equal(setsockopt(fd[k], SOL_SOCKET, SO_RCVBUF, &big, sizeof big), 0);
+	char buf[512], cid[16];
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(cid, sizeof cid, "b%u", i);
+		size_t len = sized_req(buf, sizeof buf, cid, 400);
+		/* sources alternate 0 1 0 1, destinations 0 0 1 1 */
+		assert_int_equal(sendto(fd[i % 2], buf, len, 0, &to[i / 2 % 2].u.sa,
+					to[i / 2 % 2].len), (ssize_t)len);
+	}
+	sb_loop_poll(f->loop, WAIT_MS);
+	assert_int_equal(f->nrx, SB_TP_RX_BURST); /* one event's bound, no more */
+	wait_count(f, &f->nrx, N);
+	poll_for(f, 5);
+	assert_int_equal(f->nrx, N);
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(cid, sizeof cid, "b%u", i);
+		assert_string_equal(f->rx[i].call_id, cid);
+		assert_int_equal(f->rx[i].len, 400);
+		assert_int_equal(f->rx[i].proto, SB_TP_UDP);
+		assert_true(sb_addr_eq(&f->rx[i].src, &cl[i % 2]));
+		assert_true(sb_addr_eq(&f->rx[i].local, &to[i / 2 % 2]));
+	}
+	struct sb_tp_stats s = stats(f);
+	assert_int_equal(s.rx_msgs, N);
+	assert_int_equal(s.rx_bytes, N * 400);
+	assert_int_equal(s.rx_udp_calls, 3);
+
+	/* the echoes: each client gets its own, in order, three of each, from
+	 * the address each request was sent to (IP_PKTINFO on the queued
+	 * sends); 96 sends per full batch: one sendmmsg() when the queue of
+	 * 64 fills, one at the end of the batch; 15 for the last batch */
+	_Static_assert(3 * SB_TP_UDP_BATCH > SB_TP_UDP_TX_BATCH &&
+		       3 * SB_TP_UDP_BATCH <= 2 * SB_TP_UDP_TX_BATCH, "two sendmmsg per batch");
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(f->echo_err[i], 0);
+		for (unsigned k = 0; k < 3; k++) {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+			char got[512];
+			ssize_t n = recv_until(fd[i % 2], got, sizeof got, now_ms() + WAIT_MS, &ss, &sl);
+			assert_int_equal(n, 400);
+			assert_memory_equal(got, f->rx[i].raw, 400);
+			struct sb_addr from;
+			assert_int_equal(sb_addr_from_sa(&from, (struct sockaddr *)&ss, sl), 0);
+			assert_true(sb_addr_eq(&from, &to[i / 2 % 2]));
+		}
+	}
+	assert_int_equal(s.tx_msgs, 3 * N);
+	assert_int_equal(s.tx_udp_calls, 2 + 2 + 1);
+	assert_int_equal(s.tx_errors, 0);
+	assert_int_equal(s.tx_late_errors, 0);
+	close(fd[0]);
+	close(fd[1]);
+	fx_free(f);
+}
+
+/* A datagram over udp_rx_max (truncated by the kernel) and one that is not
+ * SIP, inside one batch, are dropped and counted; their neighbours arrive
+ * whole and in order.  Exactly udp_rx_max bytes still passes. */
+static void t_udp_batch_truncated(void **state)
+{
+	(void)state;
+	enum { MAX = 1024 };
+	struct sb_transport_cfg cfg = { .udp_rx_max = MAX };
+	struct fx *f = fx_new(&cfg);
+	struct sb_addr srv = listen_on(f, SB_TP_UDP, "127.0.0.1");
+	int fd = client(SOCK_DGRAM, "127.0.0.1", NULL);
+	static char buf[4096];
+	const size_t sizes[] = { 300, MAX + 1, MAX, 3000, 500 };
+	for (unsigned i = 0; i < SB_ARRAY_LEN(sizes); i++) {
+		char cid[16];
+		snprintf(cid, sizeof cid, "t%u", i);
+		size_t len = sized_req(buf, sizeof buf, cid, sizes[i]);
+		assert_int_equal(sendto(fd, buf, len, 0, &srv.u.sa, srv.len), (ssize_t)len);
+		if (i == 2)
+			assert_true(send_str_to(fd, "not SIP at all", &srv) > 0);
+	}
+	wait_count(f, &f->nrx, 3);
+	poll_for(f, 5);
+	assert_int_equal(f->nrx, 3);
+	assert_string_equal(f->rx[0].call_id, "t0");
+	assert_int_equal(f->rx[0].len, 300);
+	assert_string_equal(f->rx[1].call_id, "t2");
+	assert_int_equal(f->rx[1].len, MAX);
+	assert_int_equal(f->rx[1].defect, SB_DEFECT_NONE);
+	assert_string_equal(f->rx[2].call_id, "t4");
+	assert_int_equal(f->rx[2].len, 500);
+	struct sb_tp_stats s = stats(f);
+	assert_int_equal(s.rx_too_large, 2);
+	assert_int_equal(s.rx_bad, 1);
+	assert_int_equal(s.rx_msgs, 3);
+	assert_int_equal(s.rx_udp_calls, 1); /* all six in one batch */
+	close(fd);
+	fx_free(f);
+}
+
+/* A queued send the kernel refuses (a broadcast address without
+ * SO_BROADCAST) does not stop the datagrams queued around it; it is counted
+ * and told to send_err_h with the errno that a send at once returns, and
+ * sb_transport_send() returned 0 for it.  With udp_tx_sync the error comes
+ * back from sb_transport_send() and nothing is queued. */
+static void udp_late_error(bool sync)
+{
+	struct sb_transport_cfg cfg = { .udp_tx_sync = sync };
+	struct fx *f = fx_new(&cfg);
+	f->echo_times = 1;
+	f->bad_call_id = "e1";
+	f->bad_to = addr("255.255.255.255", 5060);
+	struct sb_addr srv = listen_on(f, SB_TP_UDP, "127.0.0.1");
+	int fd = client(SOCK_DGRAM, "127.0.0.1", NULL);
+
+	/* outside a batch: at once, the kernel's error */
+	struct sb_tp_dest d = { .proto = SB_TP_UDP, .addr = f->bad_to };
+	int want = sb_transport_send(f->tp, &d, RESP, strlen(RESP));
+	assert_int_not_equal(want, 0);
+
+	char buf[512];
+	for (unsigned i = 0; i < 3; i++) {
+		char cid[16];
+		snprintf(cid, sizeof cid, "e%u", i);
+		size_t len = sized_req(buf, sizeof buf, cid, 300);
+		assert_int_equal(sendto(fd, buf, len, 0, &srv.u.sa, srv.len), (ssize_t)len);
+	}
+	wait_count(f, &f->nrx, 3);
+	for (unsigned i = 0; i < 3; i += 2) { /* e0 and e2 came back, in order */
+		char got[512];
+		ssize_t n = recv_until(fd, got, sizeof got, now_ms() + WAIT_MS, NULL, NULL);
+		assert_int_equal(n, 300);
+		assert_memory_equal(got, f->rx[i].raw, 300);
+	}
+	assert_int_equal(f->echo_err[0], 0);
+	assert_int_equal(f->echo_err[2], 0);
+	struct sb_tp_stats s = stats(f);
+	if (sync) {
+		assert_int_equal(f->echo_err[1], want);
+		assert_int_equal(f->nlate, 0);
+		assert_int_equal(s.tx_errors, 2);
+		assert_int_equal(s.tx_late_errors, 0);
+		assert_int_equal(s.tx_udp_calls, 1 + 3);
+	} else {
+		assert_int_equal(f->echo_err[1], 0);
+		assert_int_equal(f->nlate, 1);
+		assert_int_equal(f->late_err[0], want);
+		assert_true(sb_addr_eq(&f->late_to[0], &f->bad_to));
+		assert_int_equal(s.tx_errors, 1);
+		assert_int_equal(s.tx_late_errors, 1);
+		assert_int_equal(s.tx_msgs, 3);
+		/* the first, sendmmsg() stops at e1: e1 once more alone, the rest */
+		assert_int_equal(s.tx_udp_calls, 1 + 3);
+	}
+	close(fd);
+	fx_free(f);
+}
+
+static void t_udp_late_error(void **state)
+{
+	(void)state;
+	udp_late_error(false);
+}
+
+static void t_udp_tx_sync(void **state)
+{
+	(void)state;
+	udp_late_error(true);
+}
+
+/* A send the kernel refuses for its size (EMSGSIZE: too large for UDP at
+ * all) is not queued inside a batch: the error comes back at once. */
+static void t_udp_batch_emsgsize(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	static char huge[65521]; /* 65520 bytes: over UDP's 65507, within the queue */
+	memset(huge, 'x', sizeof huge - 1);
+	memcpy(huge, "SIP/2.0 200 OK\r\n", 16); /* a response: no 1300-byte rule */
+	f->auto_reply = huge;
+	f->auto_reply_err = -1;
+	struct sb_addr srv = listen_on(f, SB_TP_UDP, "127.0.0.1");
+	int fd = client(SOCK_DGRAM, "127.0.0.1", NULL);
+	assert_true(send_str_to(fd, REQ("z"), &srv) > 0);
+	wait_count(f, &f->nrx, 1);
+	assert_int_equal(f->auto_reply_err, EMSGSIZE);
+	struct sb_tp_stats s = stats(f);
+	assert_int_equal(s.tx_errors, 1);
+	assert_int_equal(s.tx_late_errors, 0);
+	close(fd);
+	fx_free(f);
+}
+
+/* /proc/sys/net/core/NAME, or 0. */
+static uint32_t sysctl_core(const char *name)
+{
+	char path[64];
+	unsigned long v = 0;
+	snprintf(path, sizeof path, "/proc/sys/net/core/%s", name);
+	FILE *fp = fopen(path, "r");
+	if (fp) {
+		if (fscanf(fp, "%lu", &v) != 1)
+			v = 0;
+		fclose(fp);
+	}
+	return (uint32_t)v;
+}
+
+/* What SO_RCVBUF / SO_SNDBUF report after asking for want: Linux doubles
+ * the value set (for its bookkeeping); without CAP_NET_ADMIN the plain
+ * option caps it at the sysctl first. */
+static bool buf_obtained(uint32_t got, uint32_t want, uint32_t sys_max)
+{
+	uint32_t capped = sys_max && sys_max < want ? sys_max : want;
+	return got == 2 * want || got == 2 * capped;
+}
+
+/* UDP sockets get big buffers (defaults, or the cfg's), and the sizes
+ * obtained are reported per listener; TCP listeners and unknown addresses
+ * have none. */
+static void t_udp_bufs(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	struct sb_addr u = listen_on(f, SB_TP_UDP, "127.0.0.1");
+	struct sb_addr t = listen_on(f, SB_TP_TCP, "127.0.0.1");
+	uint32_t rcv = 0, snd = 0;
+	assert_int_equal(sb_transport_udp_bufs(f->tp, &u, &rcv, &snd), 0);
+	assert_true(buf_obtained(rcv, SB_TP_DEF_UDP_RCVBUF, sysctl_core("rmem_max")));
+	assert_true(buf_obtained(snd, SB_TP_DEF_UDP_SNDBUF, sysctl_core("wmem_max")));
+	assert_true(rcv > 2 * 212992u || sysctl_core("rmem_max") <= 212992u);
+	assert_int_equal(sb_transport_udp_bufs(f->tp, &t, &rcv, &snd), ENOENT);
+	struct sb_addr other = u;
+	sb_addr_set_port(&other, (uint16_t)(sb_addr_port(&u) + 1));
+	assert_int_equal(sb_transport_udp_bufs(f->tp, &other, NULL, NULL), ENOENT);
+	fx_free(f);
+
+	/* the cfg's sizes, small enough that no cap applies */
+	struct sb_transport_cfg cfg = { .udp_rcvbuf = 96 * 1024, .udp_sndbuf = 48 * 1024 };
+	f = fx_new(&cfg);
+	u = listen_on(f, SB_TP_UDP, "127.0.0.1");
+	assert_int_equal(sb_transport_udp_bufs(f->tp, &u, &rcv, &snd), 0);
+	assert_int_equal(rcv, 2 * 96 * 1024);
+	assert_int_equal(snd, 2 * 48 * 1024);
+	fx_free(f);
+}
+
 /* Send a request to `to` from a client socket and return where the answer
  * (auto_reply with dst.local = rx->local) came from. */
 static struct sb_addr udp_answer_from(struct fx *f, const struct sb_addr *to)
@@ -1388,6 +1705,12 @@ int main(void)
 		cmocka_unit_test(t_tcp_bare_cr),
 		cmocka_unit_test(t_tcp_sendq_released),
 		cmocka_unit_test(t_udp_symmetric_source),
+		cmocka_unit_test(t_udp_batch_burst),
+		cmocka_unit_test(t_udp_batch_truncated),
+		cmocka_unit_test(t_udp_bufs),
+		cmocka_unit_test(t_udp_late_error),
+		cmocka_unit_test(t_udp_tx_sync),
+		cmocka_unit_test(t_udp_batch_emsgsize),
 		cmocka_unit_test(t_bad_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
