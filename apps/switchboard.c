@@ -55,7 +55,14 @@ struct server {
 	/* the key of the dialog tokens in our Record-Route (proxy.h),
 	 * derived from the secret, so that dialogs survive a restart */
 	uint8_t dialog_key[32];
+	/* late UDP send errors (transport.h send_err_h): at most
+	 * SEND_ERR_LOG_PER_SEC lines in each second */
+	time_t send_err_sec;
+	unsigned send_err_logged;
+	uint64_t send_err_suppressed;
 };
+
+#define SEND_ERR_LOG_PER_SEC 10u
 
 static void log_line(enum sb_log_level lvl, const char *line, void *arg)
 {
@@ -106,6 +113,32 @@ static void close_h(uint32_t conn_id, const struct sb_addr *peer, int err, void 
 	(void)err;
 	if (s->proxy)
 		sb_tsx_layer_conn_failed(sb_proxy_tsx_layer(s->proxy), conn_id, peer);
+}
+
+/* A UDP datagram queued during a receive batch that the kernel refused
+ * when the batch was sent (transport.h): the transaction that sent it saw
+ * success and learns of a lasting problem at its next retransmission, so
+ * the operator hears it here, a few lines a second at most. */
+static void send_err_h(const struct sb_addr *to, int err, void *arg)
+{
+	struct server *s = arg;
+	time_t now = time(NULL);
+	if (now != s->send_err_sec) {
+		if (s->send_err_suppressed)
+			logf_(s, SB_LOG_WARN, "udp send failures not logged in the last second: %llu",
+			      (unsigned long long)s->send_err_suppressed);
+		s->send_err_sec = now;
+		s->send_err_logged = 0;
+		s->send_err_suppressed = 0;
+	}
+	if (s->send_err_logged >= SEND_ERR_LOG_PER_SEC) {
+		s->send_err_suppressed++;
+		return;
+	}
+	s->send_err_logged++;
+	char a[SB_ADDR_STR_MAX];
+	logf_(s, SB_LOG_WARN, "udp send to %s failed: %s", sb_addr_to_str(to, a, sizeof a),
+	      strerror(err));
 }
 
 static int register_h(const struct sb_tp_rx *rx, uint64_t token, struct sb_buf *out, void *arg)
@@ -426,7 +459,7 @@ static int setup(struct server *s)
 	if ((err = sb_loop_alloc(&s->loop, NULL)))
 		return err;
 	struct sb_transport_cfg tc = { .loop = s->loop, .recv_h = recv_h, .close_h = close_h,
-				       .arg = s };
+				       .send_err_h = send_err_h, .arg = s };
 	if ((err = sb_transport_alloc(&s->tp, &tc)))
 		return err;
 	struct sb_location_cfg lc = { .loop = s->loop, .hash_seed = (uint64_t)getpid() * 2654435761u };
@@ -498,6 +531,16 @@ static int setup(struct server *s)
 			      sb_addr_to_str(&bound, a, sizeof a));
 		} else {
 			logf_(s, SB_LOG_INFO, "listening on %s %s", pn, b);
+		}
+		/* the kernel reports twice what it grants (socket(7)); less than
+		 * asked for means rmem_max capped it */
+		uint32_t rb = 0, wb = 0;
+		if (l->proto == SB_TP_UDP && sb_transport_udp_bufs(s->tp, &bound, &rb, &wb) == 0) {
+			bool capped = rb < 2 * SB_TP_DEF_UDP_RCVBUF;
+			logf_(s, capped ? SB_LOG_WARN : SB_LOG_INFO,
+			      "udp %s: socket buffers %u KiB receive, %u KiB send%s", b,
+			      (unsigned)(rb / 1024), (unsigned)(wb / 1024),
+			      capped ? " (capped: raise net.core.rmem_max or grant CAP_NET_ADMIN)" : "");
 		}
 		pc.listen[pc.nlisten].proto = l->proto;
 		pc.listen[pc.nlisten].addr = bound;
