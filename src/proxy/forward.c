@@ -309,7 +309,7 @@ static void make_branch(struct sb_proxy *p, const char *hash, char *out, size_t 
 int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 {
 	struct sb_proxy *p = r->p;
-	struct sb_sip_msg *m = &r->msg;
+	struct sb_sip_msg *m = px_req_msg(r);
 	struct px_routing rt;
 	struct sb_uri tu;
 	struct sb_tp_dest dst;
@@ -319,6 +319,8 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 	*fail = 500;
 	if (r->nbr >= SB_PROXY_MAX_TARGETS)
 		return ENOSPC;
+	if (!m)
+		return EBADMSG;
 	if ((err = px_route(p, m, &rt)))
 		return err;
 	if (sb_uri_parse(&tu, sb_slice_from(tg->uri, tg->len)) != 0) {
@@ -328,7 +330,7 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 	/* §16.6 step 7: the next hop is the first Route left, else the target */
 	if (rt.has_next) {
 		err = px_uri_dest(&rt.next.uri, &dst);
-	} else if (tg->has_dest && px_use_flow(tg, &tu)) {
+	} else if (tg->has_dest && px_use_flow(&tg->dest, &tu)) {
 		dst = tg->dest;
 		flow = true;
 		err = 0;
@@ -344,9 +346,13 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 		return err;
 	}
 
-	struct px_branch *b = &r->br[r->nbr];
-	memset(b, 0, sizeof *b);
+	/* one allocation per branch: its client transaction's owner points
+	 * at it */
+	struct px_branch *b = calloc(1, sizeof *b);
+	if (!b)
+		return ENOMEM;
 	b->r = r;
+	sb_timer_init(&b->timer_c);
 	char branch[64];
 	make_branch(p, r->hash, branch, sizeof branch);
 	struct px_fwd fw = {
@@ -362,10 +368,8 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 		fw.ruri = SB_SLICE_NULL;
 	struct sb_tsx *ct = NULL;
 	for (int attempt = 0; attempt < 3; attempt++) {
-		if ((err = px_print_forward(p, m, &rt, &fw, &dst))) {
-			*fail = 503;
-			return err;
-		}
+		if ((err = px_print_forward(p, m, &rt, &fw, &dst)))
+			break;
 		struct sb_tsx_client_cfg cc = {
 			.dst = dst,
 			.buf = p->out.p,
@@ -397,19 +401,19 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 		break;
 	}
 	if (err) {
+		free(b);
 		*fail = 503;
 		return err;
-	}
-	b->buf = malloc(p->out.len);
-	if (b->buf) {
-		memcpy(b->buf, p->out.p, p->out.len);
-		b->len = p->out.len;
 	}
 	b->ct = ct;
 	b->dst = dst;
 	b->used = true;
-	r->nbr++;
-	r->refs++;
+	b->idx = r->nbr++;
+	if (r->br_last)
+		r->br_last->next = b;
+	else
+		r->br = b;
+	r->br_last = b;
 	if (m->mid == SB_METHOD_INVITE) {
 		sb_timer_start(p->cfg.loop, &b->timer_c, p->cfg.timer_c_ms, px_timer_c_h, b);
 		if (!r->call_counted && !has_to_tag(m)) {

@@ -4,10 +4,11 @@
  * another.
  *
  * One request context (struct px_req) per forwarded request: the server
- * transaction, a copy of the request, the target set and one branch per
+ * transaction, the request's bytes, the target set and one branch per
  * target with its client transaction, Timer C and the CANCEL it may send.
- * The context counts the transactions it owns and is freed when the last of
- * them has ended (context.c). */
+ * The context is freed as soon as its work is done (px_req_settle,
+ * context.c); the transactions that linger are handed to the proxy-wide
+ * orphan owner. */
 #ifndef SB_PROXY_INT_H
 #define SB_PROXY_INT_H
 
@@ -31,22 +32,29 @@
 #define PX_FNV_OFFSET 14695981039346656037ull
 #define PX_FNV_PRIME  1099511628211ull
 
+/* One target of the set (§16.5): the URI at its exact length, in one
+ * allocation with the struct; the set is a list in the order targets were
+ * added. */
 struct px_target {
-	char uri[SB_LOC_MAX_CONTACT];
-	size_t len;
+	struct px_target *next;
 	unsigned q1000;
 	bool has_dest;              /* a binding's flow (RFC 5626 style) */
 	struct sb_tp_dest dest;
+	size_t len;
+	char uri[];                 /* len bytes, < SB_LOC_MAX_CONTACT */
 };
 
 struct px_req;
 
+/* One branch (§16.6): allocated when it starts, so that the pointer its
+ * client transaction's owner holds stays put; the request as forwarded is
+ * kept by that client transaction alone (sb_tsx_request, for CANCEL). */
 struct px_branch {
+	struct px_branch *next;     /* the context's branches, in start order */
 	struct px_req *r;
 	struct sb_tsx *ct;          /* NULL once ended or detached */
-	char *buf;                  /* the request as forwarded */
-	size_t len;
 	struct sb_tp_dest dst;
+	unsigned idx;               /* position in the list, from 0 */
 	unsigned status;            /* last response: final when >= 200 */
 	bool used, final, want_cancel, cancelled;
 	/* a forwarding rule moved the call on (no answer): its responses no
@@ -65,18 +73,19 @@ struct px_req {
 	struct sb_tsx *st_key;
 	struct sb_proxy *p;
 	struct sb_tsx *st;          /* NULL once ended */
-	unsigned refs;              /* live transactions owned */
 	char *buf;                  /* the request as received */
 	size_t len;
-	struct sb_sip_msg msg;      /* parsed over buf */
+	/* the request parsed: the transport's while request_h runs, NULL
+	 * after (px_req_msg parses buf again when it is needed) */
+	struct sb_sip_msg *m;
+	enum sb_sip_method mid;
 	enum sb_tp_proto proto;
 	struct sb_addr src, local;
 	uint32_t conn_id;
 	char hash[PX_HASH_HEX + 1];
-	struct px_target *targets;  /* ntargets of them, on the heap: most
-	                               requests have one */
+	struct px_target *targets;  /* ntargets of them, a list */
 	unsigned ntargets, next_target;
-	struct px_branch br[SB_PROXY_MAX_TARGETS];
+	struct px_branch *br, *br_last; /* nbr of them, a list */
 	unsigned nbr;
 	char *best;                 /* the best final response so far, printed */
 	size_t best_len;
@@ -96,13 +105,13 @@ struct px_req {
 	bool answer_counted;        /* stats: and a 2xx relayed for it */
 	/* Network call forwarding (fwd.c).  A group is the branches that ring
 	 * one user's bindings (or one forwarding target): from branch grp_br
-	 * and target grp_tg on.  fwd_user names that user while its busy and
-	 * no-answer rules may still apply ("" otherwise). */
+	 * on.  fwd_user names that user while its busy and no-answer rules
+	 * may still apply (NULL otherwise; on the heap). */
 	bool rules;                 /* the user's rules apply (an out-of-dialog INVITE) */
 	bool fwd_counted;           /* stats: calls_forwarded counted */
 	unsigned fwd_hops;          /* rules applied along the chain */
-	unsigned grp_br, grp_tg;
-	char fwd_user[SB_USERS_MAX_NAME + 1];
+	unsigned grp_br;
+	char *fwd_user;
 	size_t fwd_user_len;
 	struct sb_timer noanswer;   /* the no-answer rule of fwd_user */
 };
@@ -118,6 +127,12 @@ struct sb_proxy {
 	size_t nreqs;
 	uint64_t counter;
 	struct sb_buf out;          /* print buffer, reused */
+	/* a context's request parsed again (px_req_msg) for rmsg_owner, and
+	 * a second message for one-off parses (a CANCEL's INVITE, a 401/407
+	 * to merge): one each per proxy, the loop is single-threaded */
+	struct sb_sip_msg *rmsg;
+	const struct px_req *rmsg_owner;
+	struct sb_sip_msg *tmsg;
 	/* the "rejected" log line, at most SB_PROXY_REJECT_LOG_PER_SEC in
 	 * each second from rej_window (loop time, ms) */
 	uint64_t rej_window;
@@ -200,12 +215,17 @@ int px_route(const struct sb_proxy *p, struct sb_sip_msg *m, struct px_routing *
 int px_route_edits(const struct px_routing *rt, const struct sb_sip_msg *m,
 		   struct sb_sip_edits *ed);
 int px_uri_dest(const struct sb_uri *u, struct sb_tp_dest *d);
-bool px_use_flow(const struct px_target *tg, const struct sb_uri *contact);
+/* Whether to reach a binding registered over flow at contact over that
+ * flow. */
+bool px_use_flow(const struct sb_tp_dest *flow, const struct sb_uri *contact);
 
 /* target.c: §16.5. */
-/* A new, zeroed target at the end of r's set; NULL at
- * SB_PROXY_MAX_TARGETS or without memory. */
-struct px_target *px_target_add(struct px_req *r);
+/* A new target for uri (q 1000, no flow) at the end of r's set; NULL at
+ * SB_PROXY_MAX_TARGETS, for a URI of SB_LOC_MAX_CONTACT bytes or more, or
+ * without memory. */
+struct px_target *px_target_add(struct px_req *r, struct sb_slice uri);
+/* The k-th target of r's set (k < ntargets). */
+struct px_target *px_target_nth(struct px_req *r, unsigned k);
 void px_target_set(struct px_req *r, unsigned *fail);
 unsigned px_add_contacts(struct px_req *r, struct sb_sip_msg *msg);
 /* 480 or 404 for an AOR without bindings (who may learn who exists). */
@@ -226,7 +246,14 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail);
 
 /* context.c: §16.7, Timer C. */
 void px_req_free(struct px_req *r);
-void px_req_unref(struct px_req *r);
+/* r's request parsed: the transport's while request_h runs, else parsed
+ * again from r->buf into p->rmsg (valid until the next px_req_msg of
+ * another context); NULL when that fails. */
+struct sb_sip_msg *px_req_msg(struct px_req *r);
+/* Free r when its work is done (see context.c), its lingering
+ * transactions handed to the orphan owner.  The last thing each entry
+ * point of a context (a callback, a timer, request_h) does with it. */
+void px_req_settle(struct px_req *r);
 void px_st_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg);
 void px_upstream_generated(struct px_req *r, unsigned code, const char *reason);
 bool px_branch_pending(const struct px_branch *b);
@@ -274,5 +301,8 @@ void px_ack_h(struct sb_tsx *st, const struct sb_tp_rx *rx, void *arg);
  * statelessly; how many copies went out (0: no target). */
 unsigned px_cancel_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx);
 void px_stray_h(const struct sb_tp_rx *rx, void *arg);
+/* §16.7 step 9, §18.2.2: relay the response m with our Via popped to the
+ * next Via's received/rport (or sent-by). */
+void px_relay_by_via(struct sb_proxy *p, struct sb_sip_msg *m);
 
 #endif

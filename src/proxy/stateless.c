@@ -137,23 +137,16 @@ static unsigned forward_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx,
 						      bs, SB_PROXY_MAX_TARGETS);
 			if (n > SB_PROXY_MAX_TARGETS)
 				n = SB_PROXY_MAX_TARGETS;
-			struct px_target tg;
 			for (size_t k = 0; k < n; k++) {
-				if (bs[k]->contact.l >= sizeof tg.uri)
-					continue;
-				memset(&tg, 0, sizeof tg);
-				memcpy(tg.uri, bs[k]->contact.p, bs[k]->contact.l);
-				tg.len = bs[k]->contact.l;
-				tg.has_dest = true;
-				tg.dest = bs[k]->source;
+				struct sb_slice c = bs[k]->contact;
 				struct sb_uri cu;
-				if (sb_uri_parse(&cu, sb_slice_from(tg.uri, tg.len)) != 0)
+				if (c.l >= SB_LOC_MAX_CONTACT || sb_uri_parse(&cu, c) != 0)
 					continue;
-				if (px_use_flow(&tg, &cu))
-					dst = tg.dest;
+				if (px_use_flow(&bs[k]->source, &cu))
+					dst = bs[k]->source;
 				else if (px_uri_dest(&cu, &dst) != 0)
 					continue;
-				stateless_send(p, rx, &rt, sb_slice_from(tg.uri, tg.len), &dst, kind);
+				stateless_send(p, rx, &rt, c, &dst, kind);
 				sent++;
 			}
 			return sent;
@@ -218,7 +211,7 @@ void px_stray_h(const struct sb_tp_rx *rx, void *arg)
 	struct sb_sip_msg *m = rx->msg;
 	struct sb_sip_values it;
 	struct sb_slice v;
-	struct sb_via top, next;
+	struct sb_via top;
 	sb_sip_values_init(&it, m, SB_HDR_VIA);
 	if (!sb_sip_values_next(&it, &v, NULL) || sb_via_parse(&top, sb_slice_trim(v)) != 0)
 		return;
@@ -232,7 +225,17 @@ void px_stray_h(const struct sb_tp_rx *rx, void *arg)
 		px_log(p, SB_LOG_DEBUG, "late %u of a branch that is over: dropped", m->status);
 		return;
 	}
-	if (!sb_sip_values_next(&it, &v, NULL) || sb_via_parse(&next, sb_slice_trim(v)) != 0)
+	px_relay_by_via(p, m);
+}
+
+void px_relay_by_via(struct sb_proxy *p, struct sb_sip_msg *m)
+{
+	struct sb_sip_values it;
+	struct sb_slice v;
+	struct sb_via next;
+	sb_sip_values_init(&it, m, SB_HDR_VIA);
+	if (!sb_sip_values_next(&it, &v, NULL) || !sb_sip_values_next(&it, &v, NULL) ||
+	    sb_via_parse(&next, sb_slice_trim(v)) != 0)
 		return;
 	/* RFC 3261 §18.2.2, RFC 3581 §4: received and rport win */
 	struct sb_tp_dest d = { .proto = SB_TP_UDP };
