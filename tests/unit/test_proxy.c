@@ -498,6 +498,9 @@ static void test_busy_relayed_with_hop_by_hop_ack(void **state)
 		    "CSeq: 1 INVITE\n"
 		    "Content-Length: 0\n\n");
 	no_more_sent(f);
+	/* the final response went up and no branch is pending: the context
+	 * is gone, its transactions linger (Timers D and H) on their own */
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
 	/* the caller's ACK ends at the server transaction */
 	inject_from(f,
 		    "ACK sip:bob@example.com SIP/2.0\n"
@@ -513,6 +516,105 @@ static void test_busy_relayed_with_hop_by_hop_ack(void **state)
 	free(r486);
 	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS + 1000);
 	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+}
+
+/* A context is freed the moment its final response has gone up with no
+ * branch pending; the transactions that linger belong to nobody but still
+ * do their part: a 2xx retransmission from the callee goes up statelessly
+ * (RFC 6026 §8.1), a late CANCEL is answered 200 and goes nowhere (§9.2,
+ * §16.10: the INVITE was answered), and the BYE's context is gone as soon
+ * as its 200 has gone up. */
+static void test_context_freed_at_final_response(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *fw = basic_invite(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 1);
+	char *r180 = respond(f, fw->buf, 180, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 180 Ringing\r\n", 21);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 1);
+	char *r200 = respond(f, fw->buf, 200, "bt1", "192.0.2.20", 5062);
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	static const char ok_up[] =
+		"SIP/2.0 200 OK\n"
+		"Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport=5060;received=192.0.2.30\n"
+		"From: Alice <sip:alice@example.com>;tag=at1\n"
+		"To: Bob <sip:bob@example.com>;tag=bt1\n"
+		"Call-ID: call1@192.0.2.30\n"
+		"CSeq: 1 INVITE\n"
+		"Content-Length: 0\n\n";
+	expect_text(up->buf, ok_up);
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	/* both INVITE transactions linger in Accepted (Timers L and M), with
+	 * the REGISTER's (Timer J) */
+	struct sb_tsx_layer *l = sb_proxy_tsx_layer(f->proxy);
+	assert_int_equal(sb_tsx_layer_count(l), 3);
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(st.calls_answered, 1);
+	assert_int_equal(st.contexts, 0);
+	/* bob did not hear our ACK yet: his 2xx retransmission reaches the
+	 * client transaction, now the orphan owner's, and goes up as it is */
+	sb_loop_advance(f->loop, 1000);
+	inject_raw(f, r200, "192.0.2.20", 5062);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf, ok_up);
+	no_more_sent(f);
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls_answered, 1);
+	/* a CANCEL crossing the 200: answered, forwarded nowhere */
+	inject_from(f, cancel_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf,
+		    "SIP/2.0 200 OK\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=04fc4557\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 CANCEL\n"
+		    "Content-Length: 0\n\n");
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	/* the BYE: a context while it is forwarded, none once its 200 went up */
+	inject_from(f,
+		    "BYE sip:bob@192.0.2.20:5062 SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKbye1;rport\n"
+		    "Route: <sip:192.0.2.10:5060;transport=udp;lr>\n"
+		    "Max-Forwards: 70\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=bt1\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 2 BYE\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *bye = expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "BYE ", 4);
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 1);
+	char *rbye = respond(f, bye->buf, 200, NULL, "192.0.2.20", 5062);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf,
+		    "SIP/2.0 200 OK\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKbye1;rport=5060;received=192.0.2.30\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=bt1\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 2 BYE\n"
+		    "Content-Length: 0\n\n");
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	/* a retransmission of the BYE's 200 is absorbed by the lingering
+	 * client transaction (Completed, Timer K) */
+	inject_raw(f, rbye, "192.0.2.20", 5062);
+	no_more_sent(f);
+	free(r180);
+	free(r200);
+	free(rbye);
+	sb_loop_advance(f->loop, 300000);
+	assert_int_equal(sb_tsx_layer_count(l), 0);
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(st.calls_answered, 1);
 }
 
 static void test_cancel(void **state)
@@ -1436,6 +1538,7 @@ int main(void)
 	static struct opts sequential = { .fork = SB_FORK_SEQUENTIAL };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_basic_forward, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_context_freed_at_final_response, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_found_and_unavailable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_hops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loop_and_spiral, setup, teardown),
