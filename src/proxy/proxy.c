@@ -601,8 +601,15 @@ int sb_proxy_alloc(struct sb_proxy **pp, const struct sb_proxy_cfg *cfg)
 		memcpy(p->domains[k], cfg->domains[k], l + 1);
 		p->cfg.domains[k] = p->domains[k];
 	}
-	for (unsigned k = 0; k < cfg->nlisten; k++)
-		(void)px_addr_host(&cfg->listen[k].addr, p->lhost[k], sizeof p->lhost[k]);
+	for (unsigned k = 0; k < cfg->nlisten; k++) {
+		if (px_addr_host(&cfg->listen[k].addr, p->lhost[k], sizeof p->lhost[k]) != 0)
+			continue;
+		size_t hl = strlen(p->lhost[k]);
+		memcpy(p->lhp[k], p->lhost[k], hl);
+		p->lhp[k][hl++] = ':';
+		hl += px_u64_dec(sb_addr_port(&cfg->listen[k].addr), p->lhp[k] + hl);
+		p->lhp_len[k] = hl;
+	}
 	sb_buf_init(&p->out, PX_OUT_MAX);
 	p->rmsg = malloc(sizeof *p->rmsg);
 	p->tmsg = malloc(sizeof *p->tmsg);

@@ -25,6 +25,11 @@
 #define PX_MAX_ROUTES 64u
 /* Bytes of challenges (§16.7 step 7) collected per request. */
 #define PX_MAX_AUTH 8192u
+/* Scratch bytes for rewritten field values of one forwarded request. */
+#define PX_SCRATCH 8192u
+/* Bytes of one of our branches (SB_PROXY_BRANCH_PREFIX, hash, '.', and a
+ * counter or a kind letter and a hash), NUL included. */
+#define PX_BRANCH_MAX 64u
 /* Hex digits of the loop-detection hash in our branch. */
 #define PX_HASH_HEX 16u
 /* FNV-1a, 64 bits: branch hashes and our To tags need spread, not
@@ -120,6 +125,15 @@ struct sb_proxy {
 	struct sb_proxy_cfg cfg;
 	char domains[SB_PROXY_MAX_DOMAINS][SB_PROXY_MAX_NAME];
 	char lhost[SB_PROXY_MAX_LISTEN][SB_ADDR_STR_MAX]; /* listener hosts, IPv6 in [] */
+	/* "host:port" of each listener, for Via and Record-Route; lhp_len 0
+	 * when it could not be printed */
+	char lhp[SB_PROXY_MAX_LISTEN][SB_ADDR_STR_MAX + 8];
+	size_t lhp_len[SB_PROXY_MAX_LISTEN];
+	/* the values the edits of one forwarded request point to */
+	struct px_scratch {
+		char mem[PX_SCRATCH];
+		size_t used;
+	} scratch;
 	struct sb_tsx_layer *layer;
 	struct sb_hash *known;
 	struct sb_hash *by_st;
@@ -239,6 +253,8 @@ void px_start_targets(struct px_req *r);
 bool px_cred_is_ours(const struct sb_proxy *p, struct sb_slice v);
 uint64_t px_fnv(uint64_t h, struct sb_slice s);
 void px_hex64(uint64_t v, char *out);
+/* v in decimal at out (room for 20 digits, no NUL); how many digits. */
+size_t px_u64_dec(uint64_t v, char *out);
 void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HASH_HEX + 1]);
 int px_print_forward(struct sb_proxy *p, struct sb_sip_msg *m, const struct px_routing *rt,
 		     const struct px_fwd *fw, const struct sb_tp_dest *dst);

@@ -10,7 +10,12 @@
 
 int px_route(const struct sb_proxy *p, struct sb_sip_msg *m, struct px_routing *rt)
 {
-	memset(rt, 0, sizeof *rt);
+	/* only what is used: rv up to nrv, next when has_next */
+	rt->nrv = 0;
+	rt->first_kept = 0;
+	rt->strict = false;
+	rt->new_ruri = SB_SLICE_NULL;
+	rt->has_next = false;
 	struct sb_sip_values it;
 	struct sb_slice v;
 	uint16_t hi;

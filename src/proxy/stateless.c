@@ -9,7 +9,6 @@
  * retransmissions (RFC 6026) and answers to what we forwarded
  * statelessly, but not a late non-2xx to an INVITE of ours, whose branch
  * was given up or whose transaction has ended. */
-#include <stdio.h>
 #include <string.h>
 
 #include "proxy_int.h"
@@ -86,14 +85,22 @@ static void stateless_send(struct sb_proxy *p, const struct sb_tp_rx *rx,
 			   const struct sb_tp_dest *dst, char kind)
 {
 	struct sb_sip_msg *m = rx->msg;
-	char hash[PX_HASH_HEX + 1], hh[PX_HASH_HEX + 1], branch[64];
+	char hash[PX_HASH_HEX + 1], branch[PX_BRANCH_MAX];
 	const struct sb_via *v;
 	uint64_t h = px_fnv(PX_FNV_OFFSET ^ p->cfg.seed, ruri.p ? ruri : m->ruri);
 	if (sb_sip_msg_via(m, &v) == 0)
 		h = px_fnv(h, v->branch);
 	px_loop_hash(p, m, hash);
-	px_hex64(h, hh);
-	snprintf(branch, sizeof branch, SB_PROXY_BRANCH_PREFIX "%s.%c%s", hash, kind, hh);
+	/* SB_PROXY_BRANCH_PREFIX, the loop hash, '.', kind, h in hex */
+	const size_t pl = sizeof SB_PROXY_BRANCH_PREFIX - 1;
+	char *d = branch;
+	memcpy(d, SB_PROXY_BRANCH_PREFIX, pl);
+	d += pl;
+	memcpy(d, hash, PX_HASH_HEX);
+	d += PX_HASH_HEX;
+	*d++ = '.';
+	*d++ = kind;
+	px_hex64(h, d); /* and its NUL */
 	struct px_fwd fw = { .ruri = ruri, .src = &rx->src, .branch = branch };
 	if (px_print_forward(p, m, rt, &fw, dst) == 0)
 		(void)px_send(dst, p->out.p, p->out.len, p);
