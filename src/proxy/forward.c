@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "proxy_int.h"
 
 uint64_t px_fnv(uint64_t h, struct sb_slice s)
@@ -120,6 +123,26 @@ static struct sb_slice scratch_take(struct px_scratch *s, size_t mark, bool err)
 	return err ? SB_SLICE_NULL : sb_slice_from(s->mem + mark, s->used - mark);
 }
 
+/* The host of a as text, NUL-terminated in buf (SB_ADDR_STR_MAX bytes):
+ * an IPv4 address printed here in dotted decimal (inet_ntop goes through
+ * sprintf, a cost on every forwarded request), anything else by
+ * sb_addr_host_to_str. */
+static void addr_host_text(const struct sb_addr *a, char buf[SB_ADDR_STR_MAX])
+{
+	if (a->u.sa.sa_family != AF_INET) {
+		sb_addr_host_to_str(a, buf, SB_ADDR_STR_MAX);
+		return;
+	}
+	const unsigned char *b = (const unsigned char *)&a->u.in.sin_addr.s_addr;
+	char *d = buf;
+	for (unsigned k = 0; k < 4; k++) {
+		if (k)
+			*d++ = '.';
+		d += px_u64_dec(b[k], d);
+	}
+	*d = 0;
+}
+
 /* RFC 3581 §4 / RFC 3261 §18.2.1: the top Via gets received (the source
  * address) and, when the client asked with rport, rport (the source port),
  * so that responses find their way back through NAT. */
@@ -131,7 +154,7 @@ static int stamp_top_via(struct sb_sip_msg *m, const struct sb_addr *src, struct
 	if (hi == SB_SIP_NO_HDR || sb_sip_msg_via(m, &v) != 0)
 		return 0;
 	char ip[SB_ADDR_STR_MAX];
-	sb_addr_host_to_str(src, ip, sizeof ip);
+	addr_host_text(src, ip);
 	struct sb_slice host = v->host;
 	if (host.l >= 2 && host.p[0] == '[')
 		host = sb_slice_from(host.p + 1, host.l - 2);
@@ -359,7 +382,8 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 {
 	struct sb_proxy *p = r->p;
 	struct sb_sip_msg *m = px_req_msg(r);
-	struct px_routing rt;
+	struct px_routing own;
+	const struct px_routing *rt = r->rt;
 	struct sb_uri tu;
 	struct sb_tp_dest dst;
 	bool flow = false;
@@ -370,22 +394,25 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 		return ENOSPC;
 	if (!m)
 		return EBADMSG;
-	if ((err = px_route(p, m, &rt)))
-		return err;
+	if (!rt) {
+		if ((err = px_route(p, m, &own)))
+			return err;
+		rt = &own;
+	}
 	if (sb_uri_parse(&tu, sb_slice_from(tg->uri, tg->len)) != 0) {
 		*fail = 400;
 		return EBADMSG;
 	}
 	/* §16.6 step 7: the next hop is the first Route left, else the target */
-	if (rt.has_next) {
-		err = px_uri_dest(&rt.next.uri, &dst);
+	if (rt->has_next) {
+		err = px_uri_dest(&rt->next.uri, &dst);
 	} else if (tg->has_dest && px_use_flow(&tg->dest, &tu)) {
 		dst = tg->dest;
 		flow = true;
 		err = 0;
 	} else {
 		struct sb_uri du;
-		if (rt.strict && sb_uri_parse(&du, rt.new_ruri) == 0)
+		if (rt->strict && sb_uri_parse(&du, rt->new_ruri) == 0)
 			err = px_uri_dest(&du, &dst);
 		else
 			err = px_uri_dest(&tu, &dst);
@@ -417,7 +444,7 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 		fw.ruri = SB_SLICE_NULL;
 	struct sb_tsx *ct = NULL;
 	for (int attempt = 0; attempt < 3; attempt++) {
-		if ((err = px_print_forward(p, m, &rt, &fw, &dst)))
+		if ((err = px_print_forward(p, m, rt, &fw, &dst)))
 			break;
 		struct sb_tsx_client_cfg cc = {
 			.dst = dst,

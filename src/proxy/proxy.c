@@ -437,8 +437,11 @@ static void forward(struct px_req *r, bool loop)
 		px_upstream_generated(r, fail, NULL);
 		return;
 	}
+	/* the first branches start now: their routing is this one */
+	r->rt = &rt;
 	px_start_targets(r);
 	px_try_finish(r);
+	r->rt = NULL;
 }
 
 static void request_h(const struct sb_tp_rx *rx, void *arg)

@@ -83,6 +83,7 @@ struct px_req {
 	/* the request parsed: the transport's while request_h runs, NULL
 	 * after (px_req_msg parses buf again when it is needed) */
 	struct sb_sip_msg *m;
+	const struct px_routing *rt; /* §16.4 for m, while request_h runs */
 	enum sb_sip_method mid;
 	enum sb_tp_proto proto;
 	struct sb_addr src, local;
