@@ -58,7 +58,7 @@ struct sb_sip_msg *px_req_msg(struct px_req *r)
 	if (p->rmsg_owner == r)
 		return p->rmsg;
 	p->rmsg_owner = NULL;
-	if (sb_sip_parse(p->rmsg, r->buf, r->len, SB_SIP_DATAGRAM) != 0)
+	if (!r->buf || sb_sip_parse(p->rmsg, r->buf, r->len, SB_SIP_DATAGRAM) != 0)
 		return NULL;
 	p->rmsg_owner = r;
 	return p->rmsg;
@@ -100,6 +100,61 @@ static bool req_done(const struct px_req *r)
 		if (px_branch_pending(b))
 			return false;
 	return true;
+}
+
+/* The fields a response we make copies from its request (RFC 3261
+ * §8.2.6.2, sb_sip_print_response). */
+static bool copied_to_response(enum sb_sip_hdr_id id)
+{
+	return id == SB_HDR_VIA || id == SB_HDR_FROM || id == SB_HDR_TO ||
+	       id == SB_HDR_CALL_ID || id == SB_HDR_CSEQ;
+}
+
+/* Whether a branch may still start after request_h: a target not yet
+ * tried (sequential forking), a 3xx's Contacts (§16.7 step 5 recursion),
+ * or a user's busy or no-answer rule (fwd.c). */
+static bool may_branch(const struct px_req *r)
+{
+	return r->next_target < r->ntargets || r->p->cfg.recurse_on_3xx || r->fwd_user;
+}
+
+void px_req_keep(struct px_req *r)
+{
+	struct sb_sip_msg *m = r->m;
+	r->m = NULL;
+	if (!m || req_done(r))
+		return; /* freed at once by px_req_settle */
+	if (may_branch(r)) {
+		/* a new branch forwards the whole request */
+		if ((r->buf = malloc(m->raw.l)) != NULL) {
+			memcpy(r->buf, m->raw.p, m->raw.l);
+			r->len = m->raw.l;
+		}
+		return;
+	}
+	/* only responses we make are left (408, 487, 500, a merged 401/407
+	 * goes from the best response): the request line, the fields they
+	 * copy, in their order, and the empty line */
+	size_t need = m->start_line.l + 4;
+	for (uint16_t k = 0; k < m->nhdrs; k++)
+		if (copied_to_response(m->hdrs[k].id))
+			need += m->hdrs[k].line.l;
+	char *d = r->buf = malloc(need);
+	if (!d)
+		return; /* px_req_msg fails: px_upstream_generated copes */
+	memcpy(d, m->start_line.p, m->start_line.l);
+	d += m->start_line.l;
+	memcpy(d, "\r\n", 2);
+	d += 2;
+	for (uint16_t k = 0; k < m->nhdrs; k++) {
+		const struct sb_sip_hdr *h = &m->hdrs[k];
+		if (copied_to_response(h->id)) {
+			memcpy(d, h->line.p, h->line.l);
+			d += h->line.l;
+		}
+	}
+	memcpy(d, "\r\n", 2);
+	r->len = need;
 }
 
 void px_req_settle(struct px_req *r)

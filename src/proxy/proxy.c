@@ -110,16 +110,8 @@ static int req_alloc(struct sb_proxy *p, const struct sb_tp_rx *rx, struct px_re
 	struct px_req *r = calloc(1, sizeof *r);
 	if (!r)
 		return ENOMEM;
-	const struct sb_sip_msg *m = rx->msg;
-	r->buf = malloc(m->raw.l);
-	if (!r->buf) {
-		free(r);
-		return ENOMEM;
-	}
-	memcpy(r->buf, m->raw.p, m->raw.l);
-	r->len = m->raw.l;
 	r->m = rx->msg;
-	r->mid = m->mid;
+	r->mid = rx->msg->mid;
 	r->p = p;
 	r->proto = rx->proto;
 	r->src = rx->src;
@@ -504,7 +496,7 @@ static void request_h(const struct sb_tp_rx *rx, void *arg)
 	(void)sb_hash_insert(p->by_st, &r->node, &r->st_key, sizeof r->st_key);
 	forward(r, loop);
 	/* from here on the request is parsed again when needed */
-	r->m = NULL;
+	px_req_keep(r);
 	px_req_settle(r);
 }
 

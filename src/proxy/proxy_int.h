@@ -78,7 +78,9 @@ struct px_req {
 	struct sb_tsx *st_key;
 	struct sb_proxy *p;
 	struct sb_tsx *st;          /* NULL once ended */
-	char *buf;                  /* the request as received */
+	/* what is kept of the request once request_h is done (px_req_keep):
+	 * all of it, or what the responses we make copy; NULL before */
+	char *buf;
 	size_t len;
 	/* the request parsed: the transport's while request_h runs, NULL
 	 * after (px_req_msg parses buf again when it is needed) */
@@ -271,6 +273,9 @@ struct sb_sip_msg *px_req_msg(struct px_req *r);
  * transactions handed to the orphan owner.  The last thing each entry
  * point of a context (a callback, a timer, request_h) does with it. */
 void px_req_settle(struct px_req *r);
+/* The end of request_h for r: keep what r still needs of its request
+ * (r->m, which goes away) in r->buf. */
+void px_req_keep(struct px_req *r);
 void px_st_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg);
 void px_upstream_generated(struct px_req *r, unsigned code, const char *reason);
 bool px_branch_pending(const struct px_branch *b);

@@ -728,6 +728,52 @@ static void test_timeout_is_408(void **state)
 	no_more_sent(f);
 }
 
+/* The response the proxy makes long after the request came (here Timer
+ * B's 408) copies the request's Vias, From, To, Call-ID and CSeq exactly
+ * (§8.2.6.2): the context keeps only those of a request that no new
+ * branch can need, and nothing of its other fields or body leaks in. */
+static void test_generated_response_from_kept_fields(void **state)
+{
+	struct fx *f = *state;
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	inject_from(f,
+		    "INVITE sip:bob@example.com SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKk1;rport\n"
+		    "Max-Forwards: 70\n"
+		    "v: SIP/2.0/UDP 192.0.2.99:5070;branch=z9hG4bKk0,\n"
+		    " SIP/2.0/TCP 192.0.2.98;branch=z9hG4bKkk\n"
+		    "f: Alice <sip:alice@example.com>;tag=at1\n"
+		    "Contact: <sip:alice@192.0.2.30:5060>\n"
+		    "To: Bob <sip:bob@example.com>\n"
+		    "Subject: kept out\n"
+		    "Call-ID: kept@192.0.2.30\n"
+		    "CSeq: 7 INVITE\n"
+		    "Content-Type: application/sdp\n"
+		    "Content-Length: 10\n\n"
+		    "v=0\r\no=x\r\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 100 Trying\r\n", 20);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "INVITE ", 7);
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 1);
+	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS);
+	while (f->seen < f->nsent && strncmp(f->sent[f->seen].buf, "INVITE ", 7) == 0)
+		f->seen++; /* Timer A retransmissions */
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf,
+		    "SIP/2.0 408 Request Timeout\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKk1;rport\n"
+		    "Via: SIP/2.0/UDP 192.0.2.99:5070;branch=z9hG4bKk0,\n"
+		    " SIP/2.0/TCP 192.0.2.98;branch=z9hG4bKkk\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=10a6cd67\n"
+		    "Call-ID: kept@192.0.2.30\n"
+		    "CSeq: 7 INVITE\n"
+		    "Content-Length: 0\n\n");
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+}
+
 static void test_double_record_route_udp_to_tcp(void **state)
 {
 	struct fx *f = *state;
@@ -1539,6 +1585,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_basic_forward, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_context_freed_at_final_response, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generated_response_from_kept_fields, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_not_found_and_unavailable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_hops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loop_and_spiral, setup, teardown),
