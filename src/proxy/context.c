@@ -19,6 +19,15 @@
 
 #include "proxy_int.h"
 
+static void free_targets(struct px_req *r)
+{
+	for (struct px_target *t = r->targets, *nt; t; t = nt) {
+		nt = t->next;
+		free(t);
+	}
+	r->targets = NULL;
+}
+
 void px_req_free(struct px_req *r)
 {
 	struct sb_proxy *p = r->p;
@@ -28,10 +37,7 @@ void px_req_free(struct px_req *r)
 		sb_timer_stop(p->cfg.loop, &b->timer_c);
 		free(b);
 	}
-	for (struct px_target *t = r->targets, *nt; t; t = nt) {
-		nt = t->next;
-		free(t);
-	}
+	free_targets(r);
 	if (p->rmsg_owner == r)
 		p->rmsg_owner = NULL;
 	if (r->st_key)
@@ -132,6 +138,9 @@ void px_req_keep(struct px_req *r)
 		}
 		return;
 	}
+	/* every target has its branch and no other can come: the set is
+	 * done with (its counts stay) */
+	free_targets(r);
 	/* only responses we make are left (408, 487, 500, a merged 401/407
 	 * goes from the best response): the request line, the fields they
 	 * copy, in their order, and the empty line */

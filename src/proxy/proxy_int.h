@@ -91,7 +91,9 @@ struct px_req {
 	struct sb_addr src, local;
 	uint32_t conn_id;
 	char hash[PX_HASH_HEX + 1];
-	struct px_target *targets;  /* ntargets of them, a list */
+	/* ntargets of them, a list; freed (NULL) once every target has its
+	 * branch and no other can come (px_req_keep) */
+	struct px_target *targets;
 	unsigned ntargets, next_target;
 	struct px_branch *br, *br_last; /* nbr of them, a list */
 	unsigned nbr;
