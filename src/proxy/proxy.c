@@ -401,7 +401,7 @@ static bool authenticate(struct sb_proxy *p, const struct sb_tp_rx *rx, uint16_t
 }
 
 /* §16.3 step 4 (loop), §16.4, §16.5 and §16.6 for the new context r. */
-static void forward(struct px_req *r, bool loop)
+static void forward(struct px_req *r, bool loop, const struct sb_uri *ru)
 {
 	struct sb_proxy *p = r->p;
 	/* RFC 3261 §16.2: a stateful proxy sends 100 Trying to an INVITE at once */
@@ -423,7 +423,7 @@ static void forward(struct px_req *r, bool loop)
 		bool fits = rt.new_ruri.l > 0 && rt.new_ruri.l < SB_LOC_MAX_CONTACT;
 		fail = !fits ? 414 : px_target_add(r, rt.new_ruri) ? 0 : 500;
 	} else {
-		px_target_set(r, &fail);
+		px_target_set(r, ru, &fail);
 	}
 	if (fail) {
 		px_upstream_generated(r, fail, NULL);
@@ -494,7 +494,7 @@ static void request_h(const struct sb_tp_rx *rx, void *arg)
 	memcpy(r->hash, hash, sizeof hash);
 	r->st_key = r->st;
 	(void)sb_hash_insert(p->by_st, &r->node, &r->st_key, sizeof r->st_key);
-	forward(r, loop);
+	forward(r, loop, ruri_ok ? &ru : NULL);
 	/* from here on the request is parsed again when needed */
 	px_req_keep(r);
 	px_req_settle(r);

@@ -245,7 +245,8 @@ bool px_use_flow(const struct sb_tp_dest *flow, const struct sb_uri *contact);
 struct px_target *px_target_add(struct px_req *r, struct sb_slice uri);
 /* The k-th target of r's set (k < ntargets). */
 struct px_target *px_target_nth(struct px_req *r, unsigned k);
-void px_target_set(struct px_req *r, unsigned *fail);
+/* §16.5 for r's Request-URI, parsed as ru (NULL: it does not parse). */
+void px_target_set(struct px_req *r, const struct sb_uri *ru, unsigned *fail);
 unsigned px_add_contacts(struct px_req *r, struct sb_sip_msg *msg);
 /* 480 or 404 for an AOR without bindings (who may learn who exists). */
 unsigned px_no_binding_status(struct px_req *r, const char *aor, size_t aorl);

@@ -39,24 +39,23 @@ struct px_target *px_target_nth(struct px_req *r, unsigned k)
 }
 
 /* §16.5: the target set. */
-void px_target_set(struct px_req *r, unsigned *fail)
+void px_target_set(struct px_req *r, const struct sb_uri *ru, unsigned *fail)
 {
 	struct sb_proxy *p = r->p;
 	struct sb_sip_msg *m = px_req_msg(r);
-	struct sb_uri ru;
 	*fail = 0;
 	if (!m) {
 		*fail = 500;
 		return;
 	}
-	if (sb_uri_parse(&ru, m->ruri) != 0) {
+	if (!ru) {
 		*fail = 400;
 		return;
 	}
 	/* foreign domains go to the Request-URI as it is; §16.5 makes no
 	 * exception for requests inside a dialog: a UA that sends its BYE to
 	 * the AOR (SIPp's uac does) reaches the bindings */
-	if (!sb_proxy_uri_in_domain(p, &ru)) {
+	if (!sb_proxy_uri_in_domain(p, ru)) {
 		if (m->ruri.l >= SB_LOC_MAX_CONTACT)
 			*fail = 414;
 		else if (!px_target_add(r, m->ruri))
@@ -64,12 +63,12 @@ void px_target_set(struct px_req *r, unsigned *fail)
 		return;
 	}
 	if (p->cfg.users) {
-		px_user_targets(r, &ru, fail);
+		px_user_targets(r, ru, fail);
 		return;
 	}
 	char aor[SB_LOC_MAX_AOR];
 	size_t aorl;
-	if (sb_location_aor_key(&ru, aor, sizeof aor, &aorl) != 0) {
+	if (sb_location_aor_key(ru, aor, sizeof aor, &aorl) != 0) {
 		*fail = 404;
 		return;
 	}
