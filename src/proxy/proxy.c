@@ -492,9 +492,19 @@ static void request_h(const struct sb_tp_rx *rx, void *arg)
 	r->has_cred = has_cred;
 	r->cred_hdr = cred_hdr;
 	memcpy(r->hash, hash, sizeof hash);
-	r->st_key = r->st;
-	(void)sb_hash_insert(p->by_st, &r->node, &r->st_key, sizeof r->st_key);
-	forward(r, loop, ruri_ok ? &ru : NULL);
+	/* only an INVITE's context is looked for by a CANCEL (§9.2) */
+	bool indexed = true;
+	if (m->mid == SB_METHOD_INVITE) {
+		r->st_key = r->st;
+		if (sb_hash_insert(p->by_st, &r->node, &r->st_key, sizeof r->st_key) != 0) {
+			r->st_key = NULL;
+			indexed = false;
+		}
+	}
+	if (indexed)
+		forward(r, loop, ruri_ok ? &ru : NULL);
+	else /* a CANCEL could not find it: not forwarded */
+		px_upstream_generated(r, 500, NULL);
 	/* from here on the request is parsed again when needed */
 	px_req_keep(r);
 	px_req_settle(r);
@@ -622,7 +632,8 @@ int sb_proxy_alloc(struct sb_proxy **pp, const struct sb_proxy_cfg *cfg)
 		.arg = p,
 	};
 	int err = ENOMEM;
-	if (!p->rmsg || !p->tmsg || (err = sb_hash_alloc(&p->known, &hc)) || (err = sb_hash_alloc(&p->by_st, &hs)) ||
+	if (!p->rmsg || !p->tmsg || (err = sb_hash_alloc(&p->known, &hc)) ||
+	    (err = sb_hash_alloc(&p->by_st, &hs)) ||
 	    (err = sb_hash_alloc(&p->reg_wait, &hs)) || (err = sb_tsx_layer_alloc(&p->layer, &lc))) {
 		sb_proxy_free(p);
 		return err;

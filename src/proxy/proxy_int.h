@@ -74,8 +74,8 @@ struct px_branch {
 
 struct px_req {
 	struct px_req *prev, *next;
-	struct sb_hash_node node;   /* keyed by the server transaction pointer */
-	struct sb_tsx *st_key;
+	struct sb_hash_node node;   /* in by_st: an INVITE's, while st lives */
+	struct sb_tsx *st_key;      /* the key; NULL when not in by_st */
 	struct sb_proxy *p;
 	struct sb_tsx *st;          /* NULL once ended */
 	/* what is kept of the request once request_h is done (px_req_keep):
@@ -141,7 +141,7 @@ struct sb_proxy {
 	} scratch;
 	struct sb_tsx_layer *layer;
 	struct sb_hash *known;
-	struct sb_hash *by_st;
+	struct sb_hash *by_st;      /* INVITE contexts by server transaction */
 	struct px_req *reqs;
 	size_t nreqs;
 	uint64_t counter;
