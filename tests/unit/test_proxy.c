@@ -708,10 +708,31 @@ static void test_parallel_fork(void **state)
 	char *a487 = respond(f, a->buf, 487, "ta", "192.0.2.21", 5064);
 	(void)expect_sent(f, SB_TP_UDP, "192.0.2.21", 5064, "ACK sip:bob@192.0.2.21:5064 SIP/2.0\r\n", 37);
 	no_more_sent(f);
+	/* every branch answered, the 200 went up: the context is gone */
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	/* a 2xx that comes on a after its 487 (a fork further down, RFC 6026)
+	 * reaches a's client transaction in Completed, the orphan owner's
+	 * now: it still goes up, with our Via popped */
+	char *a200 = respond(f, a->buf, 200, "ta2", "192.0.2.21", 5064);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf,
+		    "SIP/2.0 200 OK\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport=5060;received=192.0.2.30\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=ta2\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 INVITE\n"
+		    "Content-Length: 0\n\n");
+	no_more_sent(f);
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(st.calls_answered, 1);
 	free(a180);
 	free(b180);
 	free(b200);
 	free(a487);
+	free(a200);
 }
 
 static void test_timeout_is_408(void **state)
