@@ -92,6 +92,29 @@ static void orphan_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
 	(void)arg;
 }
 
+static struct sb_tsx_owner orphan_owner(struct sb_proxy *p)
+{
+	return (struct sb_tsx_owner){ .response_h = orphan_response_h, .end_h = orphan_end_h,
+				      .arg = p };
+}
+
+/* The orphan owner of the client transactions of a call that was not
+ * answered when its context went (its final response was a failure): the
+ * first 2xx one of them relays (a fork further down answering late) is
+ * the call's answer, counted once (stats); the transaction then goes to
+ * the plain orphan owner. */
+static void orphan_unanswered_h(struct sb_tsx *t, unsigned status, struct sb_sip_msg *msg,
+				void *arg)
+{
+	struct sb_proxy *p = arg;
+	orphan_response_h(t, status, msg, arg);
+	if (status >= 200 && status < 300 && msg && sb_tsx_kind(t) == SB_TSX_CLIENT_INVITE) {
+		p->st.calls_answered++;
+		struct sb_tsx_owner o = orphan_owner(p);
+		sb_tsx_set_owner(t, &o);
+	}
+}
+
 /* Whether r has nothing left to do: its final response went upstream, or
  * none will (the server transaction is gone); no branch is pending (each
  * has its final response, or was given up: Timer C, a transport error),
@@ -170,13 +193,14 @@ void px_req_settle(struct px_req *r)
 {
 	if (!req_done(r))
 		return;
-	struct sb_tsx_owner orphan = { .response_h = orphan_response_h, .end_h = orphan_end_h,
-				       .arg = r->p };
+	struct sb_tsx_owner orphan = orphan_owner(r->p), ct_orphan = orphan;
+	if (r->call_counted && !r->answer_counted)
+		ct_orphan.response_h = orphan_unanswered_h;
 	if (r->st)
 		sb_tsx_set_owner(r->st, &orphan);
 	for (struct px_branch *b = r->br; b; b = b->next)
 		if (b->ct)
-			sb_tsx_set_owner(b->ct, &orphan);
+			sb_tsx_set_owner(b->ct, &ct_orphan);
 	px_req_free(r);
 }
 

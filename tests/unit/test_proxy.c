@@ -513,6 +513,30 @@ static void test_busy_relayed_with_hop_by_hop_ack(void **state)
 		    "Content-Length: 0\n\n",
 		    SB_TP_UDP, "192.0.2.30", 5060);
 	no_more_sent(f);
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(st.calls_answered, 0);
+	/* a fork further down answers after all (RFC 6026): the 2xx reaches
+	 * the client transaction in Completed, goes up, and the call counts
+	 * as answered, once however often the 2xx comes */
+	char *r200 = respond(f, fw->buf, 200, "bt8", "192.0.2.20", 5062);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf,
+		    "SIP/2.0 200 OK\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport=5060;received=192.0.2.30\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=bt8\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 INVITE\n"
+		    "Content-Length: 0\n\n");
+	no_more_sent(f);
+	inject_raw(f, r200, "192.0.2.20", 5062);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 200 OK\r\n", 16);
+	no_more_sent(f);
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls_answered, 1);
+	free(r200);
 	free(r486);
 	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS + 1000);
 	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
