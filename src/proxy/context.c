@@ -1,7 +1,10 @@
 /* proxy/context: the response context of RFC 3261 §16.7.  A request
- * context lives while any transaction it owns does (its server
- * transaction, a client transaction per branch, the CANCELs it sent), so
- * that a late 2xx from another fork (RFC 6026) still finds it.  Responses
+ * context lives while it has work to do: until its final response has gone
+ * upstream (or none will: the server transaction is gone) and every branch
+ * has a final response or was given up.  Then it is freed at once
+ * (px_req_settle) and the transactions that linger (Timers D, I, J, K, L,
+ * M) are handed to the proxy-wide orphan owner, which relays a late 2xx
+ * (RFC 6026 §8.1) statelessly upstream and ignores the rest.  Responses
  * from the branches are relayed (provisionals, every 2xx to an INVITE) or
  * kept when best (§16.7 step 6) until every branch is answered; Timer C
  * (§16.6 step 11, §16.8) cancels or gives up a branch that hangs, and
@@ -16,14 +19,27 @@
 
 #include "proxy_int.h"
 
+static void free_targets(struct px_req *r)
+{
+	for (struct px_target *t = r->targets, *nt; t; t = nt) {
+		nt = t->next;
+		free(t);
+	}
+	r->targets = NULL;
+}
+
 void px_req_free(struct px_req *r)
 {
 	struct sb_proxy *p = r->p;
 	sb_timer_stop(p->cfg.loop, &r->noanswer);
-	for (unsigned k = 0; k < r->nbr; k++) {
-		sb_timer_stop(p->cfg.loop, &r->br[k].timer_c);
-		free(r->br[k].buf);
+	for (struct px_branch *b = r->br, *nb; b; b = nb) {
+		nb = b->next;
+		sb_timer_stop(p->cfg.loop, &b->timer_c);
+		free(b);
 	}
+	free_targets(r);
+	if (p->rmsg_owner == r)
+		p->rmsg_owner = NULL;
 	if (r->st_key)
 		sb_hash_remove(p->by_st, &r->node);
 	if (r->prev)
@@ -35,15 +51,157 @@ void px_req_free(struct px_req *r)
 	p->nreqs--;
 	free(r->best);
 	free(r->auth);
-	free(r->targets);
+	free(r->fwd_user);
 	free(r->buf);
 	free(r);
 }
 
-void px_req_unref(struct px_req *r)
+struct sb_sip_msg *px_req_msg(struct px_req *r)
 {
-	if (--r->refs == 0)
-		px_req_free(r);
+	struct sb_proxy *p = r->p;
+	if (r->m)
+		return r->m;
+	if (p->rmsg_owner == r)
+		return p->rmsg;
+	p->rmsg_owner = NULL;
+	if (!r->buf || sb_sip_parse(p->rmsg, r->buf, r->len, SB_SIP_DATAGRAM) != 0)
+		return NULL;
+	p->rmsg_owner = r;
+	return p->rmsg;
+}
+
+/* The owner of what a freed context leaves behind: a server transaction
+ * in Completed, Confirmed or Accepted absorbs retransmissions (and ACKs)
+ * on its own; a client INVITE transaction in Completed or Accepted passes
+ * up every 2xx (a retransmission, another fork downstream: RFC 6026 §7.2),
+ * which must still reach the caller (§16.7 step 10, RFC 6026 §8.1): it
+ * goes statelessly upstream with our Via popped (§16.7 step 9), as a 2xx
+ * does once the server transaction has ended.  Anything else is dropped;
+ * the end of each is nobody's business. */
+static void orphan_response_h(struct sb_tsx *t, unsigned status, struct sb_sip_msg *msg,
+			      void *arg)
+{
+	if (status >= 200 && status < 300 && msg && sb_tsx_kind(t) == SB_TSX_CLIENT_INVITE)
+		px_relay_by_via(arg, msg);
+}
+
+static void orphan_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
+{
+	(void)t;
+	(void)why;
+	(void)arg;
+}
+
+static struct sb_tsx_owner orphan_owner(struct sb_proxy *p)
+{
+	return (struct sb_tsx_owner){ .response_h = orphan_response_h, .end_h = orphan_end_h,
+				      .arg = p };
+}
+
+/* The orphan owner of the client transactions of a call that was not
+ * answered when its context went (its final response was a failure): the
+ * first 2xx one of them relays (a fork further down answering late) is
+ * the call's answer, counted once (stats); the transaction then goes to
+ * the plain orphan owner. */
+static void orphan_unanswered_h(struct sb_tsx *t, unsigned status, struct sb_sip_msg *msg,
+				void *arg)
+{
+	struct sb_proxy *p = arg;
+	orphan_response_h(t, status, msg, arg);
+	if (status >= 200 && status < 300 && msg && sb_tsx_kind(t) == SB_TSX_CLIENT_INVITE) {
+		p->st.calls_answered++;
+		struct sb_tsx_owner o = orphan_owner(p);
+		sb_tsx_set_owner(t, &o);
+	}
+}
+
+/* Whether r has nothing left to do: its final response went upstream, or
+ * none will (the server transaction is gone); no branch is pending (each
+ * has its final response, or was given up: Timer C, a transport error),
+ * so no Timer C runs and no CANCEL waits for a provisional response; the
+ * no-answer rule cannot apply any more (fwd.c: not after the final
+ * response, not without the server transaction). */
+static bool req_done(const struct px_req *r)
+{
+	if (r->st && !r->final_sent)
+		return false;
+	for (const struct px_branch *b = r->br; b; b = b->next)
+		if (px_branch_pending(b))
+			return false;
+	return true;
+}
+
+/* The fields a response we make copies from its request (RFC 3261
+ * §8.2.6.2, sb_sip_print_response). */
+static bool copied_to_response(enum sb_sip_hdr_id id)
+{
+	return id == SB_HDR_VIA || id == SB_HDR_FROM || id == SB_HDR_TO ||
+	       id == SB_HDR_CALL_ID || id == SB_HDR_CSEQ;
+}
+
+/* Whether a branch may still start after request_h: a target not yet
+ * tried (sequential forking), a 3xx's Contacts (§16.7 step 5 recursion),
+ * or a user's busy or no-answer rule (fwd.c). */
+static bool may_branch(const struct px_req *r)
+{
+	return r->next_target < r->ntargets || r->p->cfg.recurse_on_3xx || r->fwd_user;
+}
+
+void px_req_keep(struct px_req *r)
+{
+	struct sb_sip_msg *m = r->m;
+	r->m = NULL;
+	if (!m || req_done(r))
+		return; /* freed at once by px_req_settle */
+	if (may_branch(r)) {
+		/* a new branch forwards the whole request */
+		if ((r->buf = malloc(m->raw.l)) != NULL) {
+			memcpy(r->buf, m->raw.p, m->raw.l);
+			r->len = m->raw.l;
+		}
+		return;
+	}
+	/* every target has its branch and no other can come: the set is
+	 * done with (its counts stay) */
+	free_targets(r);
+	/* only responses we make are left (408, 487, 500, a merged 401/407
+	 * goes from the best response): the request line, the fields they
+	 * copy, in their order, and the empty line */
+	size_t need = m->start_line.l + 4;
+	for (uint16_t k = 0; k < m->nhdrs; k++)
+		if (copied_to_response(m->hdrs[k].id))
+			need += m->hdrs[k].line.l;
+	char *d = r->buf = malloc(need);
+	if (!d)
+		return; /* px_req_msg fails: px_upstream_generated copes */
+	memcpy(d, m->start_line.p, m->start_line.l);
+	d += m->start_line.l;
+	memcpy(d, "\r\n", 2);
+	d += 2;
+	for (uint16_t k = 0; k < m->nhdrs; k++) {
+		const struct sb_sip_hdr *h = &m->hdrs[k];
+		if (copied_to_response(h->id)) {
+			memcpy(d, h->line.p, h->line.l);
+			d += h->line.l;
+		}
+	}
+	memcpy(d, "\r\n", 2);
+	r->len = need;
+}
+
+void px_req_settle(struct px_req *r)
+{
+	if (!req_done(r))
+		return;
+	struct sb_tsx_owner orphan = orphan_owner(r->p), ct_orphan = orphan;
+	if (r->call_counted && !r->answer_counted)
+		ct_orphan.response_h = orphan_unanswered_h;
+	if (r->st)
+		sb_tsx_set_owner(r->st, &orphan);
+	for (struct px_branch *b = r->br; b; b = b->next)
+		if (b->ct)
+			sb_tsx_set_owner(b->ct, &ct_orphan);
+	px_req_free(r);
 }
 
 void px_st_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
@@ -62,12 +220,12 @@ void px_st_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
 		 * too), and the call is cancelled as if by a CANCEL; a 2xx
 		 * that crosses still goes to the caller (RFC 6026) */
 		sb_timer_stop(r->p->cfg.loop, &r->noanswer);
-		if (r->msg.mid == SB_METHOD_INVITE) {
+		if (r->mid == SB_METHOD_INVITE) {
 			r->cancelled = true;
 			px_cancel_others(r, NULL);
 		}
 	}
-	px_req_unref(r);
+	px_req_settle(r);
 }
 
 /* Send a response upstream through the server transaction. */
@@ -85,8 +243,18 @@ static void upstream(struct px_req *r, const char *buf, size_t len, unsigned cod
 void px_upstream_generated(struct px_req *r, unsigned code, const char *reason)
 {
 	struct sb_proxy *p = r->p;
-	if (px_print_response(p, &r->msg, code, reason, SB_SLICE_NULL) == 0)
+	struct sb_sip_msg *m = px_req_msg(r);
+	if (m && px_print_response(p, m, code, reason, SB_SLICE_NULL) == 0) {
 		upstream(r, p->out.p, p->out.len, code);
+		return;
+	}
+	px_log(p, SB_LOG_WARN, "cannot print %u upstream", code);
+	if (code >= 200 && r->st && !r->final_sent) {
+		/* no final response can go up: the server transaction, which
+		 * has no timer before it answers, is ended */
+		r->final_sent = true;
+		sb_tsx_abandon(r->st);
+	}
 }
 
 bool px_branch_pending(const struct px_branch *b)
@@ -118,7 +286,7 @@ bool px_better(unsigned neu, unsigned old, bool invite)
 
 void px_store_best(struct px_req *r, unsigned status, const char *buf, size_t len)
 {
-	if (!px_better(status, r->best_status, r->msg.mid == SB_METHOD_INVITE))
+	if (!px_better(status, r->best_status, r->mid == SB_METHOD_INVITE))
 		return;
 	free(r->best);
 	r->best = NULL;
@@ -177,14 +345,10 @@ static void collect_auth(struct px_req *r, struct sb_sip_msg *msg)
 static int print_with_auth(struct px_req *r)
 {
 	struct sb_proxy *p = r->p;
-	struct sb_sip_msg *m = malloc(sizeof *m);
-	int err = ENOMEM;
-	if (!m)
-		return err;
-	if ((err = sb_sip_parse(m, r->best, r->best_len, SB_SIP_DATAGRAM)) != 0 || !m->nhdrs) {
-		err = err ? err : EBADMSG;
-		goto out;
-	}
+	struct sb_sip_msg *m = p->tmsg;
+	int err;
+	if ((err = sb_sip_parse(m, r->best, r->best_len, SB_SIP_DATAGRAM)) != 0 || !m->nhdrs)
+		return err ? err : EBADMSG;
 	sb_buf_reset(&p->out);
 	const char *hend = m->hdrs[0].line.p;
 	sb_buf_append(&p->out, r->best, (size_t)(hend - r->best)); /* status line */
@@ -204,10 +368,7 @@ static int print_with_auth(struct px_req *r)
 		sb_buf_append(&p->out, r->auth, r->auth_len);
 	/* the empty line and the body */
 	sb_buf_append(&p->out, hend, r->best_len - (size_t)(hend - r->best));
-	err = p->out.err;
-out:
-	free(m);
-	return err;
+	return p->out.err;
 }
 
 /* When every branch is answered and no target is left, send the best
@@ -218,14 +379,14 @@ void px_try_finish(struct px_req *r)
 {
 again:
 	px_start_targets(r);
-	for (unsigned k = 0; k < r->nbr; k++)
-		if (px_branch_live(&r->br[k]))
+	for (const struct px_branch *b = r->br; b; b = b->next)
+		if (px_branch_live(b))
 			return;
 	if (r->next_target < r->ntargets && !r->cancelled && !r->no_new_branches)
 		return;
 	if (r->final_sent)
 		return;
-	if (r->cancelled && r->msg.mid == SB_METHOD_INVITE) {
+	if (r->cancelled && r->mid == SB_METHOD_INVITE) {
 		px_upstream_generated(r, 487, NULL);
 		return;
 	}
@@ -234,7 +395,7 @@ again:
 	if (px_fwd_busy(r))
 		goto again;
 	unsigned code = r->best_status ? r->best_status : 408;
-	if (code == 408 && r->msg.mid != SB_METHOD_INVITE) {
+	if (code == 408 && r->mid != SB_METHOD_INVITE) {
 		/* RFC 4320 §4.2: "A SIP element MUST NOT send any response with
 		 * a Status-Code of 408 to a non-INVITE request": nothing goes
 		 * up.  The server transaction has no timer in Trying and would
@@ -263,13 +424,11 @@ static void branch_final(struct px_branch *b, unsigned status)
 	sb_timer_stop(b->r->p->cfg.loop, &b->timer_c);
 }
 
-void px_branch_response(struct sb_tsx *t, unsigned status, struct sb_sip_msg *msg, void *arg)
+static void branch_response(struct px_branch *b, unsigned status, struct sb_sip_msg *msg)
 {
-	struct px_branch *b = arg;
 	struct px_req *r = b->r;
 	struct sb_proxy *p = r->p;
-	bool invite = r->msg.mid == SB_METHOD_INVITE;
-	(void)t;
+	bool invite = r->mid == SB_METHOD_INVITE;
 
 	if (status < 200) {
 		if (b->final)
@@ -370,6 +529,15 @@ void px_branch_response(struct sb_tsx *t, unsigned status, struct sb_sip_msg *ms
 	px_try_finish(r);
 }
 
+void px_branch_response(struct sb_tsx *t, unsigned status, struct sb_sip_msg *msg, void *arg)
+{
+	struct px_branch *b = arg;
+	struct px_req *r = b->r;
+	(void)t;
+	branch_response(b, status, msg);
+	px_req_settle(r);
+}
+
 void px_branch_end(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
 {
 	struct px_branch *b = arg;
@@ -385,7 +553,7 @@ void px_branch_end(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
 			px_store_best(r, 408, NULL, 0);
 		px_try_finish(r);
 	}
-	px_req_unref(r);
+	px_req_settle(r);
 }
 
 /* RFC 3261 §16.8: Timer C fired.  With a provisional response the branch is
@@ -395,13 +563,14 @@ void px_timer_c_h(void *arg)
 	struct px_branch *b = arg;
 	struct px_req *r = b->r;
 	if (b->final)
-		return;
+		return; /* a stopped timer never fires: not reached */
 	/* §16.8: "If the client transaction has received a provisional
 	 * response, the proxy MUST generate a CANCEL request matching that
 	 * transaction": any provisional, 100 Trying included */
 	if (b->status >= 100 && !b->cancelled) {
 		b->timer_c_fired = true;
 		px_branch_cancel(b);
+		px_req_settle(r);
 		return;
 	}
 	/* no response at all, or none 64*T1 after our CANCEL (§9.1): the
@@ -414,4 +583,5 @@ void px_timer_c_h(void *arg)
 	if (b->ct)
 		sb_tsx_abandon(b->ct);
 	px_try_finish(r);
+	px_req_settle(r);
 }

@@ -8,15 +8,13 @@
  * proxy.c).  A request too large for UDP goes over TCP (§18.1.1); a
  * binding whose flow has closed is reached at its Contact. */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy_int.h"
+#include <netinet/in.h>
+#include <sys/socket.h>
 
-/* Scratch bytes for rewritten field values of one forwarded request. */
-#define PX_SCRATCH 8192u
+#include "proxy_int.h"
 
 uint64_t px_fnv(uint64_t h, struct sb_slice s)
 {
@@ -28,6 +26,19 @@ uint64_t px_fnv(uint64_t h, struct sb_slice s)
 	h ^= 0xff;
 	h *= PX_FNV_PRIME;
 	return h;
+}
+
+size_t px_u64_dec(uint64_t v, char *out)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t k = 0; k < n; k++)
+		out[k] = tmp[n - 1 - k];
+	return n;
 }
 
 void px_hex64(uint64_t v, char *out)
@@ -58,9 +69,8 @@ void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HA
 	h = px_fnv(h, sb_sip_msg_from(m, &na) == 0 ? na->tag : SB_SLICE_NULL);
 	h = px_fnv(h, sb_sip_msg_call_id(m, &s) == 0 ? s : SB_SLICE_NULL);
 	if (sb_sip_msg_cseq(m, &cs) == 0) {
-		char num[16];
-		int n = snprintf(num, sizeof num, "%u", cs->num);
-		h = px_fnv(h, sb_slice_from(num, (size_t)n));
+		char num[20];
+		h = px_fnv(h, sb_slice_from(num, px_u64_dec(cs->num, num)));
 	}
 	static const enum sb_sip_hdr_id ids[] = { SB_HDR_PROXY_REQUIRE, SB_HDR_PROXY_AUTHORIZATION,
 						  SB_HDR_ROUTE };
@@ -74,36 +84,63 @@ void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HA
 	px_hex64(h, out);
 }
 
-/* Scratch space for the values the edits of one message point to. */
-struct px_scratch {
-	char mem[PX_SCRATCH];
-	size_t used;
-};
+/* The scratch space (struct sb_proxy) holds the values the edits of one
+ * message point to; they are written with direct appends (no printf on
+ * the forwarding path).  A value is built from its start (scratch_mark)
+ * by appends and taken with scratch_take; an append that does not fit
+ * sets err, and the value taken then is absent. */
+static void scratch_put_raw(struct px_scratch *s, const char *p, size_t l, bool *err)
+{
+	if (l > sizeof s->mem - s->used) {
+		*err = true;
+		return;
+	}
+	memcpy(s->mem + s->used, p, l);
+	s->used += l;
+}
 
 static struct sb_slice scratch_put(struct px_scratch *s, const char *p, size_t l)
 {
-	if (l > sizeof s->mem - s->used)
-		return SB_SLICE_NULL;
-	char *d = s->mem + s->used;
-	memcpy(d, p, l);
-	s->used += l;
-	return sb_slice_from(d, l);
+	bool err = false;
+	size_t at = s->used;
+	scratch_put_raw(s, p, l, &err);
+	return err ? SB_SLICE_NULL : sb_slice_from(s->mem + at, l);
 }
 
-static struct sb_slice scratch_printf(struct px_scratch *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static struct sb_slice scratch_printf(struct px_scratch *s, const char *fmt, ...)
+static void scratch_cstr(struct px_scratch *s, const char *c, bool *err)
 {
-	va_list ap;
-	size_t room = sizeof s->mem - s->used;
-	va_start(ap, fmt);
-	int n = vsnprintf(s->mem + s->used, room, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= room)
-		return SB_SLICE_NULL;
-	struct sb_slice r = sb_slice_from(s->mem + s->used, (size_t)n);
-	s->used += (size_t)n;
-	return r;
+	scratch_put_raw(s, c, strlen(c), err);
+}
+
+static void scratch_u64(struct px_scratch *s, uint64_t v, bool *err)
+{
+	char num[20];
+	scratch_put_raw(s, num, px_u64_dec(v, num), err);
+}
+
+static struct sb_slice scratch_take(struct px_scratch *s, size_t mark, bool err)
+{
+	return err ? SB_SLICE_NULL : sb_slice_from(s->mem + mark, s->used - mark);
+}
+
+/* The host of a as text, NUL-terminated in buf (SB_ADDR_STR_MAX bytes):
+ * an IPv4 address printed here in dotted decimal (inet_ntop goes through
+ * sprintf, a cost on every forwarded request), anything else by
+ * sb_addr_host_to_str. */
+static void addr_host_text(const struct sb_addr *a, char buf[SB_ADDR_STR_MAX])
+{
+	if (a->u.sa.sa_family != AF_INET) {
+		sb_addr_host_to_str(a, buf, SB_ADDR_STR_MAX);
+		return;
+	}
+	const unsigned char *b = (const unsigned char *)&a->u.in.sin_addr.s_addr;
+	char *d = buf;
+	for (unsigned k = 0; k < 4; k++) {
+		if (k)
+			*d++ = '.';
+		d += px_u64_dec(b[k], d);
+	}
+	*d = 0;
 }
 
 /* RFC 3581 §4 / RFC 3261 §18.2.1: the top Via gets received (the source
@@ -117,7 +154,7 @@ static int stamp_top_via(struct sb_sip_msg *m, const struct sb_addr *src, struct
 	if (hi == SB_SIP_NO_HDR || sb_sip_msg_via(m, &v) != 0)
 		return 0;
 	char ip[SB_ADDR_STR_MAX];
-	sb_addr_host_to_str(src, ip, sizeof ip);
+	addr_host_text(src, ip);
 	struct sb_slice host = v->host;
 	if (host.l >= 2 && host.p[0] == '[')
 		host = sb_slice_from(host.p + 1, host.l - 2);
@@ -135,19 +172,22 @@ static int stamp_top_via(struct sb_sip_msg *m, const struct sb_addr *src, struct
 	if (!scratch_put(sc, first.p, (size_t)(params - first.p)).p)
 		return ENOSPC;
 	struct sb_slice pr = v->params, name, val;
+	bool full = false;
 	while (v->params.p && sb_param_next(&pr, &name, &val, NULL)) {
 		if (sb_slice_caseeq_cstr(name, "received"))
 			continue;
 		if (sb_slice_caseeq_cstr(name, "rport")) {
-			if (!scratch_printf(sc, ";rport=%u", sb_addr_port(src)).p)
-				return ENOSPC;
+			scratch_cstr(sc, ";rport=", &full);
+			scratch_u64(sc, sb_addr_port(src), &full);
 			continue;
 		}
 		const char *e = val.p ? val.p + val.l : name.p + name.l;
-		if (!scratch_put(sc, ";", 1).p || !scratch_put(sc, name.p, (size_t)(e - name.p)).p)
-			return ENOSPC;
+		scratch_put_raw(sc, ";", 1, &full);
+		scratch_put_raw(sc, name.p, (size_t)(e - name.p), &full);
 	}
-	if (!scratch_printf(sc, ";received=%s", ip).p)
+	scratch_cstr(sc, ";received=", &full);
+	scratch_cstr(sc, ip, &full);
+	if (full)
 		return ENOSPC;
 	/* the other values of the field, unchanged */
 	const char *vend = m->hdrs[hi].value.p + m->hdrs[hi].value.l;
@@ -168,12 +208,34 @@ static bool has_to_tag(struct sb_sip_msg *m)
 	return sb_sip_msg_to(m, &to) == 0 && to->tag.p;
 }
 
-static struct sb_slice listen_uri_host(const struct sb_proxy_listen *l, struct px_scratch *sc)
+/* "host:port" of listener l, printed once (sb_proxy_alloc). */
+static struct sb_slice listen_uri_host(const struct sb_proxy *p, const struct sb_proxy_listen *l)
 {
-	char h[SB_ADDR_STR_MAX + 2];
-	if (px_addr_host(&l->addr, h, sizeof h))
-		return SB_SLICE_NULL;
-	return scratch_printf(sc, "%s:%u", h, sb_addr_port(&l->addr));
+	size_t k = (size_t)(l - p->cfg.listen);
+	return sb_slice_from(p->lhp[k], p->lhp_len[k]);
+}
+
+/* RFC 3261 §16.6 step 4: our Record-Route value for listener l, with the
+ * dialog token tok (dtoken.c) when there is one. */
+static struct sb_slice record_route_value(const struct sb_proxy *p,
+					  const struct sb_proxy_listen *l, const char *tok,
+					  struct px_scratch *sc)
+{
+	static const char *const tp_param[] = { "udp", "tcp", "tls" };
+	struct sb_slice hp = listen_uri_host(p, l);
+	size_t mark = sc->used;
+	bool full = false;
+	scratch_cstr(sc, "<sip:", &full);
+	scratch_put_raw(sc, hp.p, hp.l, &full);
+	scratch_cstr(sc, ";transport=", &full);
+	scratch_cstr(sc, tp_param[l->proto], &full);
+	scratch_cstr(sc, ";lr", &full);
+	if (tok) {
+		scratch_cstr(sc, ";sbd=", &full);
+		scratch_cstr(sc, tok, &full);
+	}
+	scratch_put_raw(sc, ">", 1, &full);
+	return scratch_take(sc, mark, full);
 }
 
 bool px_cred_is_ours(const struct sb_proxy *p, struct sb_slice v)
@@ -218,34 +280,30 @@ int px_print_forward(struct sb_proxy *p, struct sb_sip_msg *m, const struct px_r
 		     const struct px_fwd *fw, const struct sb_tp_dest *dst)
 {
 	struct sb_sip_edits ed;
-	static const char *const tp_param[] = { "udp", "tcp", "tls" };
-	struct px_scratch *sc = malloc(sizeof *sc);
+	struct px_scratch *sc = &p->scratch;
 	int err;
-	if (!sc)
-		return ENOMEM;
 	sc->used = 0;
 	sb_sip_edits_init(&ed);
 
 	const struct sb_proxy_listen *out = px_pick_listen(p, dst->proto, sb_addr_family(&dst->addr));
-	if (!out) {
-		err = EAFNOSUPPORT;
-		goto out;
-	}
+	if (!out)
+		return EAFNOSUPPORT;
 	/* step 2: the Request-URI; §16.4 strict routing replaced it already */
 	struct sb_slice ruri = rt->strict ? rt->new_ruri : fw->ruri;
 	if (ruri.p && (err = sb_sip_edit_ruri(&ed, ruri)))
-		goto out;
+		return err;
 	/* step 3: Max-Forwards */
 	uint32_t mf;
 	if (sb_sip_msg_max_forwards(m, &mf) == 0) {
-		struct sb_slice v = scratch_printf(sc, "%u", mf ? mf - 1 : 0);
+		char num[20];
+		struct sb_slice v = scratch_put(sc, num, px_u64_dec(mf ? mf - 1 : 0, num));
 		err = sb_sip_edit_replace(&ed, m->first[SB_HDR_MAX_FORWARDS], v);
 	} else {
 		err = sb_sip_edit_insert(&ed, m->nhdrs, SB_LIT("Max-Forwards"),
 					 SB_LIT("70"));
 	}
 	if (err)
-		goto out;
+		return err;
 	/* step 4: Record-Route; RFC 5658 §3.3: twice when the request leaves
 	 * on another transport or address than it came in on, so that each
 	 * side of the dialog sees the address it can reach */
@@ -259,49 +317,63 @@ int px_print_forward(struct sb_proxy *p, struct sb_sip_msg *m, const struct px_r
 		char tok[PX_DTOKEN_LEN + 1];
 		bool has_tok = dialog_creating(m->mid) && !has_to_tag(m) &&
 			       px_dtoken_make(p, m, ruri.p ? ruri : m->ruri, tok);
-		const char *tp = has_tok ? ";sbd=" : "";
-		const char *tv = has_tok ? tok : "";
-		struct sb_slice hp = listen_uri_host(out, sc);
-		struct sb_slice rr = scratch_printf(sc, "<sip:%.*s;transport=%s;lr%s%s>", (int)hp.l,
-						    hp.p, tp_param[out->proto], tp, tv);
+		struct sb_slice rr = record_route_value(p, out, has_tok ? tok : NULL, sc);
 		if ((err = sb_sip_edit_insert(&ed, at, SB_LIT("Record-Route"), rr)))
-			goto out;
+			return err;
 		const struct sb_proxy_listen *in = fw->in;
 		if (in && (in->proto != out->proto || !sb_addr_eq(&in->addr, &out->addr))) {
-			struct sb_slice hp2 = listen_uri_host(in, sc);
-			struct sb_slice rr2 = scratch_printf(sc, "<sip:%.*s;transport=%s;lr%s%s>",
-							     (int)hp2.l, hp2.p,
-							     tp_param[in->proto], tp, tv);
+			struct sb_slice rr2 = record_route_value(p, in, has_tok ? tok : NULL, sc);
 			if ((err = sb_sip_edit_insert(&ed, at, SB_LIT("Record-Route"), rr2)))
-				goto out;
+				return err;
 		}
 	}
 	/* §16.4 / §16.6 step 6: our Route values go */
 	if ((err = px_route_edits(rt, m, &ed)))
-		goto out;
+		return err;
 	/* §22.3: the credentials for our realm were for us; those of other
 	 * realms go on to their proxies */
 	if ((err = delete_our_cred(p, m, fw, &ed)))
-		goto out;
+		return err;
 	if (fw->src && (err = stamp_top_via(m, fw->src, sc, &ed)))
-		goto out;
+		return err;
 	/* step 8: our Via on top, with rport (RFC 3581) */
-	struct sb_slice hp = listen_uri_host(out, sc);
-	static const char *const tp_via[] = { "UDP", "TCP", "TLS" };
-	struct sb_slice via = scratch_printf(sc, "SIP/2.0/%s %.*s;branch=%s;rport", tp_via[out->proto],
-					     (int)hp.l, hp.p, fw->branch);
-	if ((err = sb_sip_edit_push_via(&ed, via)))
-		goto out;
+	static const char *const tp_via[] = { "SIP/2.0/UDP ", "SIP/2.0/TCP ", "SIP/2.0/TLS " };
+	struct sb_slice hp = listen_uri_host(p, out);
+	size_t mark = sc->used;
+	bool full = false;
+	scratch_cstr(sc, tp_via[out->proto], &full);
+	scratch_put_raw(sc, hp.p, hp.l, &full);
+	scratch_cstr(sc, ";branch=", &full);
+	scratch_cstr(sc, fw->branch, &full);
+	scratch_cstr(sc, ";rport", &full);
+	if ((err = sb_sip_edit_push_via(&ed, scratch_take(sc, mark, full))))
+		return err;
 	sb_buf_reset(&p->out);
-	err = sb_sip_print_edited(&p->out, m, &ed);
-out:
-	free(sc);
-	return err;
+	return sb_sip_print_edited(&p->out, m, &ed);
 }
 
-static void make_branch(struct sb_proxy *p, const char *hash, char *out, size_t cap)
+/* Our branch for a new client transaction: SB_PROXY_BRANCH_PREFIX, the
+ * loop hash, '.' and the counter in hex (no leading zeros). */
+static void make_branch(struct sb_proxy *p, const char *hash, char out[PX_BRANCH_MAX])
 {
-	snprintf(out, cap, SB_PROXY_BRANCH_PREFIX "%s.%llx", hash, (unsigned long long)++p->counter);
+	static const char digits[] = "0123456789abcdef";
+	const size_t pl = sizeof SB_PROXY_BRANCH_PREFIX - 1;
+	char *d = out;
+	memcpy(d, SB_PROXY_BRANCH_PREFIX, pl);
+	d += pl;
+	memcpy(d, hash, PX_HASH_HEX);
+	d += PX_HASH_HEX;
+	*d++ = '.';
+	uint64_t c = ++p->counter;
+	unsigned shift = 60;
+	while (shift && !(c >> shift))
+		shift -= 4;
+	for (;; shift -= 4) {
+		*d++ = digits[(c >> shift) & 15];
+		if (!shift)
+			break;
+	}
+	*d = 0;
 }
 
 /* Start a branch to target tg (§16.6).  0, or an errno: the branch then
@@ -309,8 +381,9 @@ static void make_branch(struct sb_proxy *p, const char *hash, char *out, size_t 
 int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 {
 	struct sb_proxy *p = r->p;
-	struct sb_sip_msg *m = &r->msg;
-	struct px_routing rt;
+	struct sb_sip_msg *m = px_req_msg(r);
+	struct px_routing own;
+	const struct px_routing *rt = r->rt;
 	struct sb_uri tu;
 	struct sb_tp_dest dst;
 	bool flow = false;
@@ -319,22 +392,27 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 	*fail = 500;
 	if (r->nbr >= SB_PROXY_MAX_TARGETS)
 		return ENOSPC;
-	if ((err = px_route(p, m, &rt)))
-		return err;
+	if (!m)
+		return EBADMSG;
+	if (!rt) {
+		if ((err = px_route(p, m, &own)))
+			return err;
+		rt = &own;
+	}
 	if (sb_uri_parse(&tu, sb_slice_from(tg->uri, tg->len)) != 0) {
 		*fail = 400;
 		return EBADMSG;
 	}
 	/* §16.6 step 7: the next hop is the first Route left, else the target */
-	if (rt.has_next) {
-		err = px_uri_dest(&rt.next.uri, &dst);
-	} else if (tg->has_dest && px_use_flow(tg, &tu)) {
+	if (rt->has_next) {
+		err = px_uri_dest(&rt->next.uri, &dst);
+	} else if (tg->has_dest && px_use_flow(&tg->dest, &tu)) {
 		dst = tg->dest;
 		flow = true;
 		err = 0;
 	} else {
 		struct sb_uri du;
-		if (rt.strict && sb_uri_parse(&du, rt.new_ruri) == 0)
+		if (rt->strict && sb_uri_parse(&du, rt->new_ruri) == 0)
 			err = px_uri_dest(&du, &dst);
 		else
 			err = px_uri_dest(&tu, &dst);
@@ -344,11 +422,15 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 		return err;
 	}
 
-	struct px_branch *b = &r->br[r->nbr];
-	memset(b, 0, sizeof *b);
+	/* one allocation per branch: its client transaction's owner points
+	 * at it */
+	struct px_branch *b = calloc(1, sizeof *b);
+	if (!b)
+		return ENOMEM;
 	b->r = r;
-	char branch[64];
-	make_branch(p, r->hash, branch, sizeof branch);
+	sb_timer_init(&b->timer_c);
+	char branch[PX_BRANCH_MAX];
+	make_branch(p, r->hash, branch);
 	struct px_fwd fw = {
 		.ruri = sb_slice_from(tg->uri, tg->len),
 		.record_route = dialog_creating(m->mid) && !has_to_tag(m),
@@ -362,10 +444,8 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 		fw.ruri = SB_SLICE_NULL;
 	struct sb_tsx *ct = NULL;
 	for (int attempt = 0; attempt < 3; attempt++) {
-		if ((err = px_print_forward(p, m, &rt, &fw, &dst))) {
-			*fail = 503;
-			return err;
-		}
+		if ((err = px_print_forward(p, m, rt, &fw, &dst)))
+			break;
 		struct sb_tsx_client_cfg cc = {
 			.dst = dst,
 			.buf = p->out.p,
@@ -378,7 +458,7 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 		if (err == EMSGSIZE && dst.proto == SB_TP_UDP && !flow) {
 			dst.proto = SB_TP_TCP;
 			dst.conn_id = 0;
-			make_branch(p, r->hash, branch, sizeof branch);
+			make_branch(p, r->hash, branch);
 			continue;
 		}
 		/* the flow a binding registered on is gone (RFC 5626 §5.3):
@@ -391,25 +471,25 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 			if (!tu.transport.p)
 				dst.proto = fp;
 			flow = false;
-			make_branch(p, r->hash, branch, sizeof branch);
+			make_branch(p, r->hash, branch);
 			continue;
 		}
 		break;
 	}
 	if (err) {
+		free(b);
 		*fail = 503;
 		return err;
-	}
-	b->buf = malloc(p->out.len);
-	if (b->buf) {
-		memcpy(b->buf, p->out.p, p->out.len);
-		b->len = p->out.len;
 	}
 	b->ct = ct;
 	b->dst = dst;
 	b->used = true;
-	r->nbr++;
-	r->refs++;
+	b->idx = r->nbr++;
+	if (r->br_last)
+		r->br_last->next = b;
+	else
+		r->br = b;
+	r->br_last = b;
 	if (m->mid == SB_METHOD_INVITE) {
 		sb_timer_start(p->cfg.loop, &b->timer_c, p->cfg.timer_c_ms, px_timer_c_h, b);
 		if (!r->call_counted && !has_to_tag(m)) {

@@ -46,6 +46,7 @@
  * Rules are looked up again by user name when the call is already
  * ringing, so a rule changed meanwhile takes effect and a deleted user
  * stops forwarding. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "proxy_int.h"
@@ -110,9 +111,9 @@ static void forwarded(struct px_req *r, const struct sb_user *u, enum sb_store_f
 static void group_begin(struct px_req *r)
 {
 	r->grp_br = r->nbr;
-	r->grp_tg = r->ntargets;
+	free(r->fwd_user);
+	r->fwd_user = NULL;
 	r->fwd_user_len = 0;
-	r->fwd_user[0] = 0;
 	sb_timer_stop(r->p->cfg.loop, &r->noanswer);
 }
 
@@ -122,7 +123,8 @@ static void noanswer_h(void *arg);
  * apply later. */
 static void group_user_set(struct px_req *r, const struct sb_user *u)
 {
-	if (!r->rules || u->name_len > SB_USERS_MAX_NAME)
+	if (!r->rules || u->name_len > SB_USERS_MAX_NAME ||
+	    !(r->fwd_user = malloc(u->name_len + 1)))
 		return;
 	memcpy(r->fwd_user, u->name, u->name_len);
 	r->fwd_user[u->name_len] = 0;
@@ -155,14 +157,8 @@ static void resolve(struct px_req *r, struct sb_slice uri, unsigned *fail)
 		}
 		if (!sb_proxy_uri_in_domain(p, &u)) {
 			/* §16.5: a URI elsewhere is its own target */
-			struct px_target *t = uri.l < SB_LOC_MAX_CONTACT ? px_target_add(r) : NULL;
-			if (!t) {
+			if (!px_target_add(r, uri))
 				*fail = uri.l < SB_LOC_MAX_CONTACT ? 500 : 414;
-				return;
-			}
-			memcpy(t->uri, uri.p, uri.l);
-			t->len = uri.l;
-			t->q1000 = 1000;
 			return;
 		}
 		char aor[SB_LOC_MAX_AOR];
@@ -219,9 +215,14 @@ static void resolve(struct px_req *r, struct sb_slice uri, unsigned *fail)
 void px_user_targets(struct px_req *r, const struct sb_uri *ru, unsigned *fail)
 {
 	(void)ru;
+	struct sb_sip_msg *m = px_req_msg(r);
+	if (!m) {
+		*fail = 500;
+		return;
+	}
 	/* rules are for calls: an INVITE out of dialog */
-	r->rules = r->msg.mid == SB_METHOD_INVITE && !has_to_tag(&r->msg);
-	resolve(r, r->msg.ruri, fail);
+	r->rules = r->mid == SB_METHOD_INVITE && !has_to_tag(m);
+	resolve(r, m->ruri, fail);
 }
 
 bool px_fwd_busy(struct px_req *r)
@@ -234,9 +235,9 @@ bool px_fwd_busy(struct px_req *r)
 		return false;
 	/* §16.7 step 6 over the user's branches only */
 	unsigned best = 0;
-	for (unsigned k = r->grp_br; k < r->nbr; k++) {
-		const struct px_branch *b = &r->br[k];
-		if (b->final && !b->superseded && px_better(b->status, best, true))
+	for (const struct px_branch *b = r->br; b; b = b->next) {
+		if (b->idx >= r->grp_br && b->final && !b->superseded &&
+		    px_better(b->status, best, true))
 			best = b->status;
 	}
 	if (best != 486 && best != 600)
@@ -268,8 +269,8 @@ static void noanswer_h(void *arg)
 	if (!u || !u->rule[SB_STORE_FWD_NOANSWER].set)
 		return;
 	bool ringing = r->next_target < r->ntargets;
-	for (unsigned k = r->grp_br; k < r->nbr; k++)
-		ringing |= px_branch_live(&r->br[k]);
+	for (const struct px_branch *b = r->br; b; b = b->next)
+		ringing |= b->idx >= r->grp_br && px_branch_live(b);
 	if (!ringing)
 		return;
 	forwarded(r, u, SB_STORE_FWD_NOANSWER);
@@ -278,9 +279,11 @@ static void noanswer_h(void *arg)
 	 * caller's; its targets not yet tried are not.  The final responses
 	 * already in (earlier groups', the user's other phones') still
 	 * count: the caller gets the best of the whole chain */
-	for (unsigned k = r->grp_br; k < r->nbr; k++) {
-		r->br[k].superseded = true;
-		px_branch_cancel(&r->br[k]);
+	for (struct px_branch *b = r->br; b; b = b->next) {
+		if (b->idx >= r->grp_br) {
+			b->superseded = true;
+			px_branch_cancel(b);
+		}
 	}
 	r->next_target = r->ntargets;
 	unsigned fail;
@@ -289,4 +292,5 @@ static void noanswer_h(void *arg)
 	if (fail)
 		px_store_best(r, fail, NULL, 0);
 	px_try_finish(r);
+	px_req_settle(r);
 }

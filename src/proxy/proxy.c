@@ -110,19 +110,8 @@ static int req_alloc(struct sb_proxy *p, const struct sb_tp_rx *rx, struct px_re
 	struct px_req *r = calloc(1, sizeof *r);
 	if (!r)
 		return ENOMEM;
-	const struct sb_sip_msg *m = rx->msg;
-	r->buf = malloc(m->raw.l);
-	if (!r->buf) {
-		free(r);
-		return ENOMEM;
-	}
-	memcpy(r->buf, m->raw.p, m->raw.l);
-	r->len = m->raw.l;
-	if (sb_sip_parse(&r->msg, r->buf, r->len, SB_SIP_DATAGRAM) != 0) {
-		free(r->buf);
-		free(r);
-		return EBADMSG;
-	}
+	r->m = rx->msg;
+	r->mid = rx->msg->mid;
 	r->p = p;
 	r->proto = rx->proto;
 	r->src = rx->src;
@@ -411,6 +400,42 @@ static bool authenticate(struct sb_proxy *p, const struct sb_tp_rx *rx, uint16_t
 	return true;
 }
 
+/* §16.3 step 4 (loop), §16.4, §16.5 and §16.6 for the new context r. */
+static void forward(struct px_req *r, bool loop, const struct sb_uri *ru)
+{
+	struct sb_proxy *p = r->p;
+	/* RFC 3261 §16.2: a stateful proxy sends 100 Trying to an INVITE at once */
+	if (r->mid == SB_METHOD_INVITE)
+		px_upstream_generated(r, 100, NULL);
+	if (loop) {
+		px_upstream_generated(r, 482, NULL);
+		return;
+	}
+	struct px_routing rt;
+	if (px_route(p, r->m, &rt) != 0) {
+		px_upstream_generated(r, 400, "Bad Request - Malformed Route");
+		return;
+	}
+	unsigned fail;
+	if (rt.strict) {
+		/* §16.4: the Request-URI came from the last Route; it is the
+		 * target as it is */
+		bool fits = rt.new_ruri.l > 0 && rt.new_ruri.l < SB_LOC_MAX_CONTACT;
+		fail = !fits ? 414 : px_target_add(r, rt.new_ruri) ? 0 : 500;
+	} else {
+		px_target_set(r, ru, &fail);
+	}
+	if (fail) {
+		px_upstream_generated(r, fail, NULL);
+		return;
+	}
+	/* the first branches start now: their routing is this one */
+	r->rt = &rt;
+	px_start_targets(r);
+	px_try_finish(r);
+	r->rt = NULL;
+}
+
 static void request_h(const struct sb_tp_rx *rx, void *arg)
 {
 	struct sb_proxy *p = arg;
@@ -464,46 +489,25 @@ static void request_h(const struct sb_tp_rx *rx, void *arg)
 			px_reply_stateless(p, rx, 503, NULL, SB_SLICE_NULL);
 		return;
 	}
-	r->refs = 1;
 	r->has_cred = has_cred;
 	r->cred_hdr = cred_hdr;
 	memcpy(r->hash, hash, sizeof hash);
-	r->st_key = r->st;
-	(void)sb_hash_insert(p->by_st, &r->node, &r->st_key, sizeof r->st_key);
-	/* RFC 3261 §16.2: a stateful proxy sends 100 Trying to an INVITE at once */
-	if (m->mid == SB_METHOD_INVITE)
-		px_upstream_generated(r, 100, NULL);
-
-	if (loop) {
-		px_upstream_generated(r, 482, NULL);
-		return;
-	}
-	struct px_routing rt;
-	if (px_route(p, &r->msg, &rt) != 0) {
-		px_upstream_generated(r, 400, "Bad Request - Malformed Route");
-		return;
-	}
-	unsigned fail;
-	if (rt.strict) {
-		/* §16.4: the Request-URI came from the last Route; it is the
-		 * target as it is */
-		struct px_target *t = px_target_add(r);
-		size_t l = t && rt.new_ruri.l < sizeof t->uri ? rt.new_ruri.l : 0;
-		if (t) {
-			memcpy(t->uri, rt.new_ruri.p, l);
-			t->len = l;
-			t->q1000 = 1000;
+	/* only an INVITE's context is looked for by a CANCEL (§9.2) */
+	bool indexed = true;
+	if (m->mid == SB_METHOD_INVITE) {
+		r->st_key = r->st;
+		if (sb_hash_insert(p->by_st, &r->node, &r->st_key, sizeof r->st_key) != 0) {
+			r->st_key = NULL;
+			indexed = false;
 		}
-		fail = !t ? 500 : l ? 0 : 414;
-	} else {
-		px_target_set(r, &fail);
 	}
-	if (fail) {
-		px_upstream_generated(r, fail, NULL);
-		return;
-	}
-	px_start_targets(r);
-	px_try_finish(r);
+	if (indexed)
+		forward(r, loop, ruri_ok ? &ru : NULL);
+	else /* a CANCEL could not find it: not forwarded */
+		px_upstream_generated(r, 500, NULL);
+	/* from here on the request is parsed again when needed */
+	px_req_keep(r);
+	px_req_settle(r);
 }
 
 /* One INFO line per rejected request, bounded against a sender that
@@ -602,9 +606,18 @@ int sb_proxy_alloc(struct sb_proxy **pp, const struct sb_proxy_cfg *cfg)
 		memcpy(p->domains[k], cfg->domains[k], l + 1);
 		p->cfg.domains[k] = p->domains[k];
 	}
-	for (unsigned k = 0; k < cfg->nlisten; k++)
-		(void)px_addr_host(&cfg->listen[k].addr, p->lhost[k], sizeof p->lhost[k]);
+	for (unsigned k = 0; k < cfg->nlisten; k++) {
+		if (px_addr_host(&cfg->listen[k].addr, p->lhost[k], sizeof p->lhost[k]) != 0)
+			continue;
+		size_t hl = strlen(p->lhost[k]);
+		memcpy(p->lhp[k], p->lhost[k], hl);
+		p->lhp[k][hl++] = ':';
+		hl += px_u64_dec(sb_addr_port(&cfg->listen[k].addr), p->lhp[k] + hl);
+		p->lhp_len[k] = hl;
+	}
 	sb_buf_init(&p->out, PX_OUT_MAX);
+	p->rmsg = malloc(sizeof *p->rmsg);
+	p->tmsg = malloc(sizeof *p->tmsg);
 	struct sb_hash_cfg hc = { .max_count = SB_PROXY_MAX_KNOWN_AORS, .seed = cfg->seed };
 	struct sb_hash_cfg hs = { .seed = cfg->seed };
 	struct sb_tsx_layer_cfg lc = {
@@ -618,8 +631,9 @@ int sb_proxy_alloc(struct sb_proxy **pp, const struct sb_proxy_cfg *cfg)
 		.stray_h = px_stray_h,
 		.arg = p,
 	};
-	int err;
-	if ((err = sb_hash_alloc(&p->known, &hc)) || (err = sb_hash_alloc(&p->by_st, &hs)) ||
+	int err = ENOMEM;
+	if (!p->rmsg || !p->tmsg || (err = sb_hash_alloc(&p->known, &hc)) ||
+	    (err = sb_hash_alloc(&p->by_st, &hs)) ||
 	    (err = sb_hash_alloc(&p->reg_wait, &hs)) || (err = sb_tsx_layer_alloc(&p->layer, &lc))) {
 		sb_proxy_free(p);
 		return err;
@@ -646,6 +660,8 @@ void sb_proxy_free(struct sb_proxy *p)
 		sb_hash_free(p->reg_wait);
 	}
 	sb_buf_free(&p->out);
+	free(p->rmsg);
+	free(p->tmsg);
 	free(p->realm);
 	free(p);
 }

@@ -4,10 +4,11 @@
  * another.
  *
  * One request context (struct px_req) per forwarded request: the server
- * transaction, a copy of the request, the target set and one branch per
+ * transaction, the request's bytes, the target set and one branch per
  * target with its client transaction, Timer C and the CANCEL it may send.
- * The context counts the transactions it owns and is freed when the last of
- * them has ended (context.c). */
+ * The context is freed as soon as its work is done (px_req_settle,
+ * context.c); the transactions that linger are handed to the proxy-wide
+ * orphan owner. */
 #ifndef SB_PROXY_INT_H
 #define SB_PROXY_INT_H
 
@@ -24,6 +25,11 @@
 #define PX_MAX_ROUTES 64u
 /* Bytes of challenges (§16.7 step 7) collected per request. */
 #define PX_MAX_AUTH 8192u
+/* Scratch bytes for rewritten field values of one forwarded request. */
+#define PX_SCRATCH 8192u
+/* Bytes of one of our branches (SB_PROXY_BRANCH_PREFIX, hash, '.', and a
+ * counter or a kind letter and a hash), NUL included. */
+#define PX_BRANCH_MAX 64u
 /* Hex digits of the loop-detection hash in our branch. */
 #define PX_HASH_HEX 16u
 /* FNV-1a, 64 bits: branch hashes and our To tags need spread, not
@@ -31,22 +37,29 @@
 #define PX_FNV_OFFSET 14695981039346656037ull
 #define PX_FNV_PRIME  1099511628211ull
 
+/* One target of the set (§16.5): the URI at its exact length, in one
+ * allocation with the struct; the set is a list in the order targets were
+ * added. */
 struct px_target {
-	char uri[SB_LOC_MAX_CONTACT];
-	size_t len;
+	struct px_target *next;
 	unsigned q1000;
 	bool has_dest;              /* a binding's flow (RFC 5626 style) */
 	struct sb_tp_dest dest;
+	size_t len;
+	char uri[];                 /* len bytes, < SB_LOC_MAX_CONTACT */
 };
 
 struct px_req;
 
+/* One branch (§16.6): allocated when it starts, so that the pointer its
+ * client transaction's owner holds stays put; the request as forwarded is
+ * kept by that client transaction alone (sb_tsx_request, for CANCEL). */
 struct px_branch {
+	struct px_branch *next;     /* the context's branches, in start order */
 	struct px_req *r;
 	struct sb_tsx *ct;          /* NULL once ended or detached */
-	char *buf;                  /* the request as forwarded */
-	size_t len;
 	struct sb_tp_dest dst;
+	unsigned idx;               /* position in the list, from 0 */
 	unsigned status;            /* last response: final when >= 200 */
 	bool used, final, want_cancel, cancelled;
 	/* a forwarding rule moved the call on (no answer): its responses no
@@ -61,22 +74,28 @@ struct px_branch {
 
 struct px_req {
 	struct px_req *prev, *next;
-	struct sb_hash_node node;   /* keyed by the server transaction pointer */
-	struct sb_tsx *st_key;
+	struct sb_hash_node node;   /* in by_st: an INVITE's, while st lives */
+	struct sb_tsx *st_key;      /* the key; NULL when not in by_st */
 	struct sb_proxy *p;
 	struct sb_tsx *st;          /* NULL once ended */
-	unsigned refs;              /* live transactions owned */
-	char *buf;                  /* the request as received */
+	/* what is kept of the request once request_h is done (px_req_keep):
+	 * all of it, or what the responses we make copy; NULL before */
+	char *buf;
 	size_t len;
-	struct sb_sip_msg msg;      /* parsed over buf */
+	/* the request parsed: the transport's while request_h runs, NULL
+	 * after (px_req_msg parses buf again when it is needed) */
+	struct sb_sip_msg *m;
+	const struct px_routing *rt; /* §16.4 for m, while request_h runs */
+	enum sb_sip_method mid;
 	enum sb_tp_proto proto;
 	struct sb_addr src, local;
 	uint32_t conn_id;
 	char hash[PX_HASH_HEX + 1];
-	struct px_target *targets;  /* ntargets of them, on the heap: most
-	                               requests have one */
+	/* ntargets of them, a list; freed (NULL) once every target has its
+	 * branch and no other can come (px_req_keep) */
+	struct px_target *targets;
 	unsigned ntargets, next_target;
-	struct px_branch br[SB_PROXY_MAX_TARGETS];
+	struct px_branch *br, *br_last; /* nbr of them, a list */
 	unsigned nbr;
 	char *best;                 /* the best final response so far, printed */
 	size_t best_len;
@@ -96,13 +115,13 @@ struct px_req {
 	bool answer_counted;        /* stats: and a 2xx relayed for it */
 	/* Network call forwarding (fwd.c).  A group is the branches that ring
 	 * one user's bindings (or one forwarding target): from branch grp_br
-	 * and target grp_tg on.  fwd_user names that user while its busy and
-	 * no-answer rules may still apply ("" otherwise). */
+	 * on.  fwd_user names that user while its busy and no-answer rules
+	 * may still apply (NULL otherwise; on the heap). */
 	bool rules;                 /* the user's rules apply (an out-of-dialog INVITE) */
 	bool fwd_counted;           /* stats: calls_forwarded counted */
 	unsigned fwd_hops;          /* rules applied along the chain */
-	unsigned grp_br, grp_tg;
-	char fwd_user[SB_USERS_MAX_NAME + 1];
+	unsigned grp_br;
+	char *fwd_user;
 	size_t fwd_user_len;
 	struct sb_timer noanswer;   /* the no-answer rule of fwd_user */
 };
@@ -111,13 +130,28 @@ struct sb_proxy {
 	struct sb_proxy_cfg cfg;
 	char domains[SB_PROXY_MAX_DOMAINS][SB_PROXY_MAX_NAME];
 	char lhost[SB_PROXY_MAX_LISTEN][SB_ADDR_STR_MAX]; /* listener hosts, IPv6 in [] */
+	/* "host:port" of each listener, for Via and Record-Route; lhp_len 0
+	 * when it could not be printed */
+	char lhp[SB_PROXY_MAX_LISTEN][SB_ADDR_STR_MAX + 8];
+	size_t lhp_len[SB_PROXY_MAX_LISTEN];
+	/* the values the edits of one forwarded request point to */
+	struct px_scratch {
+		char mem[PX_SCRATCH];
+		size_t used;
+	} scratch;
 	struct sb_tsx_layer *layer;
 	struct sb_hash *known;
-	struct sb_hash *by_st;
+	struct sb_hash *by_st;      /* INVITE contexts by server transaction */
 	struct px_req *reqs;
 	size_t nreqs;
 	uint64_t counter;
 	struct sb_buf out;          /* print buffer, reused */
+	/* a context's request parsed again (px_req_msg) for rmsg_owner, and
+	 * a second message for one-off parses (a CANCEL's INVITE, a 401/407
+	 * to merge): one each per proxy, the loop is single-threaded */
+	struct sb_sip_msg *rmsg;
+	const struct px_req *rmsg_owner;
+	struct sb_sip_msg *tmsg;
 	/* the "rejected" log line, at most SB_PROXY_REJECT_LOG_PER_SEC in
 	 * each second from rej_window (loop time, ms) */
 	uint64_t rej_window;
@@ -200,13 +234,19 @@ int px_route(const struct sb_proxy *p, struct sb_sip_msg *m, struct px_routing *
 int px_route_edits(const struct px_routing *rt, const struct sb_sip_msg *m,
 		   struct sb_sip_edits *ed);
 int px_uri_dest(const struct sb_uri *u, struct sb_tp_dest *d);
-bool px_use_flow(const struct px_target *tg, const struct sb_uri *contact);
+/* Whether to reach a binding registered over flow at contact over that
+ * flow. */
+bool px_use_flow(const struct sb_tp_dest *flow, const struct sb_uri *contact);
 
 /* target.c: §16.5. */
-/* A new, zeroed target at the end of r's set; NULL at
- * SB_PROXY_MAX_TARGETS or without memory. */
-struct px_target *px_target_add(struct px_req *r);
-void px_target_set(struct px_req *r, unsigned *fail);
+/* A new target for uri (q 1000, no flow) at the end of r's set; NULL at
+ * SB_PROXY_MAX_TARGETS, for a URI of SB_LOC_MAX_CONTACT bytes or more, or
+ * without memory. */
+struct px_target *px_target_add(struct px_req *r, struct sb_slice uri);
+/* The k-th target of r's set (k < ntargets). */
+struct px_target *px_target_nth(struct px_req *r, unsigned k);
+/* §16.5 for r's Request-URI, parsed as ru (NULL: it does not parse). */
+void px_target_set(struct px_req *r, const struct sb_uri *ru, unsigned *fail);
 unsigned px_add_contacts(struct px_req *r, struct sb_sip_msg *msg);
 /* 480 or 404 for an AOR without bindings (who may learn who exists). */
 unsigned px_no_binding_status(struct px_req *r, const char *aor, size_t aorl);
@@ -219,6 +259,8 @@ void px_start_targets(struct px_req *r);
 bool px_cred_is_ours(const struct sb_proxy *p, struct sb_slice v);
 uint64_t px_fnv(uint64_t h, struct sb_slice s);
 void px_hex64(uint64_t v, char *out);
+/* v in decimal at out (room for 20 digits, no NUL); how many digits. */
+size_t px_u64_dec(uint64_t v, char *out);
 void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HASH_HEX + 1]);
 int px_print_forward(struct sb_proxy *p, struct sb_sip_msg *m, const struct px_routing *rt,
 		     const struct px_fwd *fw, const struct sb_tp_dest *dst);
@@ -226,7 +268,17 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail);
 
 /* context.c: §16.7, Timer C. */
 void px_req_free(struct px_req *r);
-void px_req_unref(struct px_req *r);
+/* r's request parsed: the transport's while request_h runs, else parsed
+ * again from r->buf into p->rmsg (valid until the next px_req_msg of
+ * another context); NULL when that fails. */
+struct sb_sip_msg *px_req_msg(struct px_req *r);
+/* Free r when its work is done (see context.c), its lingering
+ * transactions handed to the orphan owner.  The last thing each entry
+ * point of a context (a callback, a timer, request_h) does with it. */
+void px_req_settle(struct px_req *r);
+/* The end of request_h for r: keep what r still needs of its request
+ * (r->m, which goes away) in r->buf. */
+void px_req_keep(struct px_req *r);
 void px_st_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg);
 void px_upstream_generated(struct px_req *r, unsigned code, const char *reason);
 bool px_branch_pending(const struct px_branch *b);
@@ -274,5 +326,8 @@ void px_ack_h(struct sb_tsx *st, const struct sb_tp_rx *rx, void *arg);
  * statelessly; how many copies went out (0: no target). */
 unsigned px_cancel_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx);
 void px_stray_h(const struct sb_tp_rx *rx, void *arg);
+/* §16.7 step 9, §18.2.2: relay the response m with our Via popped to the
+ * next Via's received/rport (or sent-by). */
+void px_relay_by_via(struct sb_proxy *p, struct sb_sip_msg *m);
 
 #endif

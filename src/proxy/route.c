@@ -10,7 +10,12 @@
 
 int px_route(const struct sb_proxy *p, struct sb_sip_msg *m, struct px_routing *rt)
 {
-	memset(rt, 0, sizeof *rt);
+	/* only what is used: rv up to nrv, next when has_next */
+	rt->nrv = 0;
+	rt->first_kept = 0;
+	rt->strict = false;
+	rt->new_ruri = SB_SLICE_NULL;
+	rt->has_next = false;
 	struct sb_sip_values it;
 	struct sb_slice v;
 	uint16_t hi;
@@ -118,13 +123,13 @@ int px_uri_dest(const struct sb_uri *u, struct sb_tp_dest *d)
  * the contact's address is not the source's (a NAT rewrote it).  A UA that
  * registers from another port of its own address is reached at its
  * Contact. */
-bool px_use_flow(const struct px_target *tg, const struct sb_uri *contact)
+bool px_use_flow(const struct sb_tp_dest *flow, const struct sb_uri *contact)
 {
 	struct sb_slice ob;
-	if (tg->dest.proto != SB_TP_UDP || sb_param_find(contact->params, "ob", &ob) == 0)
+	if (flow->proto != SB_TP_UDP || sb_param_find(contact->params, "ob", &ob) == 0)
 		return true;
 	struct sb_tp_dest cd;
 	if (px_uri_dest(contact, &cd) != 0)
 		return true;
-	return !sb_addr_ip_eq(&cd.addr, &tg->dest.addr);
+	return !sb_addr_ip_eq(&cd.addr, &flow->addr);
 }

@@ -9,7 +9,6 @@
  * retransmissions (RFC 6026) and answers to what we forwarded
  * statelessly, but not a late non-2xx to an INVITE of ours, whose branch
  * was given up or whose transaction has ended. */
-#include <stdio.h>
 #include <string.h>
 
 #include "proxy_int.h"
@@ -86,14 +85,22 @@ static void stateless_send(struct sb_proxy *p, const struct sb_tp_rx *rx,
 			   const struct sb_tp_dest *dst, char kind)
 {
 	struct sb_sip_msg *m = rx->msg;
-	char hash[PX_HASH_HEX + 1], hh[PX_HASH_HEX + 1], branch[64];
+	char hash[PX_HASH_HEX + 1], branch[PX_BRANCH_MAX];
 	const struct sb_via *v;
 	uint64_t h = px_fnv(PX_FNV_OFFSET ^ p->cfg.seed, ruri.p ? ruri : m->ruri);
 	if (sb_sip_msg_via(m, &v) == 0)
 		h = px_fnv(h, v->branch);
 	px_loop_hash(p, m, hash);
-	px_hex64(h, hh);
-	snprintf(branch, sizeof branch, SB_PROXY_BRANCH_PREFIX "%s.%c%s", hash, kind, hh);
+	/* SB_PROXY_BRANCH_PREFIX, the loop hash, '.', kind, h in hex */
+	const size_t pl = sizeof SB_PROXY_BRANCH_PREFIX - 1;
+	char *d = branch;
+	memcpy(d, SB_PROXY_BRANCH_PREFIX, pl);
+	d += pl;
+	memcpy(d, hash, PX_HASH_HEX);
+	d += PX_HASH_HEX;
+	*d++ = '.';
+	*d++ = kind;
+	px_hex64(h, d); /* and its NUL */
 	struct px_fwd fw = { .ruri = ruri, .src = &rx->src, .branch = branch };
 	if (px_print_forward(p, m, rt, &fw, dst) == 0)
 		(void)px_send(dst, p->out.p, p->out.len, p);
@@ -137,23 +144,16 @@ static unsigned forward_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx,
 						      bs, SB_PROXY_MAX_TARGETS);
 			if (n > SB_PROXY_MAX_TARGETS)
 				n = SB_PROXY_MAX_TARGETS;
-			struct px_target tg;
 			for (size_t k = 0; k < n; k++) {
-				if (bs[k]->contact.l >= sizeof tg.uri)
-					continue;
-				memset(&tg, 0, sizeof tg);
-				memcpy(tg.uri, bs[k]->contact.p, bs[k]->contact.l);
-				tg.len = bs[k]->contact.l;
-				tg.has_dest = true;
-				tg.dest = bs[k]->source;
+				struct sb_slice c = bs[k]->contact;
 				struct sb_uri cu;
-				if (sb_uri_parse(&cu, sb_slice_from(tg.uri, tg.len)) != 0)
+				if (c.l >= SB_LOC_MAX_CONTACT || sb_uri_parse(&cu, c) != 0)
 					continue;
-				if (px_use_flow(&tg, &cu))
-					dst = tg.dest;
+				if (px_use_flow(&bs[k]->source, &cu))
+					dst = bs[k]->source;
 				else if (px_uri_dest(&cu, &dst) != 0)
 					continue;
-				stateless_send(p, rx, &rt, sb_slice_from(tg.uri, tg.len), &dst, kind);
+				stateless_send(p, rx, &rt, c, &dst, kind);
 				sent++;
 			}
 			return sent;
@@ -218,7 +218,7 @@ void px_stray_h(const struct sb_tp_rx *rx, void *arg)
 	struct sb_sip_msg *m = rx->msg;
 	struct sb_sip_values it;
 	struct sb_slice v;
-	struct sb_via top, next;
+	struct sb_via top;
 	sb_sip_values_init(&it, m, SB_HDR_VIA);
 	if (!sb_sip_values_next(&it, &v, NULL) || sb_via_parse(&top, sb_slice_trim(v)) != 0)
 		return;
@@ -232,7 +232,17 @@ void px_stray_h(const struct sb_tp_rx *rx, void *arg)
 		px_log(p, SB_LOG_DEBUG, "late %u of a branch that is over: dropped", m->status);
 		return;
 	}
-	if (!sb_sip_values_next(&it, &v, NULL) || sb_via_parse(&next, sb_slice_trim(v)) != 0)
+	px_relay_by_via(p, m);
+}
+
+void px_relay_by_via(struct sb_proxy *p, struct sb_sip_msg *m)
+{
+	struct sb_sip_values it;
+	struct sb_slice v;
+	struct sb_via next;
+	sb_sip_values_init(&it, m, SB_HDR_VIA);
+	if (!sb_sip_values_next(&it, &v, NULL) || !sb_sip_values_next(&it, &v, NULL) ||
+	    sb_via_parse(&next, sb_slice_trim(v)) != 0)
 		return;
 	/* RFC 3261 §18.2.2, RFC 3581 §4: received and rport win */
 	struct sb_tp_dest d = { .proto = SB_TP_UDP };

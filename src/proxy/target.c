@@ -10,56 +10,65 @@
 
 #include "proxy_int.h"
 
-struct px_target *px_target_add(struct px_req *r)
+struct px_target *px_target_add(struct px_req *r, struct sb_slice uri)
 {
-	if (r->ntargets >= SB_PROXY_MAX_TARGETS)
+	if (r->ntargets >= SB_PROXY_MAX_TARGETS || uri.l >= SB_LOC_MAX_CONTACT)
 		return NULL;
-	/* exact size: a target is 568 bytes and most requests have one */
-	struct px_target *t = realloc(r->targets, (r->ntargets + 1) * sizeof *t);
+	/* the URI at its exact length, in the target's allocation */
+	struct px_target *t = malloc(sizeof *t + uri.l);
 	if (!t)
 		return NULL;
-	r->targets = t;
-	t += r->ntargets++;
 	memset(t, 0, sizeof *t);
+	memcpy(t->uri, uri.p, uri.l);
+	t->len = uri.l;
+	t->q1000 = 1000;
+	struct px_target **at = &r->targets;
+	while (*at)
+		at = &(*at)->next;
+	*at = t;
+	r->ntargets++;
+	return t;
+}
+
+struct px_target *px_target_nth(struct px_req *r, unsigned k)
+{
+	struct px_target *t = r->targets;
+	while (k-- && t)
+		t = t->next;
 	return t;
 }
 
 /* §16.5: the target set. */
-void px_target_set(struct px_req *r, unsigned *fail)
+void px_target_set(struct px_req *r, const struct sb_uri *ru, unsigned *fail)
 {
 	struct sb_proxy *p = r->p;
-	struct sb_sip_msg *m = &r->msg;
-	struct sb_uri ru;
+	struct sb_sip_msg *m = px_req_msg(r);
 	*fail = 0;
-	if (sb_uri_parse(&ru, m->ruri) != 0) {
+	if (!m) {
+		*fail = 500;
+		return;
+	}
+	if (!ru) {
 		*fail = 400;
 		return;
 	}
 	/* foreign domains go to the Request-URI as it is; §16.5 makes no
 	 * exception for requests inside a dialog: a UA that sends its BYE to
 	 * the AOR (SIPp's uac does) reaches the bindings */
-	if (!sb_proxy_uri_in_domain(p, &ru)) {
-		struct px_target *t = px_target_add(r);
-		if (!t) {
-			*fail = 500;
-			return;
-		}
-		memcpy(t->uri, m->ruri.p, m->ruri.l < sizeof t->uri ? m->ruri.l : 0);
-		t->len = m->ruri.l < sizeof t->uri ? m->ruri.l : 0;
-		t->q1000 = 1000;
-		if (!t->len) {
-			r->ntargets = 0;
+	if (!sb_proxy_uri_in_domain(p, ru)) {
+		if (m->ruri.l >= SB_LOC_MAX_CONTACT)
 			*fail = 414;
-		}
+		else if (!px_target_add(r, m->ruri))
+			*fail = 500;
 		return;
 	}
 	if (p->cfg.users) {
-		px_user_targets(r, &ru, fail);
+		px_user_targets(r, ru, fail);
 		return;
 	}
 	char aor[SB_LOC_MAX_AOR];
 	size_t aorl;
-	if (sb_location_aor_key(&ru, aor, sizeof aor, &aorl) != 0) {
+	if (sb_location_aor_key(ru, aor, sizeof aor, &aorl) != 0) {
 		*fail = 404;
 		return;
 	}
@@ -96,13 +105,11 @@ unsigned px_add_bindings(struct px_req *r, const char *aor, size_t aorl, bool *f
 	for (size_t k = 0; k < n; k++) {
 		if (bs[k]->contact.l >= SB_LOC_MAX_CONTACT)
 			continue;
-		struct px_target *t = px_target_add(r);
+		struct px_target *t = px_target_add(r, bs[k]->contact);
 		if (!t) {
 			*full = true;
 			break;
 		}
-		memcpy(t->uri, bs[k]->contact.p, bs[k]->contact.l);
-		t->len = bs[k]->contact.l;
 		t->q1000 = bs[k]->q1000;
 		t->has_dest = true;
 		t->dest = bs[k]->source;
@@ -129,16 +136,13 @@ unsigned px_add_contacts(struct px_req *r, struct sb_sip_msg *msg)
 			continue;
 		/* a target already tried is not tried again (§16.5) */
 		bool dup = false;
-		for (unsigned k = 0; k < r->ntargets && !dup; k++)
-			dup = sb_slice_eq(sb_slice_from(r->targets[k].uri, r->targets[k].len),
-					  na.uri_s);
+		for (const struct px_target *o = r->targets; o && !dup; o = o->next)
+			dup = sb_slice_eq(sb_slice_from(o->uri, o->len), na.uri_s);
 		if (dup)
 			continue;
-		struct px_target *t = px_target_add(r);
+		struct px_target *t = px_target_add(r, na.uri_s);
 		if (!t)
 			break;
-		memcpy(t->uri, na.uri_s.p, na.uri_s.l);
-		t->len = na.uri_s.l;
 		if (sb_contact_q(&na, &t->q1000) != 0)
 			t->q1000 = 1000;
 		added++;
@@ -158,13 +162,13 @@ void px_start_targets(struct px_req *r)
 	       !r->no_new_branches) {
 		if (p->cfg.fork == SB_FORK_SEQUENTIAL) {
 			bool pending = false;
-			for (unsigned k = 0; k < r->nbr; k++)
-				pending |= px_branch_live(&r->br[k]);
+			for (const struct px_branch *b = r->br; b; b = b->next)
+				pending |= px_branch_live(b);
 			if (pending)
 				return;
 		}
 		unsigned fail;
-		struct px_target *tg = &r->targets[r->next_target++];
+		struct px_target *tg = px_target_nth(r, r->next_target++);
 		if (px_branch_start(r, tg, &fail) != 0) {
 			px_log(p, SB_LOG_INFO, "cannot forward to %.*s: %u", (int)tg->len, tg->uri,
 			       fail);

@@ -498,6 +498,9 @@ static void test_busy_relayed_with_hop_by_hop_ack(void **state)
 		    "CSeq: 1 INVITE\n"
 		    "Content-Length: 0\n\n");
 	no_more_sent(f);
+	/* the final response went up and no branch is pending: the context
+	 * is gone, its transactions linger (Timers D and H) on their own */
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
 	/* the caller's ACK ends at the server transaction */
 	inject_from(f,
 		    "ACK sip:bob@example.com SIP/2.0\n"
@@ -510,9 +513,132 @@ static void test_busy_relayed_with_hop_by_hop_ack(void **state)
 		    "Content-Length: 0\n\n",
 		    SB_TP_UDP, "192.0.2.30", 5060);
 	no_more_sent(f);
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(st.calls_answered, 0);
+	/* a fork further down answers after all (RFC 6026): the 2xx reaches
+	 * the client transaction in Completed, goes up, and the call counts
+	 * as answered, once however often the 2xx comes */
+	char *r200 = respond(f, fw->buf, 200, "bt8", "192.0.2.20", 5062);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf,
+		    "SIP/2.0 200 OK\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport=5060;received=192.0.2.30\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=bt8\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 INVITE\n"
+		    "Content-Length: 0\n\n");
+	no_more_sent(f);
+	inject_raw(f, r200, "192.0.2.20", 5062);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 200 OK\r\n", 16);
+	no_more_sent(f);
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls_answered, 1);
+	free(r200);
 	free(r486);
 	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS + 1000);
 	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+}
+
+/* A context is freed the moment its final response has gone up with no
+ * branch pending; the transactions that linger belong to nobody but still
+ * do their part: a 2xx retransmission from the callee goes up statelessly
+ * (RFC 6026 §8.1), a late CANCEL is answered 200 and goes nowhere (§9.2,
+ * §16.10: the INVITE was answered), and the BYE's context is gone as soon
+ * as its 200 has gone up. */
+static void test_context_freed_at_final_response(void **state)
+{
+	struct fx *f = *state;
+	const struct sent *fw = basic_invite(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 1);
+	char *r180 = respond(f, fw->buf, 180, "bt1", "192.0.2.20", 5062);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 180 Ringing\r\n", 21);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 1);
+	char *r200 = respond(f, fw->buf, 200, "bt1", "192.0.2.20", 5062);
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	static const char ok_up[] =
+		"SIP/2.0 200 OK\n"
+		"Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport=5060;received=192.0.2.30\n"
+		"From: Alice <sip:alice@example.com>;tag=at1\n"
+		"To: Bob <sip:bob@example.com>;tag=bt1\n"
+		"Call-ID: call1@192.0.2.30\n"
+		"CSeq: 1 INVITE\n"
+		"Content-Length: 0\n\n";
+	expect_text(up->buf, ok_up);
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	/* both INVITE transactions linger in Accepted (Timers L and M), with
+	 * the REGISTER's (Timer J) */
+	struct sb_tsx_layer *l = sb_proxy_tsx_layer(f->proxy);
+	assert_int_equal(sb_tsx_layer_count(l), 3);
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(st.calls_answered, 1);
+	assert_int_equal(st.contexts, 0);
+	/* bob did not hear our ACK yet: his 2xx retransmission reaches the
+	 * client transaction, now the orphan owner's, and goes up as it is */
+	sb_loop_advance(f->loop, 1000);
+	inject_raw(f, r200, "192.0.2.20", 5062);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf, ok_up);
+	no_more_sent(f);
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls_answered, 1);
+	/* a CANCEL crossing the 200: answered, forwarded nowhere */
+	inject_from(f, cancel_alice, SB_TP_UDP, "192.0.2.30", 5060);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf,
+		    "SIP/2.0 200 OK\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=04fc4557\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 CANCEL\n"
+		    "Content-Length: 0\n\n");
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	/* the BYE: a context while it is forwarded, none once its 200 went up */
+	inject_from(f,
+		    "BYE sip:bob@192.0.2.20:5062 SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKbye1;rport\n"
+		    "Route: <sip:192.0.2.10:5060;transport=udp;lr>\n"
+		    "Max-Forwards: 70\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=bt1\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 2 BYE\n"
+		    "Content-Length: 0\n\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	const struct sent *bye = expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "BYE ", 4);
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 1);
+	char *rbye = respond(f, bye->buf, 200, NULL, "192.0.2.20", 5062);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf,
+		    "SIP/2.0 200 OK\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKbye1;rport=5060;received=192.0.2.30\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=bt1\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 2 BYE\n"
+		    "Content-Length: 0\n\n");
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	/* a retransmission of the BYE's 200 is absorbed by the lingering
+	 * client transaction (Completed, Timer K) */
+	inject_raw(f, rbye, "192.0.2.20", 5062);
+	no_more_sent(f);
+	free(r180);
+	free(r200);
+	free(rbye);
+	sb_loop_advance(f->loop, 300000);
+	assert_int_equal(sb_tsx_layer_count(l), 0);
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(st.calls_answered, 1);
 }
 
 static void test_cancel(void **state)
@@ -606,10 +732,31 @@ static void test_parallel_fork(void **state)
 	char *a487 = respond(f, a->buf, 487, "ta", "192.0.2.21", 5064);
 	(void)expect_sent(f, SB_TP_UDP, "192.0.2.21", 5064, "ACK sip:bob@192.0.2.21:5064 SIP/2.0\r\n", 37);
 	no_more_sent(f);
+	/* every branch answered, the 200 went up: the context is gone */
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	/* a 2xx that comes on a after its 487 (a fork further down, RFC 6026)
+	 * reaches a's client transaction in Completed, the orphan owner's
+	 * now: it still goes up, with our Via popped */
+	char *a200 = respond(f, a->buf, 200, "ta2", "192.0.2.21", 5064);
+	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf,
+		    "SIP/2.0 200 OK\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport=5060;received=192.0.2.30\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=ta2\n"
+		    "Call-ID: call1@192.0.2.30\n"
+		    "CSeq: 1 INVITE\n"
+		    "Content-Length: 0\n\n");
+	no_more_sent(f);
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(st.calls_answered, 1);
 	free(a180);
 	free(b180);
 	free(b200);
 	free(a487);
+	free(a200);
 }
 
 static void test_timeout_is_408(void **state)
@@ -624,6 +771,52 @@ static void test_timeout_is_408(void **state)
 		f->seen++; /* Timer A retransmissions */
 	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 408 Request Timeout\r\n", 29);
 	no_more_sent(f);
+}
+
+/* The response the proxy makes long after the request came (here Timer
+ * B's 408) copies the request's Vias, From, To, Call-ID and CSeq exactly
+ * (§8.2.6.2): the context keeps only those of a request that no new
+ * branch can need, and nothing of its other fields or body leaks in. */
+static void test_generated_response_from_kept_fields(void **state)
+{
+	struct fx *f = *state;
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	inject_from(f,
+		    "INVITE sip:bob@example.com SIP/2.0\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKk1;rport\n"
+		    "Max-Forwards: 70\n"
+		    "v: SIP/2.0/UDP 192.0.2.99:5070;branch=z9hG4bKk0,\n"
+		    " SIP/2.0/TCP 192.0.2.98;branch=z9hG4bKkk\n"
+		    "f: Alice <sip:alice@example.com>;tag=at1\n"
+		    "Contact: <sip:alice@192.0.2.30:5060>\n"
+		    "To: Bob <sip:bob@example.com>\n"
+		    "Subject: kept out\n"
+		    "Call-ID: kept@192.0.2.30\n"
+		    "CSeq: 7 INVITE\n"
+		    "Content-Type: application/sdp\n"
+		    "Content-Length: 10\n\n"
+		    "v=0\r\no=x\r\n",
+		    SB_TP_UDP, "192.0.2.30", 5060);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 100 Trying\r\n", 20);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "INVITE ", 7);
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 1);
+	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS);
+	while (f->seen < f->nsent && strncmp(f->sent[f->seen].buf, "INVITE ", 7) == 0)
+		f->seen++; /* Timer A retransmissions */
+	const struct sent *up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
+	expect_text(up->buf,
+		    "SIP/2.0 408 Request Timeout\n"
+		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKk1;rport\n"
+		    "Via: SIP/2.0/UDP 192.0.2.99:5070;branch=z9hG4bKk0,\n"
+		    " SIP/2.0/TCP 192.0.2.98;branch=z9hG4bKkk\n"
+		    "From: Alice <sip:alice@example.com>;tag=at1\n"
+		    "To: Bob <sip:bob@example.com>;tag=10a6cd67\n"
+		    "Call-ID: kept@192.0.2.30\n"
+		    "CSeq: 7 INVITE\n"
+		    "Content-Length: 0\n\n");
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
 }
 
 static void test_double_record_route_udp_to_tcp(void **state)
@@ -1436,6 +1629,9 @@ int main(void)
 	static struct opts sequential = { .fork = SB_FORK_SEQUENTIAL };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_basic_forward, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_context_freed_at_final_response, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generated_response_from_kept_fields, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_not_found_and_unavailable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_hops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loop_and_spiral, setup, teardown),
