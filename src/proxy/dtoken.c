@@ -19,8 +19,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "proxy_int.h"
 
@@ -58,17 +56,13 @@ static bool half(const struct sb_proxy *p, struct sb_slice call_id, const struct
 {
 	static const char hex[] = "0123456789abcdef";
 	/* Call-ID LF host:port; longer than PX_DTOKEN_MSG: no token */
-	char msg[PX_DTOKEN_MSG];
-	if (call_id.l + 1 >= sizeof msg)
+	char end[PX_DTOKEN_MSG];
+	if (call_id.l + 1 >= PX_DTOKEN_MSG)
 		return false;
-	memcpy(msg, call_id.p, call_id.l);
-	msg[call_id.l] = '\n';
-	size_t el = end_of(u, msg + call_id.l + 1, sizeof msg - call_id.l - 1);
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int ml = 0;
-	if (!el || !HMAC(EVP_sha256(), p->cfg.dialog_key, (int)p->cfg.dialog_key_len,
-			 (const unsigned char *)msg, call_id.l + 1 + el, mac, &ml) ||
-	    ml * 2 < PX_DTOKEN_HALF)
+	size_t el = end_of(u, end, sizeof end - call_id.l - 1);
+	struct sb_slice parts[3] = { call_id, { "\n", 1 }, { end, el } };
+	uint8_t mac[SB_HMAC_SHA256_LEN];
+	if (!el || !p->dmac || sb_hmac_sha256(p->dmac, parts, 3, mac) != 0)
 		return false;
 	for (size_t i = 0; i < PX_DTOKEN_HALF / 2; i++) {
 		out[2 * i] = hex[mac[i] >> 4];

@@ -632,7 +632,10 @@ int sb_proxy_alloc(struct sb_proxy **pp, const struct sb_proxy_cfg *cfg)
 		.arg = p,
 	};
 	int err = ENOMEM;
-	if (!p->rmsg || !p->tmsg || (err = sb_hash_alloc(&p->known, &hc)) ||
+	if (!p->rmsg || !p->tmsg ||
+	    (cfg->dialog_key && (err = sb_hmac_alloc(&p->dmac, cfg->dialog_key,
+						     cfg->dialog_key_len))) ||
+	    (err = sb_hash_alloc(&p->known, &hc)) ||
 	    (err = sb_hash_alloc(&p->by_st, &hs)) ||
 	    (err = sb_hash_alloc(&p->reg_wait, &hs)) || (err = sb_tsx_layer_alloc(&p->layer, &lc))) {
 		sb_proxy_free(p);
@@ -662,6 +665,7 @@ void sb_proxy_free(struct sb_proxy *p)
 	sb_buf_free(&p->out);
 	free(p->rmsg);
 	free(p->tmsg);
+	sb_hmac_free(p->dmac);
 	free(p->realm);
 	free(p);
 }

@@ -18,6 +18,7 @@
 
 #include "switchboard/authn.h"
 #include "switchboard/hash.h"
+#include "switchboard/hmac.h"
 #include "switchboard/proxy.h"
 #include "switchboard/users.h"
 
@@ -162,6 +163,7 @@ struct sb_proxy {
 	uint64_t reg_token;
 	struct sb_proxy_stats st;   /* counters; the gauges are read when asked */
 	char *realm;                /* cfg.realm, copied (or NULL) */
+	struct sb_hmac *dmac;       /* keyed with cfg.dialog_key (dtoken.c) */
 };
 
 /* What §16.4 makes of a request (route.c). */
