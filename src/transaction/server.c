@@ -5,8 +5,15 @@
  * cancels.
  *
  * Timers: `retx` is the delayed 100 Trying, then G (UDP only); `life` is H,
- * then I, or J, or L. */
+ * then I, or J, or L.
+ *
+ * What it keeps: the last response while a request retransmission may
+ * still want it again (Proceeding, Completed); nothing in Confirmed and
+ * Accepted, where retransmissions are absorbed (RFC 3261 §17.2.1, RFC 6026
+ * §7.1), except for an RFC 2543 INVITE, which keeps the To tag of its final
+ * response (a few bytes) to match the ACK by. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tsx_int.h"
@@ -150,8 +157,28 @@ static void remember_tag(struct sb_tsx *t)
 	if (sb_sip_parse(&r, t->msg, t->msg_len, SB_SIP_DATAGRAM) != 0 ||
 	    sb_sip_msg_to(&r, &to) != 0 || !to->tag.p)
 		return;
-	t->tag_off = (uint32_t)(to->tag.p - t->msg);
-	t->tag_len = (uint32_t)to->tag.l;
+	t->tag_off = (uint16_t)(to->tag.p - t->msg);
+	t->tag_len = (uint16_t)to->tag.l;
+}
+
+/* RFC 2543 transactions entering Confirmed or Accepted: of the final
+ * response in t->msg only the To tag is needed any more (the ACK is
+ * matched by it, §17.2.3); keep just that. */
+static void keep_tag_only(struct sb_tsx *t)
+{
+	if (t->msg && t->tag_len) {
+		memmove(t->msg, t->msg + t->tag_off, t->tag_len);
+		/* shrinking in place; should realloc refuse, the longer
+		 * buffer still holds the tag */
+		char *p = realloc(t->msg, t->tag_len);
+		if (p)
+			t->msg = p;
+		t->msg_len = t->tag_len;
+	} else {
+		tsx_drop_msg(t);
+	}
+	t->tag_off = 0;
+	t->flags |= TSX_F_TAG_ONLY;
 }
 
 static void stop_trying(struct sb_tsx *t)
@@ -191,6 +218,7 @@ static int invite_respond(struct sb_tsx *t, unsigned code, const char *buf, size
 			if ((err = tsx_store(t, buf, len)) != 0)
 				return err;
 			remember_tag(t);
+			keep_tag_only(t);
 		} else {
 			tsx_drop_msg(t);
 		}
@@ -258,12 +286,13 @@ static void server_ack(struct sb_tsx *t, const struct sb_tp_rx *rx)
 		/* RFC 3261 §17.2.3 (RFC 2543): "the To tag of the ACK matches
 		 * the To tag of the response sent by the server transaction" */
 		const struct sb_nameaddr *to;
+		bool known = t->msg || (t->flags & TSX_F_TAG_ONLY);
 		struct sb_slice mine = t->msg ? sb_slice_from(t->msg + t->tag_off, t->tag_len)
 					      : SB_SLICE_NULL;
 		struct sb_slice theirs = SB_SLICE_NULL;
 		if (sb_sip_msg_to(rx->msg, &to) == 0)
 			theirs = to->tag;
-		if (!t->msg || mine.l != theirs.l || (mine.l && !sb_slice_eq(mine, theirs))) {
+		if (!known || mine.l != theirs.l || (mine.l && !sb_slice_eq(mine, theirs))) {
 			if (l->cfg.ack_h)
 				l->cfg.ack_h(NULL, rx, l->cfg.arg);
 			return;
@@ -276,7 +305,11 @@ static void server_ack(struct sb_tsx *t, const struct sb_tp_rx *rx)
 		 * for reliable ones.  The ACK is not passed up. */
 		t->state = SB_TSX_CONFIRMED;
 		sb_timer_stop(l->cfg.loop, &t->retx);
-		if (!(t->flags & TSX_F_2543))
+		/* nothing is re-sent in Confirmed (§17.2.1 absorbs INVITE
+		 * retransmissions) */
+		if (t->flags & TSX_F_2543)
+			keep_tag_only(t);
+		else
 			tsx_drop_msg(t);
 		tsx_timer(t, &t->life, (t->flags & TSX_F_RELIABLE) ? 0 : l->cfg.t4_ms, life_h);
 		break;
