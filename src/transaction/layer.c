@@ -278,7 +278,10 @@ static int recv_request(struct sb_tsx_layer *l, const struct sb_tp_rx *rx)
 		if (l->cfg.ack_h)
 			l->cfg.ack_h(NULL, rx, l->cfg.arg);
 	} else if (l->cfg.request_h) {
+		l->rx_now = rx;
 		l->cfg.request_h(rx, l->cfg.arg);
+		l->rx_now = NULL;
+		tsx_server_after_request_h(l, rx);
 	}
 	return 0;
 }

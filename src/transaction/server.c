@@ -78,6 +78,23 @@ static void life_h(void *arg)
 	}
 }
 
+/* RFC 3261 §17.2.1: "The server transaction MUST generate a 100 (Trying)
+ * response unless it knows that the TU will generate a provisional or final
+ * response within 200 ms".  It is printed while the request m is at hand
+ * and sent if the TU stays silent for trying_ms.  A request it cannot be
+ * printed for simply gets none. */
+static void prepare_100(struct sb_tsx *t, struct sb_sip_msg *m)
+{
+	struct sb_buf b;
+	sb_buf_init(&b, SB_SIP_MAX_MSG_SIZE);
+	struct sb_sip_response_spec spec = { .code = 100 };
+	if (sb_sip_print_response(&b, m, &spec) == 0 && tsx_store(t, b.p, b.len) == 0) {
+		t->flags |= TSX_F_PENDING_100;
+		tsx_timer(t, &t->retx, t->layer->cfg.trying_ms, retx_h);
+	}
+	sb_buf_free(&b);
+}
+
 int sb_tsx_server_alloc(struct sb_tsx **tp, struct sb_tsx_layer *l, const struct sb_tp_rx *rx,
 			const struct sb_tsx_owner *owner)
 {
@@ -110,23 +127,28 @@ int sb_tsx_server_alloc(struct sb_tsx **tp, struct sb_tsx_layer *l, const struct
 		return err;
 	}
 	if (invite) {
-		/* RFC 3261 §17.2.1: "The server transaction MUST generate a 100
-		 * (Trying) response unless it knows that the TU will generate a
-		 * provisional or final response within 200 ms".  It is printed
-		 * now, while the request is at hand, and sent if the TU is
-		 * silent for trying_ms.  A request it cannot be printed for
-		 * simply gets none. */
-		struct sb_buf b;
-		sb_buf_init(&b, SB_SIP_MAX_MSG_SIZE);
-		struct sb_sip_response_spec spec = { .code = 100 };
-		if (sb_sip_print_response(&b, m, &spec) == 0 && tsx_store(t, b.p, b.len) == 0) {
-			t->flags |= TSX_F_PENDING_100;
-			tsx_timer(t, &t->retx, l->cfg.trying_ms, retx_h);
-		}
-		sb_buf_free(&b);
+		/* made from request_h with the request being dispatched: the
+		 * TU may answer before request_h returns (a proxy sends its
+		 * 100 at once, §16.2), and then no 100 need be printed */
+		if (l->rx_now == rx && !l->defer_100)
+			l->defer_100 = t;
+		else
+			prepare_100(t, m);
 	}
 	*tp = t;
 	return 0;
+}
+
+void tsx_server_after_request_h(struct sb_tsx_layer *l, const struct sb_tp_rx *rx)
+{
+	struct sb_tsx *t = l->defer_100;
+	if (!t)
+		return;
+	l->defer_100 = NULL;
+	/* t cannot have been freed: the reap runs from the loop.  A TU that
+	 * has answered (or a transaction that has ended) needs no 100. */
+	if (t->state == SB_TSX_PROCEEDING && !t->status)
+		prepare_100(t, rx->msg);
 }
 
 /* "SIP/2.0 NNN": the status code, or 0 when buf does not start so. */

@@ -21,6 +21,9 @@ struct sb_tsx_layer {
 	                                 free, oldest first; linked by node.next */
 	struct sb_tsx *reap_tail;
 	struct sb_timer reap;         /* zero-delay: drains the reap list */
+	const struct sb_tp_rx *rx_now; /* the request inside request_h */
+	struct sb_tsx *defer_100;     /* created from rx_now: its 100 Trying is
+	                                 printed after request_h, if still due */
 	uint32_t count;               /* live + waiting on the reap list */
 };
 
@@ -112,5 +115,8 @@ uint32_t tsx_64t1(const struct sb_tsx_layer *l);
 
 void tsx_client_recv(struct sb_tsx *t, const struct sb_tp_rx *rx);
 void tsx_server_recv(struct sb_tsx *t, const struct sb_tp_rx *rx);
+/* After request_h returned: the 100 Trying of the server INVITE transaction
+ * it created, unless the TU has answered already. */
+void tsx_server_after_request_h(struct sb_tsx_layer *l, const struct sb_tp_rx *rx);
 
 #endif

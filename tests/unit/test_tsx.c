@@ -61,6 +61,8 @@ struct fx {
 	bool create_on_request;       /* request_h makes a server transaction */
 	struct sb_tsx *server;        /* the last one made */
 	int server_err;
+	unsigned answer_in_request;   /* request_h answers at once with this */
+	size_t fp_in_request;         /* footprint of the server there */
 	struct sb_tsx_owner owner;
 };
 
@@ -81,12 +83,24 @@ static int send_h(const struct sb_tp_dest *dst, const char *buf, size_t len, voi
 	return 0;
 }
 
+static const char *mkresp(char *buf, size_t cap, unsigned code, const char *via,
+			  const char *cseq_method, const char *to_tag);
+#define UAC_VIA "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds"
+
 static void request_h(const struct sb_tp_rx *rx, void *arg)
 {
 	struct fx *f = arg;
 	f->nrequest++;
 	if (f->create_on_request)
 		f->server_err = sb_tsx_server_alloc(&f->server, f->layer, rx, &f->owner);
+	if (f->create_on_request && !f->server_err) {
+		f->fp_in_request = sb_tsx_footprint(f->server);
+		if (f->answer_in_request) {
+			char buf[2048];
+			mkresp(buf, sizeof buf, f->answer_in_request, UAC_VIA, "INVITE", NULL);
+			assert_int_equal(sb_tsx_respond(f->server, buf, strlen(buf)), 0);
+		}
+	}
 }
 
 static void ack_h(struct sb_tsx *st, const struct sb_tp_rx *rx, void *arg)
@@ -214,7 +228,6 @@ static int inject(struct fx *f, const char *text, enum sb_tp_proto proto)
 /* ------------------------------------------------------------ messages */
 
 #define CALL_ID "a84b4c76e66710@pc33.atlanta.example.com"
-#define UAC_VIA "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds"
 #define OUR_VIA "SIP/2.0/UDP proxy.example.com:5060;branch=z9hG4bKproxy1"
 
 /* A request as a peer sends it.  NULL fields take the defaults. */
@@ -684,6 +697,36 @@ static void test_sinv_auto_100(void **state)
 	assert_string_equal(f->sent[1].buf, f->sent[0].buf);
 	advance_to(f, 10000);
 	assert_int_equal(f->nsent, 2);
+}
+
+/* The 100 Trying is printed after request_h returns, and only when the TU
+ * has not answered inside it (as a proxy does, RFC 3261 §16.2): the TU's
+ * own 100 goes out, and no other. */
+static void test_sinv_answer_in_request_h(void **state)
+{
+	struct fx *f = *state;
+	f->answer_in_request = 100;
+	struct sb_tsx *st = server(f, (struct rq){ 0 }, SB_TP_UDP);
+	assert_int_equal(f->nsent, 1);
+	assert_int_equal(sb_tsx_status(st), 100);
+	size_t base = f->fp_in_request; /* nothing printed inside request_h */
+	assert_int_equal(sb_tsx_footprint(st), base + f->sent[0].len);
+	advance_to(f, 1000);
+	assert_int_equal(f->nsent, 1);
+	char buf[2048];
+	inject(f, mkreq(buf, sizeof buf, (struct rq){ 0 }), SB_TP_UDP);
+	assert_int_equal(f->nsent, 2); /* the TU's 100 again */
+	assert_string_equal(f->sent[1].buf, f->sent[0].buf);
+	/* a silent TU: the layer's 100 is printed once request_h returned */
+	f->answer_in_request = 0;
+	struct sb_tsx *s2 = server(f, (struct rq){ .via = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhdX" },
+				   SB_TP_UDP);
+	assert_int_equal(f->fp_in_request, base);
+	assert_true(sb_tsx_footprint(s2) > base);
+	advance_to(f, 1200);
+	assert_int_equal(f->nsent, 3);
+	assert_true(starts(&f->sent[2], "SIP/2.0 100 Trying\r\n"));
+	assert_int_equal(sb_tsx_footprint(s2), base + f->sent[2].len);
 }
 
 /* A retransmission before 200 ms brings the 100 forward, once. */
@@ -1654,6 +1697,7 @@ int main(void)
 		T(test_client_alloc_refuses),
 		T(test_sinv_auto_100),
 		T(test_sinv_retransmission_before_100),
+		T(test_sinv_answer_in_request_h),
 		T(test_sinv_provisional_resent),
 		T(test_sinv_486_timer_g_until_ack),
 		T(test_sinv_timer_h),
