@@ -71,7 +71,7 @@
  *   server non-INVITE  the last response in Proceeding and Completed
  * sb_tsx_footprint() tells the total.  A lingering transaction (Completed
  * with nothing to send, Confirmed, Accepted: the 32 s of Timers J, L, M
- * or D that make up most of a busy table) is sizeof(struct sb_tsx), 240 B
+ * or D that make up most of a busy table) is sizeof(struct sb_tsx), 232 B
  * on LP64, plus its key (about 40 to 80 B), plus what it keeps (nothing, an
  * ACK of about 400 B, or a non-INVITE final response); malloc adds about
  * 16 B per allocation.

@@ -52,29 +52,32 @@ static void retx_h(void *arg)
 {
 	struct sb_tsx *t = arg;
 	const struct sb_tsx_layer_cfg *c = &t->layer->cfg;
+	bool waiting = is_invite(t) ? t->state == SB_TSX_CALLING
+				    : t->state == SB_TSX_TRYING || t->state == SB_TSX_PROCEEDING;
+	if (!waiting)
+		return;
+	if (t->nretx < UINT8_MAX)
+		t->nretx++;
+	uint32_t next;
 	if (is_invite(t)) {
-		if (t->state != SB_TSX_CALLING)
-			return;
 		/* RFC 3261 §17.1.1.2: "When timer A fires 2*T1 seconds later,
 		 * the request MUST be retransmitted again ... and timer A reset
 		 * with a value of 4*T1": doubling, no cap (B ends it) */
-		t->interval = t->interval > UINT32_MAX / 2 ? UINT32_MAX : t->interval * 2;
+		next = tsx_backoff(t, false);
 	} else if (t->state == SB_TSX_TRYING) {
 		/* RFC 3261 §17.1.2.2: "reset with a value of MIN(2*T1, T2) ...
 		 * MIN(4*T1, T2)": doubling, capped at T2 */
-		t->interval = t->interval * 2 < c->t2_ms ? t->interval * 2 : c->t2_ms;
-	} else if (t->state == SB_TSX_PROCEEDING) {
+		next = tsx_backoff(t, true);
+	} else {
 		/* RFC 3261 §17.1.2.2: in Proceeding "Timer E MUST be reset with
 		 * a value of T2 seconds" */
-		t->interval = c->t2_ms;
-	} else {
-		return;
+		next = c->t2_ms;
 	}
 	if (tsx_send(t, t->msg, t->msg_len) != 0) {
 		client_fail(t, SB_TSX_END_TRANSPORT);
 		return;
 	}
-	tsx_timer(t, &t->retx, t->interval, retx_h);
+	tsx_timer(t, &t->retx, next, retx_h);
 }
 
 /* Timer B, F (no final response), D, K, M (done waiting for strays). */
@@ -169,8 +172,7 @@ int sb_tsx_client_alloc(struct sb_tsx **tp, struct sb_tsx_layer *l,
 	 * transport, the client transaction MUST start timer B with a value
 	 * of 64*T1"; §17.1.2.2 the same for E and F */
 	if (!(t->flags & TSX_F_RELIABLE)) {
-		t->interval = l->cfg.t1_ms;
-		tsx_timer(t, &t->retx, t->interval, retx_h);
+		tsx_timer(t, &t->retx, l->cfg.t1_ms, retx_h);
 	}
 	tsx_timer(t, &t->life, tsx_64t1(l), life_h);
 	*tp = t;

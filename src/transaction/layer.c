@@ -94,6 +94,15 @@ uint32_t tsx_64t1(const struct sb_tsx_layer *l)
 	return 64u * l->cfg.t1_ms;
 }
 
+uint32_t tsx_backoff(const struct sb_tsx *t, bool cap_t2)
+{
+	const struct sb_tsx_layer_cfg *c = &t->layer->cfg;
+	uint64_t v = t->nretx >= 32 ? UINT64_MAX : (uint64_t)c->t1_ms << t->nretx;
+	if (cap_t2 && v > c->t2_ms)
+		v = c->t2_ms;
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
 int tsx_new(struct sb_tsx **tp, struct sb_tsx_layer *l, enum sb_tsx_kind kind,
 	    const struct tsx_key *k)
 {

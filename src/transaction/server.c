@@ -37,7 +37,6 @@ static int send_or_fail(struct sb_tsx *t, const char *buf, size_t len)
 static void retx_h(void *arg)
 {
 	struct sb_tsx *t = arg;
-	const struct sb_tsx_layer_cfg *c = &t->layer->cfg;
 	if (t->state == SB_TSX_PROCEEDING && (t->flags & TSX_F_PENDING_100)) {
 		/* RFC 3261 §17.2.1: the TU has not answered within 200 ms */
 		t->flags &= (uint8_t)~TSX_F_PENDING_100;
@@ -53,8 +52,9 @@ static void retx_h(void *arg)
 	 * that doubles, unless that value exceeds T2" */
 	if (send_or_fail(t, t->msg, t->msg_len) != 0)
 		return;
-	t->interval = t->interval * 2 < c->t2_ms ? t->interval * 2 : c->t2_ms;
-	tsx_timer(t, &t->retx, t->interval, retx_h);
+	if (t->nretx < UINT8_MAX)
+		t->nretx++;
+	tsx_timer(t, &t->retx, tsx_backoff(t, true), retx_h);
 }
 
 /* Timers H, I, J, L. */
@@ -262,8 +262,8 @@ static int invite_respond(struct sb_tsx *t, unsigned code, const char *buf, size
 	 * seconds for all transports" */
 	t->state = SB_TSX_COMPLETED;
 	if (!(t->flags & TSX_F_RELIABLE)) {
-		t->interval = l->cfg.t1_ms;
-		tsx_timer(t, &t->retx, t->interval, retx_h);
+		t->nretx = 0;
+		tsx_timer(t, &t->retx, l->cfg.t1_ms, retx_h);
 	}
 	tsx_timer(t, &t->life, tsx_64t1(l), life_h);
 	return send_or_fail(t, t->msg, t->msg_len);

@@ -38,9 +38,10 @@ enum tsx_flag {
 	                                 msg NULL) */
 };
 
-/* Fields ordered by size so that nothing pads: 240 bytes on LP64 (264
- * before the reap list replaced the prev/next list of every transaction and
- * the 16-bit fields took the place of 32-bit ones). */
+/* Fields ordered by size so that nothing pads: 232 bytes on LP64 (264
+ * before the reap list replaced the prev/next list of every transaction,
+ * 16-bit fields took the place of 32-bit ones and a count of
+ * retransmissions the place of the current interval). */
 struct sb_tsx {
 	struct sb_hash_node node;     /* in layer->tab while not Terminated;
 	                                 then node.next links the reap list */
@@ -53,7 +54,6 @@ struct sb_tsx {
 	char *msg;                    /* the bytes to re-send: request, ACK,
 	                                 last response; NULL when none; exactly
 	                                 msg_len bytes are allocated */
-	uint32_t interval;            /* current retransmit interval, ms */
 	uint16_t msg_len;             /* <= SB_SIP_MAX_MSG_SIZE (65535) */
 	uint16_t tag_off, tag_len;    /* RFC 2543 server INVITE: To tag of the
 	                                 final response, inside msg */
@@ -63,6 +63,8 @@ struct sb_tsx {
 	uint8_t state;                /* enum sb_tsx_state */
 	uint8_t flags;                /* enum tsx_flag */
 	uint8_t end;                  /* enum sb_tsx_end, once Terminated */
+	uint8_t nretx;                /* retransmissions by A, E or G so far:
+	                                 the interval is T1 * 2^nretx */
 	char key[];                   /* the matching key, node.key points here */
 };
 
@@ -110,6 +112,9 @@ void tsx_drop_msg(struct sb_tsx *t);
 void tsx_timer(struct sb_tsx *t, struct sb_timer *tm, sb_msec_t ms, sb_timer_h *h);
 /* 64*T1: Timers B, F, H, J (UDP), L, M. */
 uint32_t tsx_64t1(const struct sb_tsx_layer *l);
+/* The next retransmission interval: T1 * 2^t->nretx, saturated, and at
+ * most T2 when cap_t2 (Timers E and G; A has no cap). */
+uint32_t tsx_backoff(const struct sb_tsx *t, bool cap_t2);
 
 /* ----------------------------------------------------- client.c, server.c */
 

@@ -1282,7 +1282,7 @@ static void test_footprint(void **state)
 	print_message("  in Completed (holding the ACK): %zu bytes\n", sb_tsx_footprint(t));
 	assert_true(sb_tsx_footprint(t) < fp);
 	if (sizeof(void *) == 8)
-		assert_true(sb_tsx_struct_size() <= 240);
+		assert_true(sb_tsx_struct_size() <= 232);
 }
 
 /* The footprint of each state: the struct and key, plus exactly the bytes
