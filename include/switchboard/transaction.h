@@ -24,7 +24,10 @@
  *  - 100 Trying (§17.2.1): a server INVITE transaction sends 100 Trying on its
  *    own when the TU has not sent a response trying_ms (200 ms) after the
  *    INVITE arrived, or at once when the INVITE is retransmitted before that.
- *    A TU that wants it sent at once simply responds 100 itself.
+ *    A TU that wants it sent at once simply responds 100 itself.  For a
+ *    transaction made inside request_h from its rx, the 100 is prepared
+ *    when request_h returns, and not at all if the TU has answered by then
+ *    (a proxy's immediate 100, §16.2, costs no second one).
  *  - Responses from a server transaction go to the source of the request
  *    (protocol, address, connection): symmetric response routing, which is
  *    RFC 3581 with rport and what works through NAT.  Resolving the §18.2.2
@@ -98,11 +101,12 @@
 #define SB_TSX_TIMER_D_MS 32000u
 /* Bound on live transactions when the cfg leaves it 0.  At 800 calls/s
  * every call leaves about 4 transactions lingering for 32 s (Timers D, J,
- * L, M): some 100,000.  The bound is on memory: 2^20 lingering
- * transactions of about 320 B (struct, key, malloc's header; see "Memory"
- * above) are about 320 MiB, and at most 2^20 * (320 B + SB_SIP_MAX_MSG_SIZE)
- * if every one kept a message of the largest size.  The loop's default
- * max_timers (2^22) holds the two timers each needs. */
+ * L, M): some 100,000, which the former 65536 turned into 503s.  What it
+ * bounds: 2^20 lingering transactions of about 320 B each (struct, key,
+ * malloc's header; see "Memory" above), plus a hash-table slot and up to
+ * two timer-heap slots each, are about 350 MiB; the worst case, every one
+ * holding a message of SB_SIP_MAX_MSG_SIZE, is 2^20 * (320 B + 64 KiB).
+ * The loop's default max_timers (2^22) holds the two timers each needs. */
 #define SB_TSX_DEFAULT_MAX (1u << 20)
 /* Bound on a matching key (branch + sent-by + method, or the RFC 2543
  * fields); a request whose key is longer is refused with E2BIG. */
