@@ -51,6 +51,8 @@ struct fx {
 	struct sent sent[MAX_SENT];
 	unsigned nsent;
 	int send_err;                 /* what the send callback returns */
+	bool quiet;                   /* the send callback only counts */
+	unsigned nquiet;
 	struct resp_ev resp[MAX_EV];
 	unsigned nresp;
 	struct end_ev ends[MAX_EV];
@@ -71,6 +73,10 @@ static int send_h(const struct sb_tp_dest *dst, const char *buf, size_t len, voi
 	struct fx *f = arg;
 	if (f->send_err)
 		return f->send_err;
+	if (f->quiet) {
+		f->nquiet++;
+		return 0;
+	}
 	assert_true(f->nsent < MAX_SENT);
 	struct sent *s = &f->sent[f->nsent++];
 	s->at = sb_loop_now(f->loop);
@@ -1191,6 +1197,28 @@ static void test_max_transactions(void **state)
 	teardown(&s);
 }
 
+/* max_tsx 0 is SB_TSX_DEFAULT_MAX, 2^20: past the former 65536, which
+ * 800 calls/s of lingering transactions filled. */
+static void test_default_max(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(SB_TSX_DEFAULT_MAX, 1u << 20);
+	f->quiet = true;
+	static const char req[] = "OPTIONS sip:x SIP/2.0\r\n\r\n";
+	char branch[32];
+	struct sb_tsx_client_cfg cc = { .dst = next_hop(SB_TP_TCP), .buf = req,
+					.len = sizeof req - 1, .method = SB_LIT("OPTIONS") };
+	const unsigned n = 65536u + 2u;
+	for (unsigned i = 0; i < n; i++) {
+		int bl = snprintf(branch, sizeof branch, "z9hG4bK%u", i);
+		cc.branch = sb_slice_from(branch, (size_t)bl);
+		struct sb_tsx *t;
+		assert_int_equal(sb_tsx_client_alloc(&t, f->layer, &cc), 0);
+	}
+	assert_int_equal(sb_tsx_layer_count(f->layer), n);
+	assert_int_equal(f->nquiet, n);
+}
+
 /* A duplicate server_alloc (the TU calls it twice) is refused. */
 static void test_server_alloc_refuses(void **state)
 {
@@ -1715,6 +1743,7 @@ int main(void)
 		T(test_match_badbranch),
 		T(test_badbranch_torture),
 		cmocka_unit_test(test_max_transactions),
+		T(test_default_max),
 		T(test_server_alloc_refuses),
 		T(test_free_with_live_transactions),
 		T(test_footprint),
