@@ -1351,6 +1351,8 @@ static void test_footprint_client_states(void **state)
 	assert_int_equal(f->nsent, n + 1);
 	size_t ack = f->sent[n].len;
 	assert_int_equal(sb_tsx_footprint(t), base + ack);
+	print_message("client INVITE: Calling/Proceeding %zu B (request %zu), Accepted %zu B, "
+		      "Completed %zu B (ACK %zu)\n", calling, req, base, base + ack, ack);
 	reply_to_client(f, 486, "INVITE", "a6c85cf");
 	assert_int_equal(f->nsent, n + 2); /* re-sent from that copy */
 	assert_string_equal(f->sent[n + 1].buf, f->sent[n].buf);
@@ -1363,6 +1365,7 @@ static void test_footprint_client_states(void **state)
 	reply_to_client(f, 200, "OPTIONS", "z");
 	assert_int_equal(sb_tsx_state(o), SB_TSX_COMPLETED);
 	assert_int_equal(sb_tsx_footprint(o), trying - oreq);
+	print_message("client non-INVITE: Trying %zu B, Completed %zu B\n", trying, trying - oreq);
 	n = f->nsent;
 	reply_to_client(f, 200, "OPTIONS", "z");
 	assert_int_equal(f->nsent, n);
@@ -1403,6 +1406,9 @@ static void test_footprint_server_states(void **state)
 		.to_tag = "srv", .cseq_method = "ACK" }), SB_TP_UDP);
 	assert_int_equal(sb_tsx_state(b), SB_TSX_CONFIRMED);
 	assert_int_equal(sb_tsx_footprint(b), base);
+	print_message("server INVITE: Proceeding %zu B (pending 100), %zu B (180), Completed "
+		      "%zu B (486), Confirmed and Accepted %zu B\n", with_100, with_180,
+		      base + f->sent[3].len, base);
 	inject(f, mkreq(buf, sizeof buf, r2), SB_TP_UDP); /* absorbed */
 	assert_int_equal(f->nsent, 5);
 
@@ -1412,6 +1418,7 @@ static void test_footprint_server_states(void **state)
 	size_t tr = sb_tsx_footprint(c);
 	assert_int_equal(respond(c, 200, "OPTIONS", "srv"), 0);
 	assert_int_equal(sb_tsx_footprint(c), tr + f->sent[5].len);
+	print_message("server non-INVITE: Trying %zu B, Completed %zu B\n", tr, sb_tsx_footprint(c));
 	assert_int_equal(f->nrequest, 3);
 }
 
