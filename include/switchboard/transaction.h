@@ -24,19 +24,31 @@
  *  - 100 Trying (§17.2.1): a server INVITE transaction sends 100 Trying on its
  *    own when the TU has not sent a response trying_ms (200 ms) after the
  *    INVITE arrived, or at once when the INVITE is retransmitted before that.
- *    A TU that wants it sent at once simply responds 100 itself.
+ *    A TU that wants it sent at once simply responds 100 itself.  For a
+ *    transaction made inside request_h from its rx, the 100 is prepared
+ *    when request_h returns, and not at all if the TU has answered by then
+ *    (a proxy's immediate 100, §16.2, costs no second one).
  *  - Responses from a server transaction go to the source of the request
  *    (protocol, address, connection): symmetric response routing, which is
  *    RFC 3581 with rport and what works through NAT.  Resolving the §18.2.2
  *    rules (maddr, sent-by port) is the transport's business.
  *  - A transaction never disappears inside a call you make or a callback it
  *    makes: when it terminates it is unlinked at once (no message matches it
- *    any more) and freed from a zero-delay timer, which first calls the
- *    owner's end_h.  A pointer to a transaction is therefore valid until its
- *    end_h has returned (or until sb_tsx_set_owner(t, NULL)).
+ *    any more) and put on the layer's list of terminated transactions, which
+ *    one zero-delay timer drains from the loop: for each, the owner's end_h,
+ *    then the free.  A pointer to a transaction is therefore valid until its
+ *    end_h has returned (or until sb_tsx_set_owner(t, NULL)).  A transaction
+ *    terminated inside an end_h (sb_tsx_abandon) has its own end_h from the
+ *    next drain, a zero-delay timer later.
  *  - A 2xx that reaches a client INVITE transaction in Completed (a second
  *    fork answering after a failure response) is passed up like one in
  *    Accepted: dropping it would leave a call nobody acknowledges.
+ *  - A 2xx that a client INVITE transaction would pass up while it has no
+ *    owner (sb_tsx_set_owner(t, NULL), or no response_h) goes to stray_h as
+ *    if it had matched nothing: RFC 3261 §16.7 step 10 and RFC 6026 §7.2
+ *    want every 2xx to reach the UAC, and a proxy that has freed its request
+ *    context relays it statelessly from there.  Other responses to an
+ *    ownerless transaction are absorbed as before.
  *  - RFC 2543 matching (no "z9hG4bK" branch, or exactly "z9hG4bK", RFC 4475
  *    badbranch): Request-URI, From tag, Call-ID, CSeq number and top Via
  *    (and for non-INVITE requests the To tag) form the key.  An ACK matches an
@@ -48,8 +60,24 @@
  *    "equal" says.
  *
  * Memory: the transaction struct with its key in one allocation, and the
- * bytes it must retransmit (the request, the ACK it sent, or the last
- * response) in one more; sb_tsx_footprint() tells the total.
+ * bytes it may still have to send again in one more, and only while it may:
+ *   client INVITE      the request in Calling and Proceeding (re-sent by
+ *                      Timer A; sb_tsx_request() for a CANCEL), the ACK in
+ *                      Completed (re-sent for each retransmitted final
+ *                      response), nothing in Accepted (RFC 6026 §7.2)
+ *   client non-INVITE  the request in Trying and Proceeding, nothing in
+ *                      Completed (Timer K only absorbs)
+ *   server INVITE      the last response in Proceeding (and the 100 Trying
+ *                      it will send by itself) and Completed, nothing in
+ *                      Confirmed and Accepted (RFC 6026 §7.1), where an
+ *                      RFC 2543 transaction keeps just the To tag it sent
+ *   server non-INVITE  the last response in Proceeding and Completed
+ * sb_tsx_footprint() tells the total.  A lingering transaction (Completed
+ * with nothing to send, Confirmed, Accepted: the 32 s of Timers J, L, M
+ * or D that make up most of a busy table) is sizeof(struct sb_tsx), 232 B
+ * on LP64, plus its key (about 40 to 80 B), plus what it keeps (nothing, an
+ * ACK of about 400 B, or a non-INVITE final response); malloc adds about
+ * 16 B per allocation.
  *
  * Not thread-safe: a layer belongs to its loop's thread. */
 #ifndef SWITCHBOARD_TRANSACTION_H
@@ -71,8 +99,15 @@
 #define SB_TSX_TRYING_MS 200u
 /* RFC 3261 §17.1.1.2: Timer D is at least 32 s for unreliable transports. */
 #define SB_TSX_TIMER_D_MS 32000u
-/* Bound on live transactions when the cfg leaves it 0. */
-#define SB_TSX_DEFAULT_MAX 65536u
+/* Bound on live transactions when the cfg leaves it 0.  At 800 calls/s
+ * every call leaves about 4 transactions lingering for 32 s (Timers D, J,
+ * L, M): some 100,000, which the former 65536 turned into 503s.  What it
+ * bounds: 2^20 lingering transactions of about 320 B each (struct, key,
+ * malloc's header; see "Memory" above), plus a hash-table slot and up to
+ * two timer-heap slots each, are about 350 MiB; the worst case, every one
+ * holding a message of SB_SIP_MAX_MSG_SIZE, is 2^20 * (320 B + 64 KiB).
+ * The loop's default max_timers (2^22) holds the two timers each needs. */
+#define SB_TSX_DEFAULT_MAX (1u << 20)
 /* Bound on a matching key (branch + sent-by + method, or the RFC 2543
  * fields); a request whose key is longer is refused with E2BIG. */
 #define SB_TSX_MAX_KEY 4096u
@@ -177,16 +212,29 @@ struct sb_tsx_client_cfg {
 	                              Via carries our branch (§8.1.1.7) */
 	size_t len;
 	struct sb_tsx_owner owner;
+	/* Optional, both or neither: the request's method (as in its start
+	 * line, equal to its CSeq method) and the branch parameter of its top
+	 * Via, as the caller who printed the request knows them.  Given, they
+	 * are trusted and buf is not parsed (the caller vouches that buf is
+	 * such a request); they need only be valid during the call. */
+	struct sb_slice method;
+	struct sb_slice branch;
 };
 
 /* Start a client transaction: copy the request, send it, start the timers
  * (A and B for INVITE, E and F otherwise; A and E only over UDP).  Returns
  * 0; EINVAL when buf is not a request, is an ACK (ACKs have no client
  * transaction, §17), or lacks a branch, CSeq or a CSeq method equal to the
- * request method; E2BIG when the branch passes SB_TSX_MAX_KEY; EEXIST when
- * a client transaction with this branch and method exists; ENOSPC at
- * max_tsx; ENOMEM; or the send callback's error (then nothing is created).
- * Uses about 13 KiB of stack (a parsed message and a key). */
+ * request method; E2BIG when the branch passes SB_TSX_MAX_KEY; EMSGSIZE
+ * when len passes SB_SIP_MAX_MSG_SIZE (and buf is not parsed: see below);
+ * EEXIST when a client transaction with this
+ * branch and method exists; ENOSPC at max_tsx; ENOMEM; or the send
+ * callback's error (then nothing is created).  Parsing buf uses about
+ * 13 KiB of stack (a parsed message) and most of the call's time.
+ * With cfg->method and cfg->branch set, buf is not parsed and the EINVAL
+ * checks become: both set and not empty, buf not empty, method not "ACK";
+ * a method "INVITE" makes an INVITE transaction.  Setting only one of them
+ * is EINVAL. */
 int sb_tsx_client_alloc(struct sb_tsx **tp, struct sb_tsx_layer *l,
 			const struct sb_tsx_client_cfg *cfg);
 

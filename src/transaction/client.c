@@ -29,13 +29,22 @@ static void client_fail(struct sb_tsx *t, enum sb_tsx_end why)
 	tsx_terminate(t, why);
 }
 
-static void pass_up(struct sb_tsx *t, struct sb_sip_msg *resp)
+/* Hand a response to the owner.  A 2xx to an INVITE that nobody owns any
+ * more (sb_tsx_set_owner(t, NULL)) goes to the layer's stray_h as if it had
+ * matched nothing: RFC 3261 §16.7 step 10 and RFC 6026 §7.2 want every 2xx
+ * to reach the UAC, and a proxy that has freed its request context relays
+ * it statelessly from there. */
+static void pass_up(struct sb_tsx *t, const struct sb_tp_rx *rx)
 {
+	struct sb_sip_msg *resp = rx->msg;
+	const struct sb_tsx_layer_cfg *c = &t->layer->cfg;
 	t->status = (uint16_t)resp->status;
 	if (resp->status >= 200)
 		t->flags |= TSX_F_FINAL_UP;
 	if (t->owner.response_h)
 		t->owner.response_h(t, resp->status, resp, t->owner.arg);
+	else if (is_invite(t) && resp->status >= 200 && resp->status < 300 && c->stray_h)
+		c->stray_h(rx, c->arg);
 }
 
 /* Timer A (INVITE, Calling) or E (non-INVITE, Trying or Proceeding). */
@@ -43,29 +52,32 @@ static void retx_h(void *arg)
 {
 	struct sb_tsx *t = arg;
 	const struct sb_tsx_layer_cfg *c = &t->layer->cfg;
+	bool waiting = is_invite(t) ? t->state == SB_TSX_CALLING
+				    : t->state == SB_TSX_TRYING || t->state == SB_TSX_PROCEEDING;
+	if (!waiting)
+		return;
+	if (t->nretx < UINT8_MAX)
+		t->nretx++;
+	uint32_t next;
 	if (is_invite(t)) {
-		if (t->state != SB_TSX_CALLING)
-			return;
 		/* RFC 3261 §17.1.1.2: "When timer A fires 2*T1 seconds later,
 		 * the request MUST be retransmitted again ... and timer A reset
 		 * with a value of 4*T1": doubling, no cap (B ends it) */
-		t->interval = t->interval > UINT32_MAX / 2 ? UINT32_MAX : t->interval * 2;
+		next = tsx_backoff(t, false);
 	} else if (t->state == SB_TSX_TRYING) {
 		/* RFC 3261 §17.1.2.2: "reset with a value of MIN(2*T1, T2) ...
 		 * MIN(4*T1, T2)": doubling, capped at T2 */
-		t->interval = t->interval * 2 < c->t2_ms ? t->interval * 2 : c->t2_ms;
-	} else if (t->state == SB_TSX_PROCEEDING) {
+		next = tsx_backoff(t, true);
+	} else {
 		/* RFC 3261 §17.1.2.2: in Proceeding "Timer E MUST be reset with
 		 * a value of T2 seconds" */
-		t->interval = c->t2_ms;
-	} else {
-		return;
+		next = c->t2_ms;
 	}
 	if (tsx_send(t, t->msg, t->msg_len) != 0) {
 		client_fail(t, SB_TSX_END_TRANSPORT);
 		return;
 	}
-	tsx_timer(t, &t->retx, t->interval, retx_h);
+	tsx_timer(t, &t->retx, next, retx_h);
 }
 
 /* Timer B, F (no final response), D, K, M (done waiting for strays). */
@@ -90,23 +102,56 @@ static void life_h(void *arg)
 	}
 }
 
-int sb_tsx_client_alloc(struct sb_tsx **tp, struct sb_tsx_layer *l,
-			const struct sb_tsx_client_cfg *cfg)
+/* The method and top-Via branch of the request in buf, found by parsing it
+ * (the slices point into buf); 0 or EINVAL.  Apart, and not inlined, so
+ * that a caller who names them does not pay for the 13 KiB message on its
+ * stack. */
+static __attribute__((noinline)) int parse_request(const char *buf, size_t len,
+						   struct sb_slice *method, struct sb_slice *branch)
 {
 	struct sb_sip_msg m;
 	const struct sb_via *via;
 	const struct sb_cseq *cseq;
-	if (!cfg->buf || sb_sip_parse(&m, cfg->buf, cfg->len, SB_SIP_DATAGRAM) != 0 ||
-	    !m.is_request || m.mid == SB_METHOD_ACK)
+	if (!buf || sb_sip_parse(&m, buf, len, SB_SIP_DATAGRAM) != 0 || !m.is_request ||
+	    m.mid == SB_METHOD_ACK)
 		return EINVAL;
+	/* RFC 3261 §17.1.3 matches on the branch and the CSeq method */
 	if (sb_sip_msg_via(&m, &via) || !via->branch.p || sb_sip_msg_cseq(&m, &cseq) ||
 	    !sb_slice_eq(cseq->method, m.method))
 		return EINVAL;
-	struct tsx_key k;
-	int err = tsx_key_client(&k, m.method, via->branch);
+	*method = m.method;
+	*branch = via->branch;
+	return 0;
+}
+
+/* Method and branch from the cfg when the caller names both (trusted, see
+ * the header), else from parsing the request. */
+static int request_ids(const struct sb_tsx_client_cfg *cfg, struct sb_slice *method,
+		       struct sb_slice *branch)
+{
+	bool has_m = cfg->method.p && cfg->method.l;
+	bool has_b = cfg->branch.p && cfg->branch.l;
+	if (!has_m && !has_b)
+		return parse_request(cfg->buf, cfg->len, method, branch);
+	/* both or neither; ACKs have no client transaction (§17) */
+	if (!has_m || !has_b || !cfg->buf || !cfg->len || sb_slice_eq(cfg->method, SB_LIT("ACK")))
+		return EINVAL;
+	*method = cfg->method;
+	*branch = cfg->branch;
+	return 0;
+}
+
+int sb_tsx_client_alloc(struct sb_tsx **tp, struct sb_tsx_layer *l,
+			const struct sb_tsx_client_cfg *cfg)
+{
+	struct sb_slice method, branch;
+	int err = request_ids(cfg, &method, &branch);
 	if (err)
 		return err;
-	bool invite = m.mid == SB_METHOD_INVITE;
+	struct tsx_key k;
+	if ((err = tsx_key_client(&k, method, branch)) != 0)
+		return err;
+	bool invite = sb_slice_eq(method, SB_LIT("INVITE"));
 	struct sb_tsx *t;
 	err = tsx_new(&t, l, invite ? SB_TSX_CLIENT_INVITE : SB_TSX_CLIENT_NON_INVITE, &k);
 	if (err)
@@ -127,8 +172,7 @@ int sb_tsx_client_alloc(struct sb_tsx **tp, struct sb_tsx_layer *l,
 	 * transport, the client transaction MUST start timer B with a value
 	 * of 64*T1"; §17.1.2.2 the same for E and F */
 	if (!(t->flags & TSX_F_RELIABLE)) {
-		t->interval = l->cfg.t1_ms;
-		tsx_timer(t, &t->retx, t->interval, retx_h);
+		tsx_timer(t, &t->retx, l->cfg.t1_ms, retx_h);
 	}
 	tsx_timer(t, &t->life, tsx_64t1(l), life_h);
 	*tp = t;
@@ -199,8 +243,9 @@ static int build_ack(struct sb_tsx *t, struct sb_sip_msg *resp, struct sb_buf *o
 }
 
 /* A non-2xx final response in Calling or Proceeding: Completed, ACK, up. */
-static void invite_failed(struct sb_tsx *t, struct sb_sip_msg *resp)
+static void invite_failed(struct sb_tsx *t, const struct sb_tp_rx *rx)
 {
+	struct sb_sip_msg *resp = rx->msg;
 	struct sb_tsx_layer *l = t->layer;
 	sb_timer_stop(l->cfg.loop, &t->retx);
 	sb_timer_stop(l->cfg.loop, &t->life);
@@ -217,7 +262,7 @@ static void invite_failed(struct sb_tsx *t, struct sb_sip_msg *resp)
 	sb_buf_free(&ack);
 	if (!err)
 		err = tsx_send(t, t->msg, t->msg_len);
-	pass_up(t, resp);
+	pass_up(t, rx);
 	if (err) {
 		tsx_terminate(t, SB_TSX_END_TRANSPORT);
 		return;
@@ -229,10 +274,10 @@ static void invite_failed(struct sb_tsx *t, struct sb_sip_msg *resp)
 	tsx_timer(t, &t->life, (t->flags & TSX_F_RELIABLE) ? 0 : SB_TSX_TIMER_D_MS, life_h);
 }
 
-static void invite_recv(struct sb_tsx *t, struct sb_sip_msg *resp)
+static void invite_recv(struct sb_tsx *t, const struct sb_tp_rx *rx)
 {
 	struct sb_tsx_layer *l = t->layer;
-	unsigned code = resp->status;
+	unsigned code = rx->msg->status;
 	switch (t->state) {
 	case SB_TSX_CALLING:
 	case SB_TSX_PROCEEDING:
@@ -244,7 +289,7 @@ static void invite_recv(struct sb_tsx *t, struct sb_sip_msg *resp)
 			t->state = SB_TSX_PROCEEDING;
 			sb_timer_stop(l->cfg.loop, &t->retx);
 			sb_timer_stop(l->cfg.loop, &t->life);
-			pass_up(t, resp);
+			pass_up(t, rx);
 		} else if (code < 300) {
 			/* RFC 6026 §7.2: a 2xx moves to Accepted and starts
 			 * Timer M = 64*T1; the request copy is no longer needed */
@@ -252,9 +297,9 @@ static void invite_recv(struct sb_tsx *t, struct sb_sip_msg *resp)
 			sb_timer_stop(l->cfg.loop, &t->retx);
 			tsx_drop_msg(t);
 			tsx_timer(t, &t->life, tsx_64t1(l), life_h);
-			pass_up(t, resp);
+			pass_up(t, rx);
 		} else {
-			invite_failed(t, resp);
+			invite_failed(t, rx);
 		}
 		break;
 	case SB_TSX_COMPLETED:
@@ -269,7 +314,7 @@ static void invite_recv(struct sb_tsx *t, struct sb_sip_msg *resp)
 		} else if (code >= 200) {
 			/* a 2xx from another fork after a failure: see the
 			 * header, it must reach the TU */
-			pass_up(t, resp);
+			pass_up(t, rx);
 		}
 		break;
 	case SB_TSX_ACCEPTED:
@@ -277,24 +322,24 @@ static void invite_recv(struct sb_tsx *t, struct sb_sip_msg *resp)
 		 * up to the TU (it ACKs them, §13.2.2.4); the rest is
 		 * absorbed */
 		if (code >= 200 && code < 300)
-			pass_up(t, resp);
+			pass_up(t, rx);
 		break;
 	default:
 		break;
 	}
 }
 
-static void non_invite_recv(struct sb_tsx *t, struct sb_sip_msg *resp)
+static void non_invite_recv(struct sb_tsx *t, const struct sb_tp_rx *rx)
 {
 	struct sb_tsx_layer *l = t->layer;
-	unsigned code = resp->status;
+	unsigned code = rx->msg->status;
 	if (t->state != SB_TSX_TRYING && t->state != SB_TSX_PROCEEDING)
 		return; /* Completed: RFC 3261 §17.1.2.2 absorbs retransmissions */
 	if (code < 200) {
 		/* RFC 3261 §17.1.2.2: Trying to Proceeding; Timer E keeps
 		 * running and takes T2 the next time it fires */
 		t->state = SB_TSX_PROCEEDING;
-		pass_up(t, resp);
+		pass_up(t, rx);
 		return;
 	}
 	/* RFC 3261 §17.1.2.2: a final response moves to Completed and starts
@@ -303,15 +348,15 @@ static void non_invite_recv(struct sb_tsx *t, struct sb_sip_msg *resp)
 	sb_timer_stop(l->cfg.loop, &t->retx);
 	tsx_drop_msg(t);
 	tsx_timer(t, &t->life, (t->flags & TSX_F_RELIABLE) ? 0 : l->cfg.t4_ms, life_h);
-	pass_up(t, resp);
+	pass_up(t, rx);
 }
 
-void tsx_client_recv(struct sb_tsx *t, struct sb_sip_msg *resp)
+void tsx_client_recv(struct sb_tsx *t, const struct sb_tp_rx *rx)
 {
 	if (is_invite(t))
-		invite_recv(t, resp);
+		invite_recv(t, rx);
 	else
-		non_invite_recv(t, resp);
+		non_invite_recv(t, rx);
 }
 
 /* The deferred half of sb_tsx_layer_conn_failed(): Timer B or F is replaced
@@ -324,23 +369,38 @@ static void conn_fail_h(void *arg)
 		client_fail(t, SB_TSX_END_TRANSPORT);
 }
 
+struct conn_lost {
+	uint32_t conn_id;
+	const struct sb_addr *peer;
+};
+
+/* One transaction of the walk over the layer's hash (live transactions). */
+static void conn_lost_h(struct sb_hash_node *n, void *arg)
+{
+	const struct conn_lost *cl = arg;
+	struct sb_tsx *t = SB_HASH_OWNER(n, struct sb_tsx, node);
+	if (t->kind != SB_TSX_CLIENT_INVITE && t->kind != SB_TSX_CLIENT_NON_INVITE)
+		return;
+	/* RFC 3261 §17.1.4: waiting for the first response only; in
+	 * Proceeding the request was delivered */
+	if (t->state != SB_TSX_CALLING && t->state != SB_TSX_TRYING)
+		return;
+	if (!sb_tp_reliable(t->dst.proto))
+		return;
+	bool on_conn = cl->conn_id && t->dst.conn_id == cl->conn_id;
+	bool to_peer = !t->dst.conn_id && cl->peer && sb_addr_eq(&t->dst.addr, cl->peer);
+	if (!on_conn && !to_peer)
+		return;
+	struct sb_loop *loop = t->layer->cfg.loop;
+	sb_timer_stop(loop, &t->retx);
+	/* Timer B or F runs in Calling and Trying, and moving a running timer
+	 * cannot fail: nothing here leaves the hash during the walk */
+	(void)sb_timer_start(loop, &t->life, 0, conn_fail_h, t);
+}
+
 void sb_tsx_layer_conn_failed(struct sb_tsx_layer *l, uint32_t conn_id,
 			      const struct sb_addr *peer)
 {
-	for (struct sb_tsx *t = l->all; t; t = t->next) {
-		if (t->kind != SB_TSX_CLIENT_INVITE && t->kind != SB_TSX_CLIENT_NON_INVITE)
-			continue;
-		/* RFC 3261 §17.1.4: waiting for the first response only; in
-		 * Proceeding the request was delivered */
-		if (t->state != SB_TSX_CALLING && t->state != SB_TSX_TRYING)
-			continue;
-		if (!sb_tp_reliable(t->dst.proto))
-			continue;
-		bool on_conn = conn_id && t->dst.conn_id == conn_id;
-		bool to_peer = !t->dst.conn_id && peer && sb_addr_eq(&t->dst.addr, peer);
-		if (!on_conn && !to_peer)
-			continue;
-		sb_timer_stop(l->cfg.loop, &t->retx);
-		tsx_timer(t, &t->life, 0, conn_fail_h);
-	}
+	struct conn_lost cl = { conn_id, peer };
+	sb_hash_walk(l->tab, conn_lost_h, &cl);
 }

@@ -2,7 +2,14 @@
  * transaction shares (allocation, the hash, termination and the deferred
  * free), and the dispatch of received messages to the client and server
  * machines or up to the TU.  The machines themselves are in client.c and
- * server.c, the keys in match.c. */
+ * server.c, the keys in match.c.
+ *
+ * Lifecycle: a live transaction is in the hash (that is also how the layer
+ * finds all of them).  On Terminated it leaves the hash and joins the reap
+ * list, one per layer, which one zero-delay timer drains: each transaction's
+ * end_h, then its free.  One timer per drain instead of one per
+ * transaction: at 4 transactions per call that was 4 timer-heap insertions
+ * and removals per call. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +34,7 @@ int sb_tsx_layer_alloc(struct sb_tsx_layer **lp, const struct sb_tsx_layer_cfg *
 		l->cfg.trying_ms = SB_TSX_TRYING_MS;
 	if (!l->cfg.max_tsx)
 		l->cfg.max_tsx = SB_TSX_DEFAULT_MAX;
+	sb_timer_init(&l->reap);
 	struct sb_hash_cfg hc = { .max_count = l->cfg.max_tsx, .seed = l->cfg.hash_seed };
 	int err = sb_hash_alloc(&l->tab, &hc);
 	if (err) {
@@ -37,16 +45,41 @@ int sb_tsx_layer_alloc(struct sb_tsx_layer **lp, const struct sb_tsx_layer_cfg *
 	return 0;
 }
 
+/* Stop t's timers and free it; it is in no list any more. */
+static void tsx_free(struct sb_tsx *t)
+{
+	struct sb_loop *loop = t->layer->cfg.loop;
+	sb_timer_stop(loop, &t->retx);
+	sb_timer_stop(loop, &t->life);
+	t->layer->count--;
+	free(t->msg);
+	free(t);
+}
+
+static void free_node(struct sb_hash_node *n, void *arg)
+{
+	(void)arg;
+	tsx_free(SB_HASH_OWNER(n, struct sb_tsx, node));
+}
+
+/* The next transaction on the reap list after t, or NULL. */
+static struct sb_tsx *reap_next(const struct sb_tsx *t)
+{
+	return t->node.next ? SB_HASH_OWNER(t->node.next, struct sb_tsx, node) : NULL;
+}
+
 void sb_tsx_layer_free(struct sb_tsx_layer *l)
 {
 	if (!l)
 		return;
-	/* the hash only points into transactions: empty it without touching
-	 * them, then free them through the list, which also holds the
-	 * terminated ones waiting for their reap timer */
-	sb_hash_clear(l->tab, NULL, NULL);
-	while (l->all)
-		tsx_destroy(l->all);
+	/* the live transactions are in the hash, the terminated ones on the
+	 * reap list: between them, every one (owners are not called) */
+	sb_hash_clear(l->tab, free_node, NULL);
+	for (struct sb_tsx *t = l->reap_head, *nx; t; t = nx) {
+		nx = reap_next(t);
+		tsx_free(t);
+	}
+	sb_timer_stop(l->cfg.loop, &l->reap);
 	sb_hash_free(l->tab);
 	free(l);
 }
@@ -59,6 +92,15 @@ size_t sb_tsx_layer_count(const struct sb_tsx_layer *l)
 uint32_t tsx_64t1(const struct sb_tsx_layer *l)
 {
 	return 64u * l->cfg.t1_ms;
+}
+
+uint32_t tsx_backoff(const struct sb_tsx *t, bool cap_t2)
+{
+	const struct sb_tsx_layer_cfg *c = &t->layer->cfg;
+	uint64_t v = t->nretx >= 32 ? UINT64_MAX : (uint64_t)c->t1_ms << t->nretx;
+	if (cap_t2 && v > c->t2_ms)
+		v = c->t2_ms;
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
 int tsx_new(struct sb_tsx **tp, struct sb_tsx_layer *l, enum sb_tsx_kind kind,
@@ -79,10 +121,6 @@ int tsx_new(struct sb_tsx **tp, struct sb_tsx_layer *l, enum sb_tsx_kind kind,
 	t->klen = (uint16_t)k->len;
 	if (k->rfc2543)
 		t->flags |= TSX_F_2543;
-	t->next = l->all;
-	if (l->all)
-		l->all->prev = t;
-	l->all = t;
 	l->count++;
 	*tp = t;
 	return 0;
@@ -108,28 +146,42 @@ static void unlink_hash(struct sb_tsx *t)
 
 void tsx_destroy(struct sb_tsx *t)
 {
-	struct sb_tsx_layer *l = t->layer;
-	sb_timer_stop(l->cfg.loop, &t->retx);
-	sb_timer_stop(l->cfg.loop, &t->life);
 	unlink_hash(t);
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		l->all = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-	l->count--;
-	free(t->msg);
-	free(t);
+	tsx_free(t);
 }
 
-/* The zero-delay timer after Terminated: tell the owner, then free. */
+/* The zero-delay timer of the reap list: tell each owner, then free.  The
+ * list is taken whole first: a transaction that an end_h terminates joins a
+ * new list, drained by the next run of this timer (started again by
+ * reap_push), so one drain is bounded by what was terminated before it. */
 static void reap_h(void *arg)
 {
-	struct sb_tsx *t = arg;
-	if (t->owner.end_h)
-		t->owner.end_h(t, (enum sb_tsx_end)t->end, t->owner.arg);
-	tsx_destroy(t);
+	struct sb_tsx_layer *l = arg;
+	struct sb_tsx *t = l->reap_head;
+	l->reap_head = l->reap_tail = NULL;
+	while (t) {
+		struct sb_tsx *nx = reap_next(t);
+		if (t->owner.end_h)
+			t->owner.end_h(t, (enum sb_tsx_end)t->end, t->owner.arg);
+		tsx_free(t);
+		t = nx;
+	}
+}
+
+static void reap_push(struct sb_tsx *t)
+{
+	struct sb_tsx_layer *l = t->layer;
+	t->node.next = NULL;
+	if (l->reap_tail)
+		l->reap_tail->node.next = &t->node;
+	else
+		l->reap_head = t;
+	l->reap_tail = t;
+	/* Should the loop refuse the timer, the list waits for the next
+	 * push that gets one, or for sb_tsx_layer_free; its transactions
+	 * count against max_tsx: bounded, not leaked */
+	if (!sb_timer_running(&l->reap))
+		(void)sb_timer_start(l->cfg.loop, &l->reap, 0, reap_h, l);
 }
 
 void tsx_terminate(struct sb_tsx *t, enum sb_tsx_end why)
@@ -141,12 +193,11 @@ void tsx_terminate(struct sb_tsx *t, enum sb_tsx_end why)
 	t->end = (uint8_t)why;
 	unlink_hash(t);
 	sb_timer_stop(loop, &t->retx);
+	sb_timer_stop(loop, &t->life);
 	/* freeing here could pull the transaction from under a caller that is
 	 * still using it (a TU inside sb_tsx_respond, the dispatch after a
-	 * callback); the reap runs from the loop, with nobody on the stack.
-	 * Should the loop refuse the timer, the transaction lingers until
-	 * sb_tsx_layer_free, counted against max_tsx: bounded, not leaked. */
-	sb_timer_start(loop, &t->life, 0, reap_h, t);
+	 * callback); the reap runs from the loop, with nobody on the stack */
+	reap_push(t);
 }
 
 void tsx_timer(struct sb_tsx *t, struct sb_timer *tm, sb_msec_t ms, sb_timer_h *h)
@@ -165,17 +216,21 @@ int tsx_store(struct sb_tsx *t, const char *buf, size_t len)
 {
 	if (len > SB_SIP_MAX_MSG_SIZE)
 		return EMSGSIZE;
-	if (len > t->msg_cap) {
-		/* exact size: a transaction keeps one message for seconds, and
-		 * the next one (a final response after a 180) rarely fits */
+	if (!len) {
+		tsx_drop_msg(t);
+		return 0;
+	}
+	if (len != t->msg_len) {
+		/* exact size: a transaction keeps one message for seconds,
+		 * lingering transactions are most of the table, and
+		 * sb_tsx_footprint tells the truth */
 		char *p = realloc(t->msg, len);
 		if (!p)
 			return ENOMEM;
 		t->msg = p;
-		t->msg_cap = (uint32_t)len;
 	}
 	memcpy(t->msg, buf, len);
-	t->msg_len = (uint32_t)len;
+	t->msg_len = (uint16_t)len;
 	return 0;
 }
 
@@ -183,7 +238,7 @@ void tsx_drop_msg(struct sb_tsx *t)
 {
 	free(t->msg);
 	t->msg = NULL;
-	t->msg_len = t->msg_cap = 0;
+	t->msg_len = 0;
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -208,7 +263,7 @@ static int recv_response(struct sb_tsx_layer *l, const struct sb_tp_rx *rx)
 			l->cfg.stray_h(rx, l->cfg.arg);
 		return 0;
 	}
-	tsx_client_recv(SB_HASH_OWNER(n, struct sb_tsx, node), m);
+	tsx_client_recv(SB_HASH_OWNER(n, struct sb_tsx, node), rx);
 	return 0;
 }
 
@@ -232,7 +287,10 @@ static int recv_request(struct sb_tsx_layer *l, const struct sb_tp_rx *rx)
 		if (l->cfg.ack_h)
 			l->cfg.ack_h(NULL, rx, l->cfg.arg);
 	} else if (l->cfg.request_h) {
+		l->rx_now = rx;
 		l->cfg.request_h(rx, l->cfg.arg);
+		l->rx_now = NULL;
+		tsx_server_after_request_h(l, rx);
 	}
 	return 0;
 }
@@ -288,7 +346,7 @@ const char *sb_tsx_request(const struct sb_tsx *t, size_t *len)
 
 size_t sb_tsx_footprint(const struct sb_tsx *t)
 {
-	return sizeof *t + t->klen + t->msg_cap;
+	return sizeof *t + t->klen + t->msg_len;
 }
 
 size_t sb_tsx_struct_size(void)

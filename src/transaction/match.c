@@ -39,6 +39,21 @@ static void put_byte(struct tsx_key *k, char c)
 	put(k, &c, 1);
 }
 
+/* s in lower case (ASCII), checked once for room rather than per byte. */
+static void put_lower(struct tsx_key *k, struct sb_slice s)
+{
+	if (s.l > sizeof k->b || k->len > sizeof k->b - s.l) {
+		k->len += s.l; /* key_done() reports E2BIG */
+		return;
+	}
+	char *o = k->b + k->len;
+	for (size_t i = 0; i < s.l; i++) {
+		char c = s.p[i];
+		o[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	k->len += s.l;
+}
+
 /* A field: its length in two bytes (big endian), then its bytes. */
 static void put_field(struct tsx_key *k, struct sb_slice s)
 {
@@ -151,10 +166,7 @@ int tsx_key_server(struct tsx_key *k, struct sb_sip_msg *m, struct sb_slice meth
 	size_t fl = via->host.l + (pl ? 1 + pl : 0);
 	unsigned char len[2] = { (unsigned char)(fl >> 8), (unsigned char)fl };
 	put(k, len, 2);
-	for (size_t i = 0; i < via->host.l; i++) {
-		char c = via->host.p[i];
-		put_byte(k, (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c);
-	}
+	put_lower(k, via->host);
 	if (pl) {
 		put_byte(k, ':');
 		put(k, port, pl);

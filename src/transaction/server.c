@@ -5,8 +5,15 @@
  * cancels.
  *
  * Timers: `retx` is the delayed 100 Trying, then G (UDP only); `life` is H,
- * then I, or J, or L. */
+ * then I, or J, or L.
+ *
+ * What it keeps: the last response while a request retransmission may
+ * still want it again (Proceeding, Completed); nothing in Confirmed and
+ * Accepted, where retransmissions are absorbed (RFC 3261 §17.2.1, RFC 6026
+ * §7.1), except for an RFC 2543 INVITE, which keeps the To tag of its final
+ * response (a few bytes) to match the ACK by. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tsx_int.h"
@@ -30,7 +37,6 @@ static int send_or_fail(struct sb_tsx *t, const char *buf, size_t len)
 static void retx_h(void *arg)
 {
 	struct sb_tsx *t = arg;
-	const struct sb_tsx_layer_cfg *c = &t->layer->cfg;
 	if (t->state == SB_TSX_PROCEEDING && (t->flags & TSX_F_PENDING_100)) {
 		/* RFC 3261 §17.2.1: the TU has not answered within 200 ms */
 		t->flags &= (uint8_t)~TSX_F_PENDING_100;
@@ -46,8 +52,9 @@ static void retx_h(void *arg)
 	 * that doubles, unless that value exceeds T2" */
 	if (send_or_fail(t, t->msg, t->msg_len) != 0)
 		return;
-	t->interval = t->interval * 2 < c->t2_ms ? t->interval * 2 : c->t2_ms;
-	tsx_timer(t, &t->retx, t->interval, retx_h);
+	if (t->nretx < UINT8_MAX)
+		t->nretx++;
+	tsx_timer(t, &t->retx, tsx_backoff(t, true), retx_h);
 }
 
 /* Timers H, I, J, L. */
@@ -69,6 +76,23 @@ static void life_h(void *arg)
 	default:
 		break;
 	}
+}
+
+/* RFC 3261 §17.2.1: "The server transaction MUST generate a 100 (Trying)
+ * response unless it knows that the TU will generate a provisional or final
+ * response within 200 ms".  It is printed while the request m is at hand
+ * and sent if the TU stays silent for trying_ms.  A request it cannot be
+ * printed for simply gets none. */
+static void prepare_100(struct sb_tsx *t, struct sb_sip_msg *m)
+{
+	struct sb_buf b;
+	sb_buf_init(&b, SB_SIP_MAX_MSG_SIZE);
+	struct sb_sip_response_spec spec = { .code = 100 };
+	if (sb_sip_print_response(&b, m, &spec) == 0 && tsx_store(t, b.p, b.len) == 0) {
+		t->flags |= TSX_F_PENDING_100;
+		tsx_timer(t, &t->retx, t->layer->cfg.trying_ms, retx_h);
+	}
+	sb_buf_free(&b);
 }
 
 int sb_tsx_server_alloc(struct sb_tsx **tp, struct sb_tsx_layer *l, const struct sb_tp_rx *rx,
@@ -103,23 +127,28 @@ int sb_tsx_server_alloc(struct sb_tsx **tp, struct sb_tsx_layer *l, const struct
 		return err;
 	}
 	if (invite) {
-		/* RFC 3261 §17.2.1: "The server transaction MUST generate a 100
-		 * (Trying) response unless it knows that the TU will generate a
-		 * provisional or final response within 200 ms".  It is printed
-		 * now, while the request is at hand, and sent if the TU is
-		 * silent for trying_ms.  A request it cannot be printed for
-		 * simply gets none. */
-		struct sb_buf b;
-		sb_buf_init(&b, SB_SIP_MAX_MSG_SIZE);
-		struct sb_sip_response_spec spec = { .code = 100 };
-		if (sb_sip_print_response(&b, m, &spec) == 0 && tsx_store(t, b.p, b.len) == 0) {
-			t->flags |= TSX_F_PENDING_100;
-			tsx_timer(t, &t->retx, l->cfg.trying_ms, retx_h);
-		}
-		sb_buf_free(&b);
+		/* made from request_h with the request being dispatched: the
+		 * TU may answer before request_h returns (a proxy sends its
+		 * 100 at once, §16.2), and then no 100 need be printed */
+		if (l->rx_now == rx && !l->defer_100)
+			l->defer_100 = t;
+		else
+			prepare_100(t, m);
 	}
 	*tp = t;
 	return 0;
+}
+
+void tsx_server_after_request_h(struct sb_tsx_layer *l, const struct sb_tp_rx *rx)
+{
+	struct sb_tsx *t = l->defer_100;
+	if (!t)
+		return;
+	l->defer_100 = NULL;
+	/* t cannot have been freed: the reap runs from the loop.  A TU that
+	 * has answered (or a transaction that has ended) needs no 100. */
+	if (t->state == SB_TSX_PROCEEDING && !t->status)
+		prepare_100(t, rx->msg);
 }
 
 /* "SIP/2.0 NNN": the status code, or 0 when buf does not start so. */
@@ -150,8 +179,28 @@ static void remember_tag(struct sb_tsx *t)
 	if (sb_sip_parse(&r, t->msg, t->msg_len, SB_SIP_DATAGRAM) != 0 ||
 	    sb_sip_msg_to(&r, &to) != 0 || !to->tag.p)
 		return;
-	t->tag_off = (uint32_t)(to->tag.p - t->msg);
-	t->tag_len = (uint32_t)to->tag.l;
+	t->tag_off = (uint16_t)(to->tag.p - t->msg);
+	t->tag_len = (uint16_t)to->tag.l;
+}
+
+/* RFC 2543 transactions entering Confirmed or Accepted: of the final
+ * response in t->msg only the To tag is needed any more (the ACK is
+ * matched by it, §17.2.3); keep just that. */
+static void keep_tag_only(struct sb_tsx *t)
+{
+	if (t->msg && t->tag_len) {
+		memmove(t->msg, t->msg + t->tag_off, t->tag_len);
+		/* shrinking in place; should realloc refuse, the longer
+		 * buffer still holds the tag */
+		char *p = realloc(t->msg, t->tag_len);
+		if (p)
+			t->msg = p;
+		t->msg_len = t->tag_len;
+	} else {
+		tsx_drop_msg(t);
+	}
+	t->tag_off = 0;
+	t->flags |= TSX_F_TAG_ONLY;
 }
 
 static void stop_trying(struct sb_tsx *t)
@@ -191,6 +240,7 @@ static int invite_respond(struct sb_tsx *t, unsigned code, const char *buf, size
 			if ((err = tsx_store(t, buf, len)) != 0)
 				return err;
 			remember_tag(t);
+			keep_tag_only(t);
 		} else {
 			tsx_drop_msg(t);
 		}
@@ -212,8 +262,8 @@ static int invite_respond(struct sb_tsx *t, unsigned code, const char *buf, size
 	 * seconds for all transports" */
 	t->state = SB_TSX_COMPLETED;
 	if (!(t->flags & TSX_F_RELIABLE)) {
-		t->interval = l->cfg.t1_ms;
-		tsx_timer(t, &t->retx, t->interval, retx_h);
+		t->nretx = 0;
+		tsx_timer(t, &t->retx, l->cfg.t1_ms, retx_h);
 	}
 	tsx_timer(t, &t->life, tsx_64t1(l), life_h);
 	return send_or_fail(t, t->msg, t->msg_len);
@@ -258,12 +308,13 @@ static void server_ack(struct sb_tsx *t, const struct sb_tp_rx *rx)
 		/* RFC 3261 §17.2.3 (RFC 2543): "the To tag of the ACK matches
 		 * the To tag of the response sent by the server transaction" */
 		const struct sb_nameaddr *to;
+		bool known = t->msg || (t->flags & TSX_F_TAG_ONLY);
 		struct sb_slice mine = t->msg ? sb_slice_from(t->msg + t->tag_off, t->tag_len)
 					      : SB_SLICE_NULL;
 		struct sb_slice theirs = SB_SLICE_NULL;
 		if (sb_sip_msg_to(rx->msg, &to) == 0)
 			theirs = to->tag;
-		if (!t->msg || mine.l != theirs.l || (mine.l && !sb_slice_eq(mine, theirs))) {
+		if (!known || mine.l != theirs.l || (mine.l && !sb_slice_eq(mine, theirs))) {
 			if (l->cfg.ack_h)
 				l->cfg.ack_h(NULL, rx, l->cfg.arg);
 			return;
@@ -276,7 +327,11 @@ static void server_ack(struct sb_tsx *t, const struct sb_tp_rx *rx)
 		 * for reliable ones.  The ACK is not passed up. */
 		t->state = SB_TSX_CONFIRMED;
 		sb_timer_stop(l->cfg.loop, &t->retx);
-		if (!(t->flags & TSX_F_2543))
+		/* nothing is re-sent in Confirmed (§17.2.1 absorbs INVITE
+		 * retransmissions) */
+		if (t->flags & TSX_F_2543)
+			keep_tag_only(t);
+		else
 			tsx_drop_msg(t);
 		tsx_timer(t, &t->life, (t->flags & TSX_F_RELIABLE) ? 0 : l->cfg.t4_ms, life_h);
 		break;

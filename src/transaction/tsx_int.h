@@ -15,10 +15,16 @@
 struct sb_tsx_layer {
 	struct sb_tsx_layer_cfg cfg;  /* defaults filled in */
 	struct sb_hash *tab;          /* client and server keys, told apart by
-	                                 their first byte */
-	struct sb_tsx *all;           /* every allocated transaction, for
-	                                 teardown; linked by prev/next */
-	uint32_t count;
+	                                 their first byte; every live (not
+	                                 Terminated) transaction is in it */
+	struct sb_tsx *reap_head;     /* Terminated, waiting for end_h and the
+	                                 free, oldest first; linked by node.next */
+	struct sb_tsx *reap_tail;
+	struct sb_timer reap;         /* zero-delay: drains the reap list */
+	const struct sb_tp_rx *rx_now; /* the request inside request_h */
+	struct sb_tsx *defer_100;     /* created from rx_now: its 100 Trying is
+	                                 printed after request_h, if still due */
+	uint32_t count;               /* live + waiting on the reap list */
 };
 
 enum tsx_flag {
@@ -26,29 +32,39 @@ enum tsx_flag {
 	TSX_F_2543 = 1u << 1,         /* keyed by the RFC 2543 rules */
 	TSX_F_PENDING_100 = 1u << 2,  /* msg holds a 100 Trying not yet sent */
 	TSX_F_FINAL_UP = 1u << 3,     /* client: a final response went up */
+	TSX_F_TAG_ONLY = 1u << 4,     /* RFC 2543 server INVITE in Confirmed or
+	                                 Accepted: msg holds only the To tag of
+	                                 the final response sent (may be empty,
+	                                 msg NULL) */
 };
 
+/* Fields ordered by size so that nothing pads: 232 bytes on LP64 (264
+ * before the reap list replaced the prev/next list of every transaction,
+ * 16-bit fields took the place of 32-bit ones and a count of
+ * retransmissions the place of the current interval). */
 struct sb_tsx {
-	struct sb_hash_node node;     /* in layer->tab while not Terminated */
-	struct sb_tsx *prev, *next;   /* layer->all */
+	struct sb_hash_node node;     /* in layer->tab while not Terminated;
+	                                 then node.next links the reap list */
 	struct sb_tsx_layer *layer;
 	struct sb_timer retx;         /* A, E, G, or the delayed 100 Trying */
-	struct sb_timer life;         /* B, D, F, H, I, J, K, L, M, and the reap */
+	struct sb_timer life;         /* B, D, F, H, I, J, K, L, M */
 	struct sb_tp_dest dst;        /* where requests (client) or responses
 	                                 (server) go */
 	struct sb_tsx_owner owner;
 	char *msg;                    /* the bytes to re-send: request, ACK,
-	                                 last response; NULL when none */
-	uint32_t msg_len, msg_cap;
-	uint32_t interval;            /* current retransmit interval, ms */
-	uint32_t tag_off, tag_len;    /* RFC 2543 server INVITE: To tag of the
+	                                 last response; NULL when none; exactly
+	                                 msg_len bytes are allocated */
+	uint16_t msg_len;             /* <= SB_SIP_MAX_MSG_SIZE (65535) */
+	uint16_t tag_off, tag_len;    /* RFC 2543 server INVITE: To tag of the
 	                                 final response, inside msg */
 	uint16_t status;
+	uint16_t klen;                /* <= SB_TSX_MAX_KEY */
 	uint8_t kind;                 /* enum sb_tsx_kind */
 	uint8_t state;                /* enum sb_tsx_state */
 	uint8_t flags;                /* enum tsx_flag */
 	uint8_t end;                  /* enum sb_tsx_end, once Terminated */
-	uint16_t klen;
+	uint8_t nretx;                /* retransmissions by A, E or G so far:
+	                                 the interval is T1 * 2^nretx */
 	char key[];                   /* the matching key, node.key points here */
 };
 
@@ -78,16 +94,16 @@ int tsx_new(struct sb_tsx **tp, struct sb_tsx_layer *l, enum sb_tsx_kind kind,
 	    const struct tsx_key *k);
 /* Put it in the hash: 0 or EEXIST, ENOSPC. */
 int tsx_link(struct sb_tsx *t);
-/* Free at once, stopping its timers and unlinking it everywhere.  Only where
- * nobody can still hold it: a transaction that failed to start, the reap
- * timer, sb_tsx_layer_free. */
+/* Free a transaction that failed to start (not yet on the reap list): stop
+ * its timers, unlink it from the hash, free it. */
 void tsx_destroy(struct sb_tsx *t);
-/* Move to Terminated: unlink, stop the timers, and reap from a zero-delay
- * timer that tells the owner first. */
+/* Move to Terminated: unlink, stop the timers, and put it on the layer's
+ * reap list, which a zero-delay timer drains (end_h, then the free). */
 void tsx_terminate(struct sb_tsx *t, enum sb_tsx_end why);
 /* Hand buf to the send callback. */
 int tsx_send(struct sb_tsx *t, const char *buf, size_t len);
-/* Replace the retransmission copy with buf[0..len). 0 or ENOMEM. */
+/* Replace the retransmission copy with buf[0..len), allocated to its exact
+ * size.  0, EMSGSIZE (past SB_SIP_MAX_MSG_SIZE) or ENOMEM. */
 int tsx_store(struct sb_tsx *t, const char *buf, size_t len);
 /* Drop the retransmission copy. */
 void tsx_drop_msg(struct sb_tsx *t);
@@ -96,10 +112,16 @@ void tsx_drop_msg(struct sb_tsx *t);
 void tsx_timer(struct sb_tsx *t, struct sb_timer *tm, sb_msec_t ms, sb_timer_h *h);
 /* 64*T1: Timers B, F, H, J (UDP), L, M. */
 uint32_t tsx_64t1(const struct sb_tsx_layer *l);
+/* The next retransmission interval: T1 * 2^t->nretx, saturated, and at
+ * most T2 when cap_t2 (Timers E and G; A has no cap). */
+uint32_t tsx_backoff(const struct sb_tsx *t, bool cap_t2);
 
 /* ----------------------------------------------------- client.c, server.c */
 
-void tsx_client_recv(struct sb_tsx *t, struct sb_sip_msg *resp);
+void tsx_client_recv(struct sb_tsx *t, const struct sb_tp_rx *rx);
 void tsx_server_recv(struct sb_tsx *t, const struct sb_tp_rx *rx);
+/* After request_h returned: the 100 Trying of the server INVITE transaction
+ * it created, unless the TU has answered already. */
+void tsx_server_after_request_h(struct sb_tsx_layer *l, const struct sb_tp_rx *rx);
 
 #endif

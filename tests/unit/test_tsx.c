@@ -51,15 +51,20 @@ struct fx {
 	struct sent sent[MAX_SENT];
 	unsigned nsent;
 	int send_err;                 /* what the send callback returns */
+	bool quiet;                   /* the send callback only counts */
+	unsigned nquiet;
 	struct resp_ev resp[MAX_EV];
 	unsigned nresp;
 	struct end_ev ends[MAX_EV];
 	unsigned nend;
 	unsigned nrequest, nack, nack_matched, nstray;
+	unsigned stray_status;        /* of the last stray response */
 	struct sb_tsx *ack_tsx;
 	bool create_on_request;       /* request_h makes a server transaction */
 	struct sb_tsx *server;        /* the last one made */
 	int server_err;
+	unsigned answer_in_request;   /* request_h answers at once with this */
+	size_t fp_in_request;         /* footprint of the server there */
 	struct sb_tsx_owner owner;
 };
 
@@ -68,6 +73,10 @@ static int send_h(const struct sb_tp_dest *dst, const char *buf, size_t len, voi
 	struct fx *f = arg;
 	if (f->send_err)
 		return f->send_err;
+	if (f->quiet) {
+		f->nquiet++;
+		return 0;
+	}
 	assert_true(f->nsent < MAX_SENT);
 	struct sent *s = &f->sent[f->nsent++];
 	s->at = sb_loop_now(f->loop);
@@ -80,12 +89,24 @@ static int send_h(const struct sb_tp_dest *dst, const char *buf, size_t len, voi
 	return 0;
 }
 
+static const char *mkresp(char *buf, size_t cap, unsigned code, const char *via,
+			  const char *cseq_method, const char *to_tag);
+#define UAC_VIA "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds"
+
 static void request_h(const struct sb_tp_rx *rx, void *arg)
 {
 	struct fx *f = arg;
 	f->nrequest++;
 	if (f->create_on_request)
 		f->server_err = sb_tsx_server_alloc(&f->server, f->layer, rx, &f->owner);
+	if (f->create_on_request && !f->server_err) {
+		f->fp_in_request = sb_tsx_footprint(f->server);
+		if (f->answer_in_request) {
+			char buf[2048];
+			mkresp(buf, sizeof buf, f->answer_in_request, UAC_VIA, "INVITE", NULL);
+			assert_int_equal(sb_tsx_respond(f->server, buf, strlen(buf)), 0);
+		}
+	}
 }
 
 static void ack_h(struct sb_tsx *st, const struct sb_tp_rx *rx, void *arg)
@@ -104,6 +125,7 @@ static void stray_h(const struct sb_tp_rx *rx, void *arg)
 	struct fx *f = arg;
 	assert_false(rx->msg->is_request);
 	f->nstray++;
+	f->stray_status = rx->msg->status;
 }
 
 static void response_h(struct sb_tsx *t, unsigned status, struct sb_sip_msg *msg, void *arg)
@@ -212,7 +234,6 @@ static int inject(struct fx *f, const char *text, enum sb_tp_proto proto)
 /* ------------------------------------------------------------ messages */
 
 #define CALL_ID "a84b4c76e66710@pc33.atlanta.example.com"
-#define UAC_VIA "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds"
 #define OUR_VIA "SIP/2.0/UDP proxy.example.com:5060;branch=z9hG4bKproxy1"
 
 /* A request as a peer sends it.  NULL fields take the defaults. */
@@ -684,6 +705,37 @@ static void test_sinv_auto_100(void **state)
 	assert_int_equal(f->nsent, 2);
 }
 
+/* The 100 Trying is printed after request_h returns, and only when the TU
+ * has not answered inside it (as a proxy does, RFC 3261 §16.2): the TU's
+ * own 100 goes out, and no other. */
+static void test_sinv_answer_in_request_h(void **state)
+{
+	struct fx *f = *state;
+	f->answer_in_request = 100;
+	struct sb_tsx *st = server(f, (struct rq){ 0 }, SB_TP_UDP);
+	assert_int_equal(f->nsent, 1);
+	assert_int_equal(sb_tsx_status(st), 100);
+	size_t base = f->fp_in_request; /* nothing printed inside request_h */
+	assert_int_equal(sb_tsx_footprint(st), base + f->sent[0].len);
+	advance_to(f, 1000);
+	assert_int_equal(f->nsent, 1);
+	char buf[2048];
+	inject(f, mkreq(buf, sizeof buf, (struct rq){ 0 }), SB_TP_UDP);
+	assert_int_equal(f->nsent, 2); /* the TU's 100 again */
+	assert_string_equal(f->sent[1].buf, f->sent[0].buf);
+	/* a silent TU: the layer's 100 is printed once request_h returned */
+	f->answer_in_request = 0;
+	/* a branch as long as UAC_VIA's: a key of the same length */
+	struct rq r2 = { .via = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhdX" };
+	struct sb_tsx *s2 = server(f, r2, SB_TP_UDP);
+	assert_int_equal(f->fp_in_request, base);
+	assert_true(sb_tsx_footprint(s2) > base);
+	advance_to(f, 1200);
+	assert_int_equal(f->nsent, 3);
+	assert_true(starts(&f->sent[2], "SIP/2.0 100 Trying\r\n"));
+	assert_int_equal(sb_tsx_footprint(s2), base + f->sent[2].len);
+}
+
 /* A retransmission before 200 ms brings the 100 forward, once. */
 static void test_sinv_retransmission_before_100(void **state)
 {
@@ -1145,6 +1197,28 @@ static void test_max_transactions(void **state)
 	teardown(&s);
 }
 
+/* max_tsx 0 is SB_TSX_DEFAULT_MAX, 2^20: past the former 65536, which
+ * 800 calls/s of lingering transactions filled. */
+static void test_default_max(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(SB_TSX_DEFAULT_MAX, 1u << 20);
+	f->quiet = true;
+	static const char req[] = "OPTIONS sip:x SIP/2.0\r\n\r\n";
+	char branch[32];
+	struct sb_tsx_client_cfg cc = { .dst = next_hop(SB_TP_TCP), .buf = req,
+					.len = sizeof req - 1, .method = SB_LIT("OPTIONS") };
+	const unsigned n = 65536u + 2u;
+	for (unsigned i = 0; i < n; i++) {
+		int bl = snprintf(branch, sizeof branch, "z9hG4bK%u", i);
+		cc.branch = sb_slice_from(branch, (size_t)bl);
+		struct sb_tsx *t;
+		assert_int_equal(sb_tsx_client_alloc(&t, f->layer, &cc), 0);
+	}
+	assert_int_equal(sb_tsx_layer_count(f->layer), n);
+	assert_int_equal(f->nquiet, n);
+}
+
 /* A duplicate server_alloc (the TU calls it twice) is refused. */
 static void test_server_alloc_refuses(void **state)
 {
@@ -1236,7 +1310,327 @@ static void test_footprint(void **state)
 	reply_to_client(f, 486, "INVITE", "a6c85cf");
 	print_message("  in Completed (holding the ACK): %zu bytes\n", sb_tsx_footprint(t));
 	assert_true(sb_tsx_footprint(t) < fp);
-	assert_true(sb_tsx_struct_size() <= 320);
+	if (sizeof(void *) == 8)
+		assert_true(sb_tsx_struct_size() <= 232);
+}
+
+/* The footprint of each state: the struct and key, plus exactly the bytes
+ * the state may still send again (see "Memory" in transaction.h). */
+static void test_footprint_client_states(void **state)
+{
+	struct fx *f = *state;
+	/* client INVITE: the request in Calling and Proceeding */
+	struct sb_tsx *t = client(f, "INVITE", SB_TP_UDP);
+	size_t req = f->sent[0].len;
+	size_t calling = sb_tsx_footprint(t);
+	size_t base = calling - req; /* struct + key */
+	assert_true(base >= sb_tsx_struct_size());
+	reply_to_client(f, 180, "INVITE", "t1");
+	assert_int_equal(sb_tsx_state(t), SB_TSX_PROCEEDING);
+	assert_int_equal(sb_tsx_footprint(t), calling); /* kept for CANCEL */
+	size_t len;
+	assert_non_null(sb_tsx_request(t, &len));
+	assert_int_equal(len, req);
+	/* Accepted: nothing (RFC 6026 §7.2: 2xx retransmissions go up, the
+	 * request is never sent again) */
+	reply_to_client(f, 200, "INVITE", "t1");
+	assert_int_equal(sb_tsx_state(t), SB_TSX_ACCEPTED);
+	assert_int_equal(sb_tsx_footprint(t), base);
+	assert_null(sb_tsx_request(t, &len));
+	reply_to_client(f, 200, "INVITE", "t1");
+	assert_int_equal(f->nresp, 3); /* and still goes up */
+	advance_to(f, 32000);
+	assert_int_equal(f->nend, 1);
+
+	/* client INVITE in Completed: the ACK only (same key length: the
+	 * same branch and method, now that the first one has gone) */
+	t = client(f, "INVITE", SB_TP_UDP);
+	assert_int_equal(sb_tsx_footprint(t), calling);
+	unsigned n = f->nsent;
+	reply_to_client(f, 486, "INVITE", "a6c85cf");
+	assert_int_equal(f->nsent, n + 1);
+	size_t ack = f->sent[n].len;
+	assert_int_equal(sb_tsx_footprint(t), base + ack);
+	print_message("client INVITE: Calling/Proceeding %zu B (request %zu), Accepted %zu B, "
+		      "Completed %zu B (ACK %zu)\n", calling, req, base, base + ack, ack);
+	reply_to_client(f, 486, "INVITE", "a6c85cf");
+	assert_int_equal(f->nsent, n + 2); /* re-sent from that copy */
+	assert_string_equal(f->sent[n + 1].buf, f->sent[n].buf);
+
+	/* client non-INVITE: the request in Trying, nothing in Completed
+	 * (Timer K only absorbs retransmissions) */
+	struct sb_tsx *o = client(f, "OPTIONS", SB_TP_UDP);
+	size_t trying = sb_tsx_footprint(o);
+	size_t oreq = f->sent[f->nsent - 1].len;
+	reply_to_client(f, 200, "OPTIONS", "z");
+	assert_int_equal(sb_tsx_state(o), SB_TSX_COMPLETED);
+	assert_int_equal(sb_tsx_footprint(o), trying - oreq);
+	print_message("client non-INVITE: Trying %zu B, Completed %zu B\n", trying, trying - oreq);
+	n = f->nsent;
+	reply_to_client(f, 200, "OPTIONS", "z");
+	assert_int_equal(f->nsent, n);
+	/* 180, 200, 200 again; 486; the OPTIONS' 200 once */
+	assert_int_equal(f->nresp, 5);
+}
+
+static void test_footprint_server_states(void **state)
+{
+	struct fx *f = *state;
+	char buf[2048];
+	/* server INVITE, 2xx: Accepted keeps nothing (RFC 6026 §7.1) */
+	struct rq r1 = { .via = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKaaa1" };
+	struct sb_tsx *a = server(f, r1, SB_TP_UDP);
+	size_t with_100 = sb_tsx_footprint(a);
+	assert_int_equal(respond(a, 180, "INVITE", "srv"), 0);
+	size_t with_180 = sb_tsx_footprint(a);
+	assert_int_equal(respond(a, 200, "INVITE", "srv"), 0);
+	size_t base = sb_tsx_footprint(a);
+	assert_int_equal(with_180, base + f->sent[0].len);
+	assert_true(with_100 > base);
+	/* a retransmitted INVITE in Accepted is absorbed */
+	inject(f, mkreq(buf, sizeof buf, r1), SB_TP_UDP);
+	assert_int_equal(f->nsent, 2);
+
+	/* server INVITE, 486: Completed keeps it, Confirmed nothing */
+	struct rq r2 = { .via = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKaaa2" };
+	struct sb_tsx *b = server(f, r2, SB_TP_UDP);
+	advance_to(f, 200); /* the automatic 100: the pending copy was it */
+	assert_int_equal(f->nsent, 3);
+	assert_int_equal(with_100, base + f->sent[2].len);
+	assert_int_equal(respond(b, 486, "INVITE", "srv"), 0);
+	assert_int_equal(sb_tsx_footprint(b), base + f->sent[3].len);
+	inject(f, mkreq(buf, sizeof buf, r2), SB_TP_UDP); /* the 486 again */
+	assert_int_equal(f->nsent, 5);
+	assert_string_equal(f->sent[4].buf, f->sent[3].buf);
+	inject(f, mkreq(buf, sizeof buf, (struct rq){ .method = "ACK", .via = r2.via,
+		.to_tag = "srv", .cseq_method = "ACK" }), SB_TP_UDP);
+	assert_int_equal(sb_tsx_state(b), SB_TSX_CONFIRMED);
+	assert_int_equal(sb_tsx_footprint(b), base);
+	print_message("server INVITE: Proceeding %zu B (pending 100), %zu B (180), Completed "
+		      "%zu B (486), Confirmed and Accepted %zu B\n", with_100, with_180,
+		      base + f->sent[3].len, base);
+	inject(f, mkreq(buf, sizeof buf, r2), SB_TP_UDP); /* absorbed */
+	assert_int_equal(f->nsent, 5);
+
+	/* server non-INVITE: Completed keeps the final response (Timer J) */
+	struct rq r3 = { .method = "OPTIONS", .via = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKaaa3" };
+	struct sb_tsx *c = server(f, r3, SB_TP_UDP);
+	size_t tr = sb_tsx_footprint(c);
+	assert_int_equal(respond(c, 200, "OPTIONS", "srv"), 0);
+	assert_int_equal(sb_tsx_footprint(c), tr + f->sent[5].len);
+	print_message("server non-INVITE: Trying %zu B, Completed %zu B\n", tr, sb_tsx_footprint(c));
+	assert_int_equal(f->nrequest, 3);
+}
+
+/* RFC 2543 server INVITE: in Confirmed and Accepted only the To tag of the
+ * final response is kept, and the ACK is still matched by it (§17.2.3). */
+static void test_footprint_rfc2543_tag_only(void **state)
+{
+	struct fx *f = *state;
+	char buf[2048];
+	/* Accepted */
+	struct rq inv = { .via = VIA_2543 };
+	struct sb_tsx *st = server(f, inv, SB_TP_UDP);
+	assert_int_equal(respond(st, 180, "INVITE", "srv2543"), 0);
+	size_t p180 = sb_tsx_footprint(st);
+	assert_int_equal(respond(st, 200, "INVITE", "srv2543"), 0);
+	assert_int_equal(sb_tsx_state(st), SB_TSX_ACCEPTED);
+	size_t base = p180 - f->sent[0].len;
+	assert_int_equal(sb_tsx_footprint(st), base + strlen("srv2543"));
+	struct rq ack = { .method = "ACK", .via = VIA_2543, .to_tag = "other", .cseq_method = "ACK" };
+	inject(f, mkreq(buf, sizeof buf, ack), SB_TP_UDP);
+	assert_int_equal(f->nack, 1);
+	assert_int_equal(f->nack_matched, 0);
+	ack.to_tag = "srv2543";
+	inject(f, mkreq(buf, sizeof buf, ack), SB_TP_UDP);
+	assert_int_equal(f->nack, 2);
+	assert_int_equal(f->nack_matched, 1);
+	assert_ptr_equal(f->ack_tsx, st);
+
+	/* Confirmed (another CSeq: another transaction, same key length) */
+	struct rq inv2 = { .via = VIA_2543, .cseq = 314158 };
+	struct sb_tsx *s2 = server(f, inv2, SB_TP_UDP);
+	assert_int_equal(respond(s2, 486, "INVITE", "srv2543"), 0);
+	ack = (struct rq){ .method = "ACK", .via = VIA_2543, .to_tag = "srv2543",
+			   .cseq_method = "ACK", .cseq = 314158 };
+	inject(f, mkreq(buf, sizeof buf, ack), SB_TP_UDP);
+	assert_int_equal(sb_tsx_state(s2), SB_TSX_CONFIRMED);
+	assert_int_equal(f->nack, 2); /* absorbed */
+	assert_int_equal(sb_tsx_footprint(s2), base + strlen("srv2543"));
+	inject(f, mkreq(buf, sizeof buf, ack), SB_TP_UDP);
+	assert_int_equal(f->nack, 2); /* still matched, still absorbed */
+	ack.to_tag = "other";
+	inject(f, mkreq(buf, sizeof buf, ack), SB_TP_UDP);
+	assert_int_equal(f->nack, 3); /* not this transaction's */
+	assert_int_equal(f->nack_matched, 1);
+	/* a final response without a To tag keeps nothing, and an ACK without
+	 * one matches */
+	struct rq inv3 = { .via = VIA_2543, .cseq = 314157 };
+	struct sb_tsx *s3 = server(f, inv3, SB_TP_UDP);
+	assert_int_equal(respond(s3, 200, "INVITE", NULL), 0);
+	assert_int_equal(sb_tsx_footprint(s3), base);
+	inject(f, mkreq(buf, sizeof buf, (struct rq){ .method = "ACK", .via = VIA_2543,
+		.cseq_method = "ACK", .cseq = 314157 }), SB_TP_UDP);
+	assert_int_equal(f->nack, 4);
+	assert_int_equal(f->nack_matched, 2);
+	assert_ptr_equal(f->ack_tsx, s3);
+}
+
+/* Terminated transactions are reaped in batches: one layer timer for all
+ * of them, end_h in the order they terminated, then the free. */
+static struct sb_tsx *chain_victim;
+
+static void chain_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
+{
+	end_h(t, why, arg);
+	if (chain_victim) {
+		/* terminated inside an end_h: its own end_h comes from the next
+		 * drain, and meanwhile it is still valid */
+		sb_tsx_abandon(chain_victim);
+		assert_int_equal(sb_tsx_state(chain_victim), SB_TSX_TERMINATED);
+		chain_victim = NULL;
+	}
+}
+
+static void test_reap_batched(void **state)
+{
+	struct fx *f = *state;
+	struct sb_tsx *t[4];
+	for (unsigned i = 0; i < 4; i++) {
+		char buf[2048];
+		char via[128];
+		snprintf(via, sizeof via, "SIP/2.0/TCP proxy.example.com;branch=z9hG4bKreap%u", i);
+		mkreq(buf, sizeof buf, (struct rq){ .via = via, .ruri = "sip:bob@192.0.2.4:5062" });
+		struct sb_tsx_client_cfg cc = { .dst = next_hop(SB_TP_TCP), .buf = buf,
+						.len = strlen(buf), .owner = f->owner };
+		assert_int_equal(sb_tsx_client_alloc(&t[i], f->layer, &cc), 0);
+	}
+	assert_int_equal(sb_loop_timer_count(f->loop), 4); /* Timer B each */
+	struct sb_tsx_owner chain = { response_h, chain_end_h, f };
+	sb_tsx_set_owner(t[0], &chain);
+	chain_victim = t[3];
+	sb_tsx_abandon(t[2]);
+	sb_tsx_abandon(t[0]);
+	sb_tsx_abandon(t[1]);
+	sb_tsx_abandon(t[1]); /* no-op once Terminated */
+	/* their timers stopped, one zero-delay timer for all three */
+	assert_int_equal(sb_loop_timer_count(f->loop), 2);
+	assert_int_equal(sb_tsx_layer_count(f->layer), 4);
+	assert_int_equal(f->nend, 0);
+	sb_loop_advance(f->loop, 0);
+	assert_int_equal(f->nend, 4);
+	assert_ptr_equal(f->ends[0].t, t[2]);
+	assert_ptr_equal(f->ends[1].t, t[0]);
+	assert_ptr_equal(f->ends[2].t, t[1]);
+	assert_ptr_equal(f->ends[3].t, t[3]); /* the next drain */
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(f->ends[i].why, SB_TSX_END_TIMEOUT);
+	assert_int_equal(sb_tsx_layer_count(f->layer), 0);
+	assert_int_equal(sb_loop_timer_count(f->loop), 0);
+	assert_null(chain_victim);
+}
+
+/* RFC 3261 §16.7 step 10, RFC 6026 §7.2: a client INVITE transaction with
+ * no owner hands every 2xx it would pass up to stray_h, as if it had matched
+ * nothing; everything else it still absorbs. */
+static void test_detached_2xx_stray(void **state)
+{
+	struct fx *f = *state;
+	struct sb_tsx *t = client(f, "INVITE", SB_TP_UDP);
+	reply_to_client(f, 180, "INVITE", "a");
+	sb_tsx_set_owner(t, NULL);
+	reply_to_client(f, 183, "INVITE", "a"); /* provisional: absorbed */
+	assert_int_equal(f->nstray, 0);
+	reply_to_client(f, 200, "INVITE", "a");
+	assert_int_equal(sb_tsx_state(t), SB_TSX_ACCEPTED);
+	assert_int_equal(f->nstray, 1);
+	assert_int_equal(f->stray_status, 200);
+	reply_to_client(f, 200, "INVITE", "a");    /* retransmission */
+	reply_to_client(f, 202, "INVITE", "b");    /* another fork */
+	reply_to_client(f, 486, "INVITE", "c");    /* absorbed in Accepted */
+	assert_int_equal(f->nstray, 3);
+	assert_int_equal(f->stray_status, 202);
+	assert_int_equal(f->nresp, 1);
+	assert_int_equal(f->nsent, 1); /* the INVITE: a 2xx gets no ACK here */
+
+	advance_to(f, 32000); /* Timer M: gone, the branch is free again */
+	assert_int_equal(f->nend, 0); /* detached: nobody is told */
+	assert_int_equal(sb_tsx_layer_count(f->layer), 0);
+
+	/* in Completed (a 2xx from a fork after a failure) */
+	struct sb_tsx *c = client(f, "INVITE", SB_TP_TCP);
+	(void)c;
+	f->nstray = 0;
+	reply_to_client(f, 486, "INVITE", "x");
+	assert_int_equal(f->nresp, 2); /* still owned: up */
+	sb_tsx_set_owner(c, NULL);
+	reply_to_client(f, 486, "INVITE", "x"); /* ACK again, nothing up */
+	assert_int_equal(f->nstray, 0);
+	reply_to_client(f, 200, "INVITE", "y");
+	assert_int_equal(f->nstray, 1);
+	assert_int_equal(f->nresp, 2);
+
+	/* a non-INVITE's 2xx is not (§16.7 step 10 is about INVITE) */
+	struct sb_tsx *o = client(f, "OPTIONS", SB_TP_UDP);
+	sb_tsx_set_owner(o, NULL);
+	reply_to_client(f, 200, "OPTIONS", "z");
+	assert_int_equal(sb_tsx_state(o), SB_TSX_COMPLETED);
+	assert_int_equal(f->nstray, 1);
+	assert_int_equal(f->nresp, 2);
+}
+
+/* A caller who names the method and branch skips the parse: the layer
+ * trusts them (the request bytes are sent and kept as they are). */
+static void test_client_alloc_named(void **state)
+{
+	struct fx *f = *state;
+	char buf[2048];
+	mkfwd(buf, sizeof buf, "INVITE");
+	struct sb_tsx_client_cfg cc = { .dst = next_hop(SB_TP_UDP), .buf = buf, .len = strlen(buf),
+					.owner = f->owner, .method = SB_LIT("INVITE"),
+					.branch = SB_LIT("z9hG4bKproxy1") };
+	struct sb_tsx *t;
+	assert_int_equal(sb_tsx_client_alloc(&t, f->layer, &cc), 0);
+	assert_int_equal(sb_tsx_kind(t), SB_TSX_CLIENT_INVITE);
+	assert_int_equal(sb_tsx_state(t), SB_TSX_CALLING);
+	assert_int_equal(f->nsent, 1);
+	assert_string_equal(f->sent[0].buf, buf);
+	/* the same key as the parsed path: the same responses match */
+	reply_to_client(f, 486, "INVITE", "a6c85cf");
+	assert_int_equal(f->nresp, 1);
+	assert_ptr_equal(f->resp[0].t, t);
+	assert_string_equal(f->sent[1].buf, expected_ack);
+	assert_int_equal(sb_tsx_client_alloc(&t, f->layer, &cc), EEXIST);
+	/* not parsed: bytes no parser takes still make a transaction */
+	static const char raw[] = "MESSAGE whatever";
+	struct sb_tsx_client_cfg rc = { .dst = next_hop(SB_TP_UDP), .buf = raw,
+					.len = sizeof raw - 1, .owner = f->owner,
+					.method = SB_LIT("MESSAGE"), .branch = SB_LIT("z9hG4bKraw") };
+	assert_int_equal(sb_tsx_client_alloc(&t, f->layer, &rc), 0);
+	assert_int_equal(sb_tsx_kind(t), SB_TSX_CLIENT_NON_INVITE);
+	assert_int_equal(sb_tsx_state(t), SB_TSX_TRYING);
+	assert_int_equal(f->sent[2].len, sizeof raw - 1);
+	/* refused: one without the other, empty, ACK, a long branch */
+	unsigned n = f->nsent;
+	struct sb_tsx_client_cfg bad = rc;
+	bad.branch = SB_SLICE_NULL;
+	assert_int_equal(sb_tsx_client_alloc(&t, f->layer, &bad), EINVAL);
+	bad = rc;
+	bad.method = SB_SLICE_NULL;
+	assert_int_equal(sb_tsx_client_alloc(&t, f->layer, &bad), EINVAL);
+	bad = rc;
+	bad.len = 0;
+	assert_int_equal(sb_tsx_client_alloc(&t, f->layer, &bad), EINVAL);
+	bad = rc;
+	bad.method = SB_LIT("ACK");
+	assert_int_equal(sb_tsx_client_alloc(&t, f->layer, &bad), EINVAL);
+	static char longb[SB_TSX_MAX_KEY + 1];
+	memset(longb, 'x', sizeof longb);
+	bad = rc;
+	bad.branch = sb_slice_from(longb, sizeof longb);
+	assert_int_equal(sb_tsx_client_alloc(&t, f->layer, &bad), E2BIG);
+	assert_int_equal(f->nsent, n);
+	assert_int_equal(sb_tsx_layer_count(f->layer), 2);
 }
 
 /* Owners may detach from inside a callback; a detached transaction runs on
@@ -1339,6 +1733,7 @@ int main(void)
 		T(test_client_alloc_refuses),
 		T(test_sinv_auto_100),
 		T(test_sinv_retransmission_before_100),
+		T(test_sinv_answer_in_request_h),
 		T(test_sinv_provisional_resent),
 		T(test_sinv_486_timer_g_until_ack),
 		T(test_sinv_timer_h),
@@ -1355,9 +1750,16 @@ int main(void)
 		T(test_match_badbranch),
 		T(test_badbranch_torture),
 		cmocka_unit_test(test_max_transactions),
+		T(test_default_max),
 		T(test_server_alloc_refuses),
 		T(test_free_with_live_transactions),
 		T(test_footprint),
+		T(test_footprint_client_states),
+		T(test_footprint_server_states),
+		T(test_footprint_rfc2543_tag_only),
+		T(test_reap_batched),
+		T(test_detached_2xx_stray),
+		T(test_client_alloc_named),
 		T(test_detach),
 		T(test_abandon),
 		T(test_conn_failed),
