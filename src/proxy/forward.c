@@ -451,6 +451,11 @@ int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail)
 			.buf = p->out.p,
 			.len = p->out.len,
 			.owner = { .response_h = px_branch_response, .end_h = px_branch_end, .arg = b },
+			/* we printed it: the method is the request's (validation
+			 * checked its CSeq's) and the top Via carries our branch,
+			 * so the transaction need not parse it again */
+			.method = m->method,
+			.branch = sb_slice_from(branch, strlen(branch)),
 		};
 		err = sb_tsx_client_alloc(&ct, p->layer, &cc);
 		/* RFC 3261 §18.1.1: a request too large for UDP goes over TCP,
