@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "switchboard/sip.h"
 
@@ -22,6 +23,18 @@ enum {
 	SB_CC_HOST = 1u << 7,   /* a hostname label byte: alphanum / "-" */
 	SB_CC_PARAM = 1u << 8,  /* a parameter name or unquoted value byte: visible
 	                           ASCII but ; = , " < > (token, paramchar, [v6]) */
+	SB_CC_HOSTCH = 1u << 9, /* a byte of a hostname or IPv4address run:
+	                           alphanum / "-" / "." */
+	SB_CC_QTEXT = 1u << 10, /* a quoted-string byte that needs no second look:
+	                           HTAB, SP, visible ASCII but DQUOTE and "\",
+	                           and every byte >= 0x80 (qdtext, ctext) */
+	/* the RFC 3261 §25.1 URI sets: unreserved (alphanum / mark:
+	 * - _ . ! ~ * ' ( )) plus the set's own bytes; "%" HEXDIG HEXDIG
+	 * escapes are the scanner's business */
+	SB_CC_URI_USER = 1u << 11,  /* user-unreserved: & = + $ , ; ? / */
+	SB_CC_URI_PASS = 1u << 12,  /* password: & = + $ , */
+	SB_CC_URI_PARAM = 1u << 13, /* param-unreserved: [ ] / : & + $ */
+	SB_CC_URI_HNV = 1u << 14,   /* hnv-unreserved: [ ] / ? : + $ */
 };
 
 extern const uint16_t sb_sip_cc[256];
@@ -51,17 +64,36 @@ static inline bool sb_is_tchar(char c)
 	return sb_cc((unsigned char)c, SB_CC_TOKEN);
 }
 
+/* The first byte c in [p, end), or NULL: memchr() without the call, for the
+ * short distances of a header line or value.  Eight bytes a step: in
+ * x = word ^ c*0x01..01, (x - 0x01..01) & ~x & 0x80..80 flags every zero
+ * byte, and only the first flag is sure (a borrow can flag a byte after
+ * it), which is the lowest one in little-endian order. */
+static inline const char *sb_find_byte(const char *p, const char *end, char c)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	const uint64_t pat = ones * (unsigned char)c;
+	while (end - p >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		w ^= pat;
+		uint64_t z = (w - ones) & ~w & highs;
+		if (z)
+			return p + (__builtin_ctzll(z) >> 3);
+		p += 8;
+	}
+	for (; p < end; p++)
+		if (*p == c)
+			return p;
+	return NULL;
+#else
+	return p < end ? memchr(p, c, (size_t)(end - p)) : NULL;
+#endif
+}
+
 /* RFC 3261 §25.1 token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" /
  * "+" / "`" / "'" / "~"): a whole slice, non-empty. */
-static inline bool sb_is_token(struct sb_slice s)
-{
-	if (s.l == 0)
-		return false;
-	for (size_t i = 0; i < s.l; i++)
-		if (!sb_is_tchar(s.p[i]))
-			return false;
-	return true;
-}
 
 static inline bool sb_is_wsp(char c)
 {
@@ -74,12 +106,30 @@ static inline bool sb_is_lws(char c)
 	return sb_cc((unsigned char)c, SB_CC_LWS);
 }
 
+/* The end of the run of bytes of class cls starting at p[i], at most p[n]:
+ * the inner loop of every scanner, four bytes a step while four remain. */
+static inline size_t sb_scan_cc(const char *p, size_t i, size_t n, unsigned cls)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	while (i + 4 <= n && (sb_sip_cc[u[i]] & sb_sip_cc[u[i + 1]] & sb_sip_cc[u[i + 2]] &
+			      sb_sip_cc[u[i + 3]] & cls))
+		i += 4;
+	while (i < n && (sb_sip_cc[u[i]] & cls))
+		i++;
+	return i;
+}
+
 /* The end of the run of token bytes starting at p. */
 static inline const char *sb_scan_token(const char *p, const char *end)
 {
-	while (p < end && sb_is_tchar(*p))
-		p++;
-	return p;
+	return p + sb_scan_cc(p, 0, (size_t)(end - p), SB_CC_TOKEN);
+}
+
+/* RFC 3261 §25.1 token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" /
+ * "+" / "`" / "'" / "~"): a whole slice, non-empty. */
+static inline bool sb_is_token(struct sb_slice s)
+{
+	return s.l != 0 && sb_scan_cc(s.p, 0, s.l, SB_CC_TOKEN) == s.l;
 }
 
 /* Case-insensitive match of a parameter name against a lowercase, letters
@@ -166,6 +216,12 @@ const char *sb_scan_quoted(const char *p, const char *end, struct sb_slice *inne
 
 /* Returned by the index scanners below for malformed input. */
 #define SB_SCAN_BAD ((size_t)-1)
+
+/* RFC 3261 §25.1 IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "."
+ * 1*3DIGIT, each at most 255 (leading zeros allowed: "010" is 10), read in
+ * one pass from p[i], at most to p[n].  Fills out[4] and returns where the
+ * address ends (the caller decides what may follow it), or SB_SCAN_BAD. */
+size_t sb_scan_ipv4(const char *p, size_t i, size_t n, uint8_t out[4]);
 
 /* RFC 3261 §25.1 hostport = host [ ":" port ] from p[i], at most to p[n].
  * host is an IPv6reference (to the first ']'; sb_host_classify checks it) or

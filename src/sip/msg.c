@@ -19,11 +19,18 @@ static void note(struct sb_sip_msg *m, enum sb_sip_defect d)
 		m->defect = d;
 }
 
+/* "SIP/" in any case at p (4 bytes there): OR-ing 0x20 folds only the
+ * upper-case letter onto each lower-case one. */
+static inline bool sip_slash(const char *p)
+{
+	return (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'p' && p[3] == '/';
+}
+
 /* SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (RFC 3261 §25.1).  The literal
  * is case-insensitive; the numbers are checked by validation (505). */
 static bool is_version(struct sb_slice v)
 {
-	if (v.l < 7 || !sb_slice_caseeq(sb_slice_from(v.p, 4), SB_LIT("SIP/")))
+	if (v.l < 7 || !sip_slash(v.p))
 		return false;
 	size_t i = 4, d1 = 0, d2 = 0;
 	while (i < v.l && v.p[i] >= '0' && v.p[i] <= '9') {
@@ -194,7 +201,7 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 		start.l--;
 	m->start_line = start;
 	/* RFC 3261 §7.1: the version literal is case-insensitive */
-	int err = (start.l >= 4 && sb_slice_caseeq(sb_slice_from(start.p, 4), SB_LIT("SIP/")))
+	int err = (start.l >= 4 && sip_slash(start.p))
 			  ? parse_status_line(m, start)
 			  : parse_request_line(m, start);
 	if (err) {
@@ -217,9 +224,7 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 		}
 		/* field-name = token, then optional WS and ':' (RFC 3261 §7.3.1;
 		 * "Via  :" in RFC 4475 longreq) */
-		const char *line = p, *q = p;
-		while (q < end && sb_cc((unsigned char)*q, SB_CC_TOKEN))
-			q++;
+		const char *line = p, *q = sb_scan_token(p, end);
 		struct sb_slice name = sb_slice_from(line, (size_t)(q - line));
 		while (q < end && sb_is_wsp(*q))
 			q++;
@@ -227,7 +232,7 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 		/* a field runs to an LF not followed by SP/HT (folding, §7.3.1) */
 		const char *fe;
 		for (;;) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *nl = sb_find_byte(p, end, '\n');
 			if (!nl) {
 				if (kind == SB_SIP_STREAM)
 					return ENODATA;
@@ -418,6 +423,18 @@ int sb_sip_msg_cseq(struct sb_sip_msg *m, const struct sb_cseq **out)
 	return err;
 }
 
+/* Non-empty, and every byte visible ASCII (0x21 to 0x7e). */
+static bool is_word(struct sb_slice v)
+{
+	const unsigned char *u = (const unsigned char *)v.p;
+	if (v.l == 0)
+		return false;
+	for (size_t i = 0; i < v.l; i++)
+		if ((unsigned)(u[i] - 0x21) > 0x7e - 0x21)
+			return false;
+	return true;
+}
+
 int sb_sip_msg_call_id(struct sb_sip_msg *m, struct sb_slice *out)
 {
 	int err;
@@ -425,13 +442,8 @@ int sb_sip_msg_call_id(struct sb_sip_msg *m, struct sb_slice *out)
 		struct sb_slice v;
 		err = single_value(m, SB_HDR_CALL_ID, &v);
 		/* callid = word [ "@" word ]: no LWS inside (RFC 3261 §25.1) */
-		if (!err) {
-			if (v.l == 0)
-				err = EBADMSG;
-			for (size_t i = 0; !err && i < v.l; i++)
-				if ((unsigned char)v.p[i] <= ' ' || (unsigned char)v.p[i] >= 0x7f)
-					err = EBADMSG;
-		}
+		if (!err && !is_word(v))
+			err = EBADMSG;
 		if (!err)
 			m->call_id = v;
 		err = remember(m, SB_SIP_CACHE_CALL_ID, err);
