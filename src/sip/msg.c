@@ -51,7 +51,7 @@ static bool is_version(struct sb_slice v)
  * A response we cannot read is dropped, never answered: EBADMSG. */
 static int parse_status_line(struct sb_sip_msg *m, struct sb_slice line)
 {
-	const char *sp = memchr(line.p, ' ', line.l);
+	const char *sp = sb_find_byte(line.p, line.p + line.l, ' ');
 	if (!sp)
 		return EBADMSG;
 	m->version = sb_slice_from(line.p, (size_t)(sp - line.p));
@@ -84,7 +84,7 @@ static int parse_status_line(struct sb_sip_msg *m, struct sb_slice line)
  * method can be read. */
 static int parse_request_line(struct sb_sip_msg *m, struct sb_slice line)
 {
-	const char *sp1 = memchr(line.p, ' ', line.l);
+	const char *sp1 = sb_find_byte(line.p, line.p + line.l, ' ');
 	if (!sp1 || sp1 == line.p)
 		return EBADMSG;
 	m->method = sb_slice_from(line.p, (size_t)(sp1 - line.p));
@@ -95,7 +95,7 @@ static int parse_request_line(struct sb_sip_msg *m, struct sb_slice line)
 
 	const char *end = line.p + line.l;
 	const char *u = sp1 + 1;
-	const char *sp2 = memchr(u, ' ', (size_t)(end - u));
+	const char *sp2 = sb_find_byte(u, end, ' ');
 	if (!sp2) {
 		m->ruri = sb_slice_from(u, (size_t)(end - u));
 		m->version = sb_slice_from(end, 0);
@@ -112,7 +112,7 @@ static int parse_request_line(struct sb_sip_msg *m, struct sb_slice line)
 /* Count the comma-separated values of one Via field. */
 static unsigned count_values(struct sb_slice v)
 {
-	if (!memchr(v.p, ',', v.l))
+	if (!sb_find_byte(v.p, v.p + v.l, ','))
 		return 1;
 	unsigned n = 0;
 	struct sb_slice one;
@@ -173,12 +173,18 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 	 * the previous message's values */
 	m->defect = SB_DEFECT_NONE;
 	m->is_request = false;
-	m->raw = m->start_line = m->version = m->headers = m->body = SB_SLICE_NULL;
+	m->raw = SB_SLICE_NULL;
+	m->start_line = SB_SLICE_NULL;
+	m->version = SB_SLICE_NULL;
+	m->headers = SB_SLICE_NULL;
+	m->body = SB_SLICE_NULL;
 	m->nhdrs = 0;
 	m->nvia = 0;
 	m->status = 0;
 	m->mid = SB_METHOD_OTHER;
-	m->method = m->ruri = m->reason = SB_SLICE_NULL;
+	m->method = SB_SLICE_NULL;
+	m->ruri = SB_SLICE_NULL;
+	m->reason = SB_SLICE_NULL;
 	m->has_content_length = false;
 	m->content_length = 0;
 	m->parsed = m->bad = 0;
@@ -193,7 +199,7 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 	if ((size_t)(end - p) > SB_SIP_MAX_MSG_SIZE)
 		note(m, SB_DEFECT_TOO_LARGE);
 
-	const char *lf = memchr(p, '\n', (size_t)(end - p));
+	const char *lf = sb_find_byte(p, end, '\n');
 	if (!lf)
 		return kind == SB_SIP_STREAM ? ENODATA : EBADMSG;
 	struct sb_slice start = sb_slice_from(p, (size_t)(lf - p));
@@ -206,7 +212,8 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 			  : parse_request_line(m, start);
 	if (err) {
 		m->is_request = false;
-		m->start_line = m->version = SB_SLICE_NULL;
+		m->start_line = SB_SLICE_NULL;
+		m->version = SB_SLICE_NULL;
 		return err;
 	}
 
@@ -229,8 +236,10 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 		while (q < end && sb_is_wsp(*q))
 			q++;
 		bool named = name.l > 0 && q < end && *q == ':';
-		/* a field runs to an LF not followed by SP/HT (folding, §7.3.1) */
+		/* a field runs to an LF not followed by SP/HT (folding, §7.3.1);
+		 * the name and the WS after it hold none */
 		const char *fe;
+		p = q;
 		for (;;) {
 			const char *nl = sb_find_byte(p, end, '\n');
 			if (!nl) {
@@ -298,7 +307,7 @@ bool sb_sip_list_next(struct sb_slice *rest, struct sb_slice *value)
 	if (!rest->p)
 		return false;
 	/* fast path: most fields hold one value and no comma at all */
-	if (!rest->l || !memchr(rest->p, ',', rest->l)) {
+	if (!sb_find_byte(rest->p, rest->p + rest->l, ',')) {
 		struct sb_slice one = sb_slice_trim(*rest);
 		*value = one.l ? one : sb_slice_from(rest->p, 0);
 		*rest = SB_SLICE_NULL;

@@ -353,7 +353,7 @@ static int parse_sip(struct sb_uri *u, const char *p, size_t i, size_t n)
 	/* '@' is allowed nowhere but after userinfo (not in user, password,
 	 * params or headers), so the first one ends the userinfo; an escaped
 	 * %40 does not (RFC 4475 §3.1.1.9 semiuri). */
-	const char *at = memchr(p + i, '@', n - i);
+	const char *at = sb_find_byte(p + i, p + n, '@');
 	if (at) {
 		size_t e = (size_t)(at - p), us = i;
 		i = scan_class(p, i, e, C_USER);
@@ -421,12 +421,34 @@ static int parse_tel(struct sb_uri *u, const char *p, size_t i, size_t n)
 	return i == n ? 0 : EBADMSG;
 }
 
+void sb_uri_clear(struct sb_uri *u)
+{
+	u->scheme = SB_URI_OTHER;
+	u->scheme_s = SB_SLICE_NULL;
+	u->user = SB_SLICE_NULL;
+	u->password = SB_SLICE_NULL;
+	u->host = SB_SLICE_NULL;
+	u->host_type = SB_HOST_NONE;
+	u->port = 0;
+	u->params = SB_SLICE_NULL;
+	u->headers = SB_SLICE_NULL;
+	u->opaque = SB_SLICE_NULL;
+	u->transport = SB_SLICE_NULL;
+	u->maddr = SB_SLICE_NULL;
+	u->user_param = SB_SLICE_NULL;
+	u->method = SB_SLICE_NULL;
+	u->ttl = SB_SLICE_NULL;
+	u->lr = false;
+}
+
 /* A failed parse keeps only the scheme. */
 static void reset_parts(struct sb_uri *u)
 {
 	enum sb_uri_scheme sc = u->scheme;
 	struct sb_slice ss = u->scheme_s;
-	*u = (struct sb_uri){ .scheme = sc, .scheme_s = ss };
+	sb_uri_clear(u);
+	u->scheme = sc;
+	u->scheme_s = ss;
 }
 
 /* parse_sip(), then reset_parts() when it fails. */
@@ -440,7 +462,7 @@ static int parse_sip_uri(struct sb_uri *u, const char *p, size_t i, size_t n)
 
 int sb_uri_parse(struct sb_uri *u, struct sb_slice s)
 {
-	*u = (struct sb_uri){ 0 };
+	sb_uri_clear(u);
 	/* SB_SIP_MAX_URI_LEN bounds every URI we keep, not only Request-URIs */
 	if (!s.p || s.l == 0 || s.l > SB_SIP_MAX_URI_LEN)
 		return EBADMSG;

@@ -42,9 +42,27 @@ static bool received_ok(struct sb_slice r)
 	return t == SB_HOST_IPV4 || t == SB_HOST_IPV6 || sb_ipv6_parse(r, b);
 }
 
+/* Every field absent, one at a time (see sb_uri_clear); keep in step with
+ * struct sb_via (test_msg checks every field). */
+static void via_clear(struct sb_via *v)
+{
+	v->proto_name = SB_SLICE_NULL;
+	v->proto_version = SB_SLICE_NULL;
+	v->transport = SB_SLICE_NULL;
+	v->host = SB_SLICE_NULL;
+	v->host_type = SB_HOST_NONE;
+	v->port = 0;
+	v->params = SB_SLICE_NULL;
+	v->branch = SB_SLICE_NULL;
+	v->received = SB_SLICE_NULL;
+	v->maddr = SB_SLICE_NULL;
+	v->ttl = SB_SLICE_NULL;
+	v->rport = SB_SLICE_NULL;
+}
+
 int sb_via_parse(struct sb_via *v, struct sb_slice s)
 {
-	*v = (struct sb_via){ 0 };
+	via_clear(v);
 	if (!s.p)
 		return EBADMSG;
 	const char *p = s.p;
