@@ -121,10 +121,11 @@ static unsigned count_values(struct sb_slice v)
 	return n;
 }
 
-/* Record one field.  name is a token (the caller scanned it); value_start
- * is just past the ':' and value_end at the field's final line end. */
+/* Record one field.  name is a token (the caller scanned it) and id what
+ * sb_sip_hdr_lookup() says of it; value_start is just past the ':' and
+ * value_end at the field's final line end. */
 static void add_header(struct sb_sip_msg *m, struct sb_slice line, struct sb_slice name,
-		       const char *value_start, const char *value_end)
+		       enum sb_sip_hdr_id id, const char *value_start, const char *value_end)
 {
 	if (m->nhdrs >= SB_SIP_MAX_HEADERS) {
 		note(m, SB_DEFECT_TOO_MANY_HEADERS);
@@ -138,7 +139,6 @@ static void add_header(struct sb_sip_msg *m, struct sb_slice line, struct sb_sli
 
 	uint16_t idx = m->nhdrs++;
 	struct sb_sip_hdr *h = &m->hdrs[idx];
-	enum sb_sip_hdr_id id = sb_sip_hdr_lookup(name);
 	h->name = name;
 	h->value = sb_slice_from(v, (size_t)(ve - v));
 	h->line = line;
@@ -164,6 +164,48 @@ static void add_header(struct sb_sip_msg *m, struct sb_slice line, struct sb_sli
 			m->has_content_length = true;
 		}
 	}
+}
+
+/* How far field_name() looks for the ':': the longest name it knows
+ * (Authentication-Info, 19 bytes) with room for WS before the colon. */
+#define NAME_PEEK 32
+
+/* The name of the field starting at p, and where it ends: RFC 3261 §7.3.1
+ * field-name = token, then optional WS and ':' ("Via  :" in RFC 4475
+ * longreq).  *q gets the first byte after the name and its WS (the ':' of
+ * a well-formed field); *id what sb_sip_hdr_lookup() says of the name.
+ *
+ * The quick way first: the first ':' within NAME_PEEK bytes, the WS before
+ * it trimmed, looked up.  A name it knows is letters and '-', all token
+ * bytes, followed by WS or the ':', so the token scan would have stopped at
+ * the same place.  When the lookup knows no such name, neither would it know
+ * the token (the two are the same whenever the field is well formed), so
+ * only a line without a ':' near its start is looked up twice. */
+static struct sb_slice field_name(const char *p, const char *end, const char **q,
+				  enum sb_sip_hdr_id *id)
+{
+	const char *lim = end - p > NAME_PEEK ? p + NAME_PEEK : end;
+	const char *colon = sb_find_byte(p, lim, ':');
+	struct sb_slice name;
+	if (colon) {
+		const char *ne = colon;
+		while (ne > p && sb_is_wsp(ne[-1]))
+			ne--;
+		name = sb_slice_from(p, (size_t)(ne - p));
+		*id = sb_sip_hdr_lookup(name);
+		if (*id != SB_HDR_OTHER) {
+			*q = colon;
+			return name;
+		}
+	}
+	const char *t = sb_scan_token(p, end);
+	name = sb_slice_from(p, (size_t)(t - p));
+	while (t < end && sb_is_wsp(*t))
+		t++;
+	*q = t;
+	if (!colon)
+		*id = sb_sip_hdr_lookup(name);
+	return name;
 }
 
 int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
@@ -229,12 +271,9 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 			ended = true;
 			break;
 		}
-		/* field-name = token, then optional WS and ':' (RFC 3261 §7.3.1;
-		 * "Via  :" in RFC 4475 longreq) */
-		const char *line = p, *q = sb_scan_token(p, end);
-		struct sb_slice name = sb_slice_from(line, (size_t)(q - line));
-		while (q < end && sb_is_wsp(*q))
-			q++;
+		const char *line = p, *q;
+		enum sb_sip_hdr_id id;
+		struct sb_slice name = field_name(p, end, &q, &id);
 		bool named = name.l > 0 && q < end && *q == ':';
 		/* a field runs to an LF not followed by SP/HT (folding, §7.3.1);
 		 * the name and the WS after it hold none */
@@ -257,7 +296,7 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 			note(m, SB_DEFECT_BAD_HEADER_LINE); /* "Foobar roobar", "Bad Name: x" */
 			continue;
 		}
-		add_header(m, sb_slice_from(line, (size_t)(p - line)), name, q + 1, fe);
+		add_header(m, sb_slice_from(line, (size_t)(p - line)), name, id, q + 1, fe);
 	}
 	if (!ended) {
 		if (kind == SB_SIP_STREAM)
@@ -308,7 +347,9 @@ bool sb_sip_list_next(struct sb_slice *rest, struct sb_slice *value)
 		return false;
 	/* fast path: most fields hold one value and no comma at all */
 	if (!sb_find_byte(rest->p, rest->p + rest->l, ',')) {
-		struct sb_slice one = sb_slice_trim(*rest);
+		/* a field's value comes trimmed already */
+		bool trimmed = rest->l && !sb_is_lws(rest->p[0]) && !sb_is_lws(rest->p[rest->l - 1]);
+		struct sb_slice one = trimmed ? *rest : sb_slice_trim(*rest);
 		*value = one.l ? one : sb_slice_from(rest->p, 0);
 		*rest = SB_SLICE_NULL;
 		return true;

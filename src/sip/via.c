@@ -11,8 +11,7 @@
 static size_t take_token(const char *p, size_t i, size_t n, struct sb_slice *t)
 {
 	size_t st = i;
-	while (i < n && sb_is_tchar(p[i]))
-		i++;
+	i = sb_scan_cc(p, i, n, SB_CC_TOKEN);
 	*t = sb_slice_from(p + st, i - st);
 	return i;
 }
