@@ -83,8 +83,9 @@ static inline const char *sb_find_byte(const char *p, const char *end, char c)
 		for (;;) {
 			const char *at = end - p >= 16 ? p : end - 16;
 			__m128i w = _mm_loadu_si128((const __m128i *)(const void *)at);
+			/* the bytes of a last step before p were looked at in
+			 * the step before it, and are not c */
 			unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, pat));
-			mask &= ~0u << (p - at); /* bytes before p were looked at */
 			if (mask)
 				return at + __builtin_ctz(mask);
 			if (end - at <= 16)
