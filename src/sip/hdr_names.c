@@ -1,9 +1,8 @@
 /* sip/hdr_names: header field names <-> enum sb_sip_hdr_id, long and compact
  * forms (RFC 3261 §7.3.3 and §20; compact forms of RFC 3515 r, RFC 3892 b,
  * RFC 6665 o/u).  Field names are case-insensitive (RFC 3261 §7.3.1).
- * Lookup is on every header of every message: a hash of the length and the
- * first and last letters picks the one candidate, then one case-insensitive
- * compare a word at a time. */
+ * Lookup is on every header of every message: a switch on the length and the
+ * first letter, then one case-insensitive compare a word at a time. */
 #include <string.h>
 
 #include "switchboard/sip.h"
@@ -16,9 +15,8 @@ struct name_entry {
 
 #define E(s, id) { s, sizeof(s) - 1, id }
 
-/* Canonical names: sb_sip_hdr_name() reads them; the slots sb_sip_hdr_lookup()
- * uses below are generated from them (keep the two in step; test_msg checks
- * every name). */
+/* Canonical names: sb_sip_hdr_name() reads them; sb_sip_hdr_lookup() below is
+ * generated from them (keep the two in step; test_msg checks every name). */
 static const struct name_entry table[] = {
 	E("To", SB_HDR_TO),
 	E("Via", SB_HDR_VIA),
@@ -66,7 +64,8 @@ static const struct name_entry table[] = {
  * byte may differ only in bit 0x20, and only where the name byte is a
  * letter: the literal holds lower-case letters and '-', so the one other
  * byte that differs from it in just that bit is CR against '-', and CR lacks
- * the 0x40 bit every letter has. */
+ * the 0x40 bit every letter has.  n is a constant at each call, so the
+ * branches on it fold away. */
 static inline bool word_eq(uint64_t a, uint64_t b)
 {
 	uint64_t x = a ^ b, fold = 0x2020202020202020ull;
@@ -102,61 +101,6 @@ static inline bool name_eq(const char *p, const char *lit, size_t n)
 	return true;
 }
 
-/* The long names (2 to LONGEST bytes) by a hash of the length and the first
- * and last letters: no two collide in 128 slots, so one compare settles a
- * lookup.  "& 31" gives a letter's place in the alphabet whatever its case.
- * The slots are generated from table[], lower-cased (test_msg looks every
- * canonical name up, so a slot missing or misplaced fails it). */
-#define LONGEST 19
-#define HASH_SLOTS 128
-
-static inline unsigned name_hash(const char *p, size_t n)
-{
-	return ((unsigned)n * 3 + ((unsigned char)p[0] & 31u) * 7 +
-		((unsigned char)p[n - 1] & 31u) * 5) & (HASH_SLOTS - 1);
-}
-
-static const struct name_entry by_hash[HASH_SLOTS] = {
-	[9] = { "allow", 5, SB_HDR_ALLOW },
-	[10] = { "allow-events", 12, SB_HDR_ALLOW_EVENTS },
-	[11] = { "authentication-info", 19, SB_HDR_AUTHENTICATION_INFO },
-	[14] = { "contact", 7, SB_HDR_CONTACT },
-	[21] = { "user-agent", 10, SB_HDR_USER_AGENT },
-	[22] = { "event", 5, SB_HDR_EVENT },
-	[23] = { "expires", 7, SB_HDR_EXPIRES },
-	[28] = { "referred-by", 11, SB_HDR_REFERRED_BY },
-	[38] = { "route", 5, SB_HDR_ROUTE },
-	[40] = { "via", 3, SB_HDR_VIA },
-	[44] = { "require", 7, SB_HDR_REQUIRE },
-	[48] = { "proxy-require", 13, SB_HDR_PROXY_REQUIRE },
-	[52] = { "supported", 9, SB_HDR_SUPPORTED },
-	[59] = { "record-route", 12, SB_HDR_RECORD_ROUTE },
-	[62] = { "call-id", 7, SB_HDR_CALL_ID },
-	[63] = { "proxy-authenticate", 18, SB_HDR_PROXY_AUTHENTICATE },
-	[65] = { "date", 4, SB_HDR_DATE },
-	[72] = { "unsupported", 11, SB_HDR_UNSUPPORTED },
-	[82] = { "content-type", 12, SB_HDR_CONTENT_TYPE },
-	[84] = { "subscription-state", 18, SB_HDR_SUBSCRIPTION_STATE },
-	[86] = { "reason", 6, SB_HDR_REASON },
-	[89] = { "warning", 7, SB_HDR_WARNING },
-	[91] = { "min-expires", 11, SB_HDR_MIN_EXPIRES },
-	[93] = { "to", 2, SB_HDR_TO },
-	[94] = { "max-forwards", 12, SB_HDR_MAX_FORWARDS },
-	[97] = { "refer-to", 8, SB_HDR_REFER_TO },
-	[103] = { "content-length", 14, SB_HDR_CONTENT_LENGTH },
-	[104] = { "content-encoding", 16, SB_HDR_CONTENT_ENCODING },
-	[106] = { "www-authenticate", 16, SB_HDR_WWW_AUTHENTICATE },
-	[111] = { "proxy-authorization", 19, SB_HDR_PROXY_AUTHORIZATION },
-	[113] = { "server", 6, SB_HDR_SERVER },
-	[116] = { "authorization", 13, SB_HDR_AUTHORIZATION },
-	[117] = { "replaces", 8, SB_HDR_REPLACES },
-	[118] = { "cseq", 4, SB_HDR_CSEQ },
-	[119] = { "from", 4, SB_HDR_FROM },
-	[121] = { "retry-after", 11, SB_HDR_RETRY_AFTER },
-	[125] = { "accept", 6, SB_HDR_ACCEPT },
-	[126] = { "subject", 7, SB_HDR_SUBJECT },
-};
-
 enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 {
 	const char *p = name.p;
@@ -181,11 +125,255 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 		default: return SB_HDR_OTHER;
 		}
 	}
-	if (name.l < 2 || name.l > LONGEST)
+	if (name.l < 2)
 		return SB_HDR_OTHER;
-	const struct name_entry *e = &by_hash[name_hash(p, name.l)];
-	if (e->len == name.l && name_eq(p, e->name, name.l))
-		return (enum sb_sip_hdr_id)e->id;
+	/* generated from table[]: length, then first letter, then the rest */
+	switch (name.l) {
+	case 2:
+		switch (p[0] | 0x20) {
+		case 't':
+			if (name_eq(p, "to", 2))
+				return SB_HDR_TO;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 3:
+		switch (p[0] | 0x20) {
+		case 'v':
+			if (name_eq(p, "via", 3))
+				return SB_HDR_VIA;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 4:
+		switch (p[0] | 0x20) {
+		case 'c':
+			if (name_eq(p, "cseq", 4))
+				return SB_HDR_CSEQ;
+			break;
+		case 'd':
+			if (name_eq(p, "date", 4))
+				return SB_HDR_DATE;
+			break;
+		case 'f':
+			if (name_eq(p, "from", 4))
+				return SB_HDR_FROM;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 5:
+		switch (p[0] | 0x20) {
+		case 'a':
+			if (name_eq(p, "allow", 5))
+				return SB_HDR_ALLOW;
+			break;
+		case 'e':
+			if (name_eq(p, "event", 5))
+				return SB_HDR_EVENT;
+			break;
+		case 'r':
+			if (name_eq(p, "route", 5))
+				return SB_HDR_ROUTE;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 6:
+		switch (p[0] | 0x20) {
+		case 'a':
+			if (name_eq(p, "accept", 6))
+				return SB_HDR_ACCEPT;
+			break;
+		case 'r':
+			if (name_eq(p, "reason", 6))
+				return SB_HDR_REASON;
+			break;
+		case 's':
+			if (name_eq(p, "server", 6))
+				return SB_HDR_SERVER;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 7:
+		switch (p[0] | 0x20) {
+		case 'c':
+			if (name_eq(p, "call-id", 7))
+				return SB_HDR_CALL_ID;
+			if (name_eq(p, "contact", 7))
+				return SB_HDR_CONTACT;
+			break;
+		case 'e':
+			if (name_eq(p, "expires", 7))
+				return SB_HDR_EXPIRES;
+			break;
+		case 'r':
+			if (name_eq(p, "require", 7))
+				return SB_HDR_REQUIRE;
+			break;
+		case 's':
+			if (name_eq(p, "subject", 7))
+				return SB_HDR_SUBJECT;
+			break;
+		case 'w':
+			if (name_eq(p, "warning", 7))
+				return SB_HDR_WARNING;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 8:
+		switch (p[0] | 0x20) {
+		case 'r':
+			if (name_eq(p, "refer-to", 8))
+				return SB_HDR_REFER_TO;
+			if (name_eq(p, "replaces", 8))
+				return SB_HDR_REPLACES;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 9:
+		switch (p[0] | 0x20) {
+		case 's':
+			if (name_eq(p, "supported", 9))
+				return SB_HDR_SUPPORTED;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 10:
+		switch (p[0] | 0x20) {
+		case 'u':
+			if (name_eq(p, "user-agent", 10))
+				return SB_HDR_USER_AGENT;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 11:
+		switch (p[0] | 0x20) {
+		case 'm':
+			if (name_eq(p, "min-expires", 11))
+				return SB_HDR_MIN_EXPIRES;
+			break;
+		case 'r':
+			if (name_eq(p, "referred-by", 11))
+				return SB_HDR_REFERRED_BY;
+			if (name_eq(p, "retry-after", 11))
+				return SB_HDR_RETRY_AFTER;
+			break;
+		case 'u':
+			if (name_eq(p, "unsupported", 11))
+				return SB_HDR_UNSUPPORTED;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 12:
+		switch (p[0] | 0x20) {
+		case 'a':
+			if (name_eq(p, "allow-events", 12))
+				return SB_HDR_ALLOW_EVENTS;
+			break;
+		case 'c':
+			if (name_eq(p, "content-type", 12))
+				return SB_HDR_CONTENT_TYPE;
+			break;
+		case 'm':
+			if (name_eq(p, "max-forwards", 12))
+				return SB_HDR_MAX_FORWARDS;
+			break;
+		case 'r':
+			if (name_eq(p, "record-route", 12))
+				return SB_HDR_RECORD_ROUTE;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 13:
+		switch (p[0] | 0x20) {
+		case 'a':
+			if (name_eq(p, "authorization", 13))
+				return SB_HDR_AUTHORIZATION;
+			break;
+		case 'p':
+			if (name_eq(p, "proxy-require", 13))
+				return SB_HDR_PROXY_REQUIRE;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 14:
+		switch (p[0] | 0x20) {
+		case 'c':
+			if (name_eq(p, "content-length", 14))
+				return SB_HDR_CONTENT_LENGTH;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 16:
+		switch (p[0] | 0x20) {
+		case 'c':
+			if (name_eq(p, "content-encoding", 16))
+				return SB_HDR_CONTENT_ENCODING;
+			break;
+		case 'w':
+			if (name_eq(p, "www-authenticate", 16))
+				return SB_HDR_WWW_AUTHENTICATE;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 18:
+		switch (p[0] | 0x20) {
+		case 'p':
+			if (name_eq(p, "proxy-authenticate", 18))
+				return SB_HDR_PROXY_AUTHENTICATE;
+			break;
+		case 's':
+			if (name_eq(p, "subscription-state", 18))
+				return SB_HDR_SUBSCRIPTION_STATE;
+			break;
+		default:
+			break;
+		}
+		break;
+	case 19:
+		switch (p[0] | 0x20) {
+		case 'a':
+			if (name_eq(p, "authentication-info", 19))
+				return SB_HDR_AUTHENTICATION_INFO;
+			break;
+		case 'p':
+			if (name_eq(p, "proxy-authorization", 19))
+				return SB_HDR_PROXY_AUTHORIZATION;
+			break;
+		default:
+			break;
+		}
+		break;
+	default:
+		break;
+	}
 	return SB_HDR_OTHER;
 }
 

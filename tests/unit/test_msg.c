@@ -380,9 +380,10 @@ static enum sb_sip_hdr_id lookup_n(const char *s, size_t l)
 	return id;
 }
 
-/* The lookup compares whole names a word at a time behind a hash of the
- * length and the first and last letters: every case of every name, every
- * byte of it changed, names that share its hash, lengths around it. */
+/* The lookup compares whole names a word at a time once the length and the
+ * first letter have picked the candidates: every case of every name, every
+ * byte of it changed, names that share its length and first and last
+ * letters, lengths around it. */
 static void t_name_lookup_edges(void **state)
 {
 	char buf[40];
@@ -408,7 +409,7 @@ static void t_name_lookup_edges(void **state)
 					assert_int_equal(lookup_n(buf, n), SB_HDR_OTHER);
 			}
 		}
-		/* the same length, first and last letters (the same slot) */
+		/* the same length, first and last letters */
 		if (n > 2) {
 			memset(buf, 'x', n);
 			buf[0] = name[0];
