@@ -131,9 +131,15 @@ static void add_header(struct sb_sip_msg *m, struct sb_slice line, struct sb_sli
 		note(m, SB_DEFECT_TOO_MANY_HEADERS);
 		return;
 	}
+	/* trim LWS; the usual one SP after the colon and one CR before the LF
+	 * first, so the loops, which then find nothing, are predictable */
 	const char *v = value_start, *ve = value_end;
+	if (v < ve && *v == ' ')
+		v++;
 	while (v < ve && sb_cc((unsigned char)*v, SB_CC_LWS))
 		v++;
+	if (ve > v && ve[-1] == '\r')
+		ve--;
 	while (ve > v && sb_cc((unsigned char)ve[-1], SB_CC_LWS))
 		ve--;
 
