@@ -119,9 +119,45 @@ static inline bool dec_octet(const char *p, size_t *i, size_t n, unsigned *out)
 	return v <= 255;
 }
 
+/* The same with 15 bytes or more left, the longest address: no byte it
+ * reads can be past the end, so it checks none. */
+static inline bool dec_octet_15(const unsigned char **pp, unsigned *out)
+{
+	const unsigned char *u = *pp;
+	unsigned v = (unsigned)u[0] - '0', d;
+	if (v > 9)
+		return false;
+	u++;
+	if ((d = (unsigned)u[0] - '0') <= 9) {
+		v = v * 10 + d;
+		u++;
+		if ((d = (unsigned)u[0] - '0') <= 9) {
+			v = v * 10 + d;
+			u++;
+		}
+	}
+	*pp = u;
+	*out = v;
+	return v <= 255;
+}
+
 size_t sb_scan_ipv4(const char *p, size_t i, size_t n, uint8_t out[4])
 {
 	unsigned v;
+	if (i <= n && n - i >= 15) {
+		/* octets of at most 3 digits and 3 dots: 15 bytes at most, and
+		 * each step reads one byte past its digits only when it has
+		 * fewer than 3, so never past the 15th */
+		const unsigned char *u = (const unsigned char *)p + i;
+		for (unsigned k = 0; k < 4; k++) {
+			if (k && *u++ != '.')
+				return SB_SCAN_BAD;
+			if (!dec_octet_15(&u, &v))
+				return SB_SCAN_BAD;
+			out[k] = (uint8_t)v;
+		}
+		return (size_t)(u - (const unsigned char *)p);
+	}
 	for (unsigned k = 0; k < 4; k++) {
 		if (k) {
 			if (i >= n || p[i] != '.')

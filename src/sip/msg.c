@@ -482,13 +482,7 @@ int sb_sip_msg_cseq(struct sb_sip_msg *m, const struct sb_cseq **out)
 /* Non-empty, and every byte visible ASCII (0x21 to 0x7e). */
 static bool is_word(struct sb_slice v)
 {
-	const unsigned char *u = (const unsigned char *)v.p;
-	if (v.l == 0)
-		return false;
-	for (size_t i = 0; i < v.l; i++)
-		if ((unsigned)(u[i] - 0x21) > 0x7e - 0x21)
-			return false;
-	return true;
+	return v.l != 0 && sb_all_visible(v.p, v.l);
 }
 
 int sb_sip_msg_call_id(struct sb_sip_msg *m, struct sb_slice *out)
