@@ -169,6 +169,34 @@ static inline size_t sb_scan_cc(const char *p, size_t i, size_t n, unsigned cls)
 	return i;
 }
 
+/* sb_scan_cc(p, i, n, SB_CC_PARAM): the end of a parameter name or unquoted
+ * value (the long ones are branches, tags and the like), sixteen bytes a
+ * step with SSE2: the bytes above 0x20 and below 0x7f as signed bytes (so
+ * none of 0x80 to 0xff) that are none of ; = , " < >. */
+static inline size_t sb_scan_param(const char *p, size_t i, size_t n)
+{
+#if defined(__SSE2__)
+	const __m128i lo = _mm_set1_epi8(0x20), hi = _mm_set1_epi8(0x7f);
+	while (i + 16 <= n) {
+		__m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i sep = _mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8(';')),
+				     _mm_cmpeq_epi8(w, _mm_set1_epi8('='))),
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8(',')),
+						  _mm_cmpeq_epi8(w, _mm_set1_epi8('"'))),
+				     _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('<')),
+						  _mm_cmpeq_epi8(w, _mm_set1_epi8('>')))));
+		__m128i ok = _mm_andnot_si128(sep, _mm_and_si128(_mm_cmpgt_epi8(w, lo),
+								 _mm_cmplt_epi8(w, hi)));
+		unsigned stop = ~(unsigned)_mm_movemask_epi8(ok) & 0xffffu;
+		if (stop)
+			return i + (size_t)__builtin_ctz(stop);
+		i += 16;
+	}
+#endif
+	return sb_scan_cc(p, i, n, SB_CC_PARAM);
+}
+
 /* The end of the run of token bytes starting at p. */
 static inline const char *sb_scan_token(const char *p, const char *end)
 {

@@ -38,7 +38,7 @@ bool sb_param_next(struct sb_slice *rest, struct sb_slice *name, struct sb_slice
 		i = sb_skip_lws(p, i + 1, n);
 
 	size_t ns = i;
-	i = sb_scan_cc(p, i, n, SB_CC_PARAM);
+	i = sb_scan_param(p, i, n);
 	if (i == ns)
 		goto malformed; /* ";;", a trailing ';' or a stray byte (RFC 4475 badinv01) */
 	*name = sb_slice_from(p + ns, i - ns);
@@ -55,7 +55,7 @@ bool sb_param_next(struct sb_slice *rest, struct sb_slice *name, struct sb_slice
 				goto malformed; /* unterminated, or a bare control byte */
 			j = (size_t)(qe - p);
 		} else {
-			j = sb_scan_cc(p, j, n, SB_CC_PARAM);
+			j = sb_scan_param(p, j, n);
 			if (j == vs)
 				goto malformed; /* "name=" with no value */
 		}

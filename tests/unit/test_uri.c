@@ -829,6 +829,44 @@ static void test_param_lws_and_quotes(void **state)
 		assert_false(sb_param_next(&rest, &name, &value, &bad));
 		assert_true(bad);
 	}
+	/* unquoted values of every length to 40 (scanned 16 bytes a step),
+	 * a byte that ends one at every place: ';' starts the next parameter,
+	 * anything else there is malformed but LWS at the end */
+	static const char enders[] = { ';', '=', ',', '"', '<', '>', ' ', '\t', 0x7f,
+				       (char)0x80, (char)0xff, 0x01 };
+	for (size_t k = 2; k <= 40; k++) {
+		for (size_t at = 1; at < k; at++) {
+			for (size_t e = 0; e < sizeof enders; e++) {
+				char v[48];
+				memset(v, 'v', k);
+				v[at] = enders[e];
+				snprintf(text, sizeof text, "n=%.*s", (int)k, v);
+				char *copy = dup_exact(text, k + 2);
+				rest = sb_slice_from(copy, k + 2);
+				bool got = sb_param_next(&rest, &name, &value, &bad);
+				/* LWS at the very end is trimmed, not malformed */
+				bool lws_last = (enders[e] == ' ' || enders[e] == '\t') && at == k - 1;
+				if (enders[e] == ';' || lws_last) {
+					assert_true(got);
+					check_slice(name, "n");
+					assert_int_equal(value.l, at);
+				} else {
+					assert_false(got);
+					assert_true(bad);
+				}
+				free(copy);
+			}
+			/* and as a name */
+			char *nm = malloc(k); /* exact size: ASan sees a read past it */
+			assert_non_null(nm);
+			memset(nm, 'n', k);
+			nm[at] = ';';
+			rest = sb_slice_from(nm, k);
+			assert_true(sb_param_next(&rest, &name, &value, &bad));
+			assert_int_equal(name.l, at);
+			free(nm);
+		}
+	}
 	/* UTF-8, HTAB and a fold are quoted text */
 	rest = exact("a=\"\xc3\xa9\tx\r\n y\"");
 	assert_true(sb_param_next(&rest, &name, &value, &bad));
