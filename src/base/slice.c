@@ -25,8 +25,10 @@ bool sb_slice_caseeq(struct sb_slice a, struct sb_slice b)
 {
 	if (a.l != b.l)
 		return false;
+	/* most bytes compared are equal as they stand: fold only those that
+	 * are not */
 	for (size_t i = 0; i < a.l; i++)
-		if (lower((unsigned char)a.p[i]) != lower((unsigned char)b.p[i]))
+		if (a.p[i] != b.p[i] && lower((unsigned char)a.p[i]) != lower((unsigned char)b.p[i]))
 			return false;
 	return true;
 }

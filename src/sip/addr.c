@@ -9,9 +9,10 @@
 
 #include "charclass.h"
 
-int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
+/* sb_nameaddr_parse() with every field but uri already absent; uri is
+ * parsed (and so set) exactly when uri_s is set. */
+static int parse_nameaddr(struct sb_nameaddr *na, struct sb_slice s)
 {
-	*na = (struct sb_nameaddr){ 0 };
 	if (!s.p)
 		return EBADMSG;
 	const char *p = s.p;
@@ -65,7 +66,7 @@ int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
 
 	if (p[i] == '<') {
 		size_t us = i + 1;
-		const char *gt = memchr(p + us, '>', n - us);
+		const char *gt = sb_find_byte(p + us, p + n, '>');
 		if (!gt)
 			return EBADMSG;
 		size_t ue = (size_t)(gt - p);
@@ -122,6 +123,24 @@ int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
 	/* RFC 4475 §3.1.2.1 badinv01: "<sip:joe@example.org>;;;;"; a ';'
 	 * with nothing after it is as empty */
 	return bad || count == 0 ? EBADMSG : 0;
+}
+
+int sb_nameaddr_parse(struct sb_nameaddr *na, struct sb_slice s)
+{
+	/* field by field, and uri only when it is not parsed (which sets it):
+	 * see sb_uri_clear; keep in step with struct sb_nameaddr (test_msg
+	 * checks every field) */
+	na->display = SB_SLICE_NULL;
+	na->uri_s = SB_SLICE_NULL;
+	na->angle = na->star = false;
+	na->params = SB_SLICE_NULL;
+	na->tag = SB_SLICE_NULL;
+	na->q = SB_SLICE_NULL;
+	na->expires = SB_SLICE_NULL;
+	int err = parse_nameaddr(na, s);
+	if (!na->uri_s.p)
+		sb_uri_clear(&na->uri);
+	return err;
 }
 
 int sb_contact_q(const struct sb_nameaddr *na, unsigned *q1000)

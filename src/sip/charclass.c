@@ -13,40 +13,53 @@
 #define N SB_CC_ALNUM
 #define O SB_CC_HOST
 #define P SB_CC_PARAM
+#define R SB_CC_HOSTCH
+#define Q SB_CC_QTEXT
+#define U SB_CC_URI_USER
+#define S SB_CC_URI_PASS
+#define M SB_CC_URI_PARAM
+#define V SB_CC_URI_HNV
+/* RFC 3261 §25.1 unreserved (alphanum / mark) is in every URI set */
+#define UN (U | S | M | V)
+/* a digit, a hex letter, any other letter: in every class but WS and LWS */
+#define DG (T | D | H | N | O | P | R | Q | UN)
+#define HX (T | A | H | N | O | P | R | Q | UN)
+#define LT (T | A | N | O | P | R | Q | UN)
 
+/* generated from the definitions in charclass.h; test_uri checks every byte */
 const uint16_t sb_sip_cc[256] = {
 	0, 0, 0, 0, 0, 0, 0, 0,
-	0, W|L, L, 0, 0, L, 0, 0,
+	0, W|L|Q, L, 0, 0, L, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0,
-	W|L, T|P, 0, P, P, T|P, P, T|P,
-	P, P, T|P, T|P, 0, T|O|P, T|P, P,
-	T|D|H|N|O|P, T|D|H|N|O|P, T|D|H|N|O|P, T|D|H|N|O|P, T|D|H|N|O|P, T|D|H|N|O|P, T|D|H|N|O|P, T|D|H|N|O|P,
-	T|D|H|N|O|P, T|D|H|N|O|P, P, 0, 0, 0, 0, P,
-	P, T|A|H|N|O|P, T|A|H|N|O|P, T|A|H|N|O|P, T|A|H|N|O|P, T|A|H|N|O|P, T|A|H|N|O|P, T|A|N|O|P,
-	T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P,
-	T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P,
-	T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, P, P, P, P, T|P,
-	T|P, T|A|H|N|O|P, T|A|H|N|O|P, T|A|H|N|O|P, T|A|H|N|O|P, T|A|H|N|O|P, T|A|H|N|O|P, T|A|N|O|P,
-	T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P,
-	T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, T|A|N|O|P,
-	T|A|N|O|P, T|A|N|O|P, T|A|N|O|P, P, P, P, T|P, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0,
+	W|L|Q, T|P|Q|UN, 0, P|Q, P|Q|UN, T|P|Q, P|Q|U|S|M, T|P|Q|UN,
+	P|Q|UN, P|Q|UN, T|P|Q|UN, T|P|Q|UN, Q|U|S, T|O|P|R|Q|UN, T|P|R|Q|UN, P|Q|U|M|V,
+	DG, DG, DG, DG, DG, DG, DG, DG,
+	DG, DG, P|Q|M|V, Q|U, Q, Q|U|S, Q, P|Q|U|V,
+	P|Q, HX, HX, HX, HX, HX, HX, LT,
+	LT, LT, LT, LT, LT, LT, LT, LT,
+	LT, LT, LT, LT, LT, LT, LT, LT,
+	LT, LT, LT, P|Q|M|V, P, P|Q|M|V, P|Q, T|P|Q|UN,
+	T|P|Q, HX, HX, HX, HX, HX, HX, LT,
+	LT, LT, LT, LT, LT, LT, LT, LT,
+	LT, LT, LT, LT, LT, LT, LT, LT,
+	LT, LT, LT, P|Q, P|Q, P|Q, T|P|Q|UN, 0,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
+	Q, Q, Q, Q, Q, Q, Q, Q,
 };
 
 size_t sb_skip_lws_slow(const char *p, size_t i, size_t n)
@@ -68,7 +81,11 @@ size_t sb_skip_lws_slow(const char *p, size_t i, size_t n)
 const char *sb_scan_quoted(const char *p, const char *end, struct sb_slice *inner)
 {
 	const char *start = ++p;
-	while (p < end) {
+	for (;;) {
+		/* the plain bytes in one run; the rest one step at a time */
+		p += sb_scan_cc(p, 0, (size_t)(end - p), SB_CC_QTEXT);
+		if (p == end)
+			return NULL;
 		if (*p == '"') {
 			*inner = (struct sb_slice){ start, (size_t)(p - start) };
 			return p + 1;
@@ -77,7 +94,98 @@ const char *sb_scan_quoted(const char *p, const char *end, struct sb_slice *inne
 		if (!p)
 			return NULL;
 	}
-	return NULL;
+}
+
+/* 1*3DIGIT at most 255 from p[*i]: false when there is no digit or the value
+ * is too large.  A fourth digit is left for the caller to refuse. */
+static inline bool dec_octet(const char *p, size_t *i, size_t n, unsigned *out)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t k = *i;
+	unsigned v, d;
+	if (k >= n || (v = (unsigned)u[k] - '0') > 9)
+		return false;
+	k++;
+	if (k < n && (d = (unsigned)u[k] - '0') <= 9) {
+		v = v * 10 + d;
+		k++;
+		if (k < n && (d = (unsigned)u[k] - '0') <= 9) {
+			v = v * 10 + d;
+			k++;
+		}
+	}
+	*i = k;
+	*out = v;
+	return v <= 255;
+}
+
+/* The same with 15 bytes or more left, the longest address: no byte it
+ * reads can be past the end, so it checks none. */
+static inline bool dec_octet_15(const unsigned char **pp, unsigned *out)
+{
+	const unsigned char *u = *pp;
+	unsigned v = (unsigned)u[0] - '0', d;
+	if (v > 9)
+		return false;
+	u++;
+	if ((d = (unsigned)u[0] - '0') <= 9) {
+		v = v * 10 + d;
+		u++;
+		if ((d = (unsigned)u[0] - '0') <= 9) {
+			v = v * 10 + d;
+			u++;
+		}
+	}
+	*pp = u;
+	*out = v;
+	return v <= 255;
+}
+
+size_t sb_scan_ipv4(const char *p, size_t i, size_t n, uint8_t out[4])
+{
+	unsigned v;
+	if (i <= n && n - i >= 15) {
+		/* octets of at most 3 digits and 3 dots: 15 bytes at most, and
+		 * each step reads one byte past its digits only when it has
+		 * fewer than 3, so never past the 15th */
+		const unsigned char *u = (const unsigned char *)p + i;
+		for (unsigned k = 0; k < 4; k++) {
+			if (k && *u++ != '.')
+				return SB_SCAN_BAD;
+			if (!dec_octet_15(&u, &v))
+				return SB_SCAN_BAD;
+			out[k] = (uint8_t)v;
+		}
+		return (size_t)(u - (const unsigned char *)p);
+	}
+	for (unsigned k = 0; k < 4; k++) {
+		if (k) {
+			if (i >= n || p[i] != '.')
+				return SB_SCAN_BAD;
+			i++;
+		}
+		if (!dec_octet(p, &i, n, &v))
+			return SB_SCAN_BAD;
+		out[k] = (uint8_t)v;
+	}
+	return i;
+}
+
+/* The host of a hostport that is not an IPv6 reference, from p[i]: a run of
+ * alphanum, '-' and '.' (hostname or IPv4address).  A dotted quad that the
+ * run does not go past is read in the same pass; anything else is
+ * classified as a whole (sb_host_classify).  Returns the end of the run. */
+static size_t scan_host(const char *p, size_t i, size_t n, enum sb_host_type *type)
+{
+	uint8_t quad[4];
+	size_t e = sb_scan_ipv4(p, i, n, quad);
+	if (e != SB_SCAN_BAD && (e == n || !sb_cc((unsigned char)p[e], SB_CC_HOSTCH))) {
+		*type = SB_HOST_IPV4;
+		return e;
+	}
+	e = sb_scan_cc(p, i, n, SB_CC_HOSTCH);
+	*type = sb_host_classify(sb_slice_from(p + i, e - i));
+	return e;
 }
 
 size_t sb_scan_hostport(const char *p, size_t i, size_t n, bool lws, struct sb_slice *host,
@@ -89,13 +197,12 @@ size_t sb_scan_hostport(const char *p, size_t i, size_t n, bool lws, struct sb_s
 		if (!rb)
 			return SB_SCAN_BAD;
 		i = (size_t)(rb - p) + 1;
+		*host = sb_slice_from(p + hs, i - hs);
+		*type = sb_host_classify(*host);
 	} else {
-		/* hostname or IPv4: alphanum, '-' and '.' */
-		while (i < n && (sb_is_alnum(p[i]) || p[i] == '-' || p[i] == '.'))
-			i++;
+		i = scan_host(p, i, n, type);
+		*host = sb_slice_from(p + hs, i - hs);
 	}
-	*host = sb_slice_from(p + hs, i - hs);
-	*type = sb_host_classify(*host);
 	if (*type == SB_HOST_NONE)
 		return SB_SCAN_BAD;
 	size_t j = lws ? sb_skip_lws(p, i, n) : i;

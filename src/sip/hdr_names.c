@@ -2,7 +2,7 @@
  * forms (RFC 3261 §7.3.3 and §20; compact forms of RFC 3515 r, RFC 3892 b,
  * RFC 6665 o/u).  Field names are case-insensitive (RFC 3261 §7.3.1).
  * Lookup is on every header of every message: a switch on the length and the
- * first letter, then one case-insensitive compare. */
+ * first letter, then one case-insensitive compare a word at a time. */
 #include <string.h>
 
 #include "switchboard/sip.h"
@@ -59,16 +59,45 @@ static const struct name_entry table[] = {
 };
 
 /* Case-insensitive compare of a header name against a lower-case literal of
- * the same length, from the second byte on.  OR-ing 0x20 lower-cases ASCII
- * letters, and only upper-case letters fold onto lower-case ones; '-' is
- * compared exactly, since CR (0x0d) would fold onto it. */
-static inline bool rest_eq(const char *p, const char *lit, size_t n)
+ * the same length (2 to 24 bytes), a word at a time: overlapping loads of
+ * 2, 4 or 8 bytes cover the name, all inside it.  In x = name ^ literal a
+ * byte may differ only in bit 0x20, and only where the name byte is a
+ * letter: the literal holds lower-case letters and '-', so the one other
+ * byte that differs from it in just that bit is CR against '-', and CR lacks
+ * the 0x40 bit every letter has.  n is a constant at each call, so the
+ * branches on it fold away. */
+static inline bool word_eq(uint64_t a, uint64_t b)
 {
-	for (size_t i = 1; i < n; i++) {
-		char c = lit[i] == '-' ? p[i] : (char)(p[i] | 0x20);
-		if (c != lit[i])
-			return false;
+	uint64_t x = a ^ b, fold = 0x2020202020202020ull;
+	return (x & ~fold) == 0 && (((x & fold) << 1) & ~a) == 0;
+}
+
+static inline uint64_t load(const char *p, size_t k)
+{
+	uint64_t w = 0;
+	if (k == 8) {
+		memcpy(&w, p, 8);
+	} else if (k == 4) {
+		uint32_t v;
+		memcpy(&v, p, 4);
+		w = v;
+	} else {
+		uint16_t v;
+		memcpy(&v, p, 2);
+		w = v;
 	}
+	return w;
+}
+
+static inline bool name_eq(const char *p, const char *lit, size_t n)
+{
+	size_t k = n >= 8 ? 8 : n >= 4 ? 4 : 2;
+	if (!word_eq(load(p, k), load(lit, k)) ||
+	    !word_eq(load(p + n - k, k), load(lit + n - k, k)))
+		return false;
+	for (size_t i = k; i + k < n; i += k)
+		if (!word_eq(load(p + i, k), load(lit + i, k)))
+			return false;
 	return true;
 }
 
@@ -103,7 +132,7 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 2:
 		switch (p[0] | 0x20) {
 		case 't':
-			if (rest_eq(p, "to", 2))
+			if (name_eq(p, "to", 2))
 				return SB_HDR_TO;
 			break;
 		default:
@@ -113,7 +142,7 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 3:
 		switch (p[0] | 0x20) {
 		case 'v':
-			if (rest_eq(p, "via", 3))
+			if (name_eq(p, "via", 3))
 				return SB_HDR_VIA;
 			break;
 		default:
@@ -123,15 +152,15 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 4:
 		switch (p[0] | 0x20) {
 		case 'c':
-			if (rest_eq(p, "cseq", 4))
+			if (name_eq(p, "cseq", 4))
 				return SB_HDR_CSEQ;
 			break;
 		case 'd':
-			if (rest_eq(p, "date", 4))
+			if (name_eq(p, "date", 4))
 				return SB_HDR_DATE;
 			break;
 		case 'f':
-			if (rest_eq(p, "from", 4))
+			if (name_eq(p, "from", 4))
 				return SB_HDR_FROM;
 			break;
 		default:
@@ -141,15 +170,15 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 5:
 		switch (p[0] | 0x20) {
 		case 'a':
-			if (rest_eq(p, "allow", 5))
+			if (name_eq(p, "allow", 5))
 				return SB_HDR_ALLOW;
 			break;
 		case 'e':
-			if (rest_eq(p, "event", 5))
+			if (name_eq(p, "event", 5))
 				return SB_HDR_EVENT;
 			break;
 		case 'r':
-			if (rest_eq(p, "route", 5))
+			if (name_eq(p, "route", 5))
 				return SB_HDR_ROUTE;
 			break;
 		default:
@@ -159,15 +188,15 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 6:
 		switch (p[0] | 0x20) {
 		case 'a':
-			if (rest_eq(p, "accept", 6))
+			if (name_eq(p, "accept", 6))
 				return SB_HDR_ACCEPT;
 			break;
 		case 'r':
-			if (rest_eq(p, "reason", 6))
+			if (name_eq(p, "reason", 6))
 				return SB_HDR_REASON;
 			break;
 		case 's':
-			if (rest_eq(p, "server", 6))
+			if (name_eq(p, "server", 6))
 				return SB_HDR_SERVER;
 			break;
 		default:
@@ -177,25 +206,25 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 7:
 		switch (p[0] | 0x20) {
 		case 'c':
-			if (rest_eq(p, "call-id", 7))
+			if (name_eq(p, "call-id", 7))
 				return SB_HDR_CALL_ID;
-			if (rest_eq(p, "contact", 7))
+			if (name_eq(p, "contact", 7))
 				return SB_HDR_CONTACT;
 			break;
 		case 'e':
-			if (rest_eq(p, "expires", 7))
+			if (name_eq(p, "expires", 7))
 				return SB_HDR_EXPIRES;
 			break;
 		case 'r':
-			if (rest_eq(p, "require", 7))
+			if (name_eq(p, "require", 7))
 				return SB_HDR_REQUIRE;
 			break;
 		case 's':
-			if (rest_eq(p, "subject", 7))
+			if (name_eq(p, "subject", 7))
 				return SB_HDR_SUBJECT;
 			break;
 		case 'w':
-			if (rest_eq(p, "warning", 7))
+			if (name_eq(p, "warning", 7))
 				return SB_HDR_WARNING;
 			break;
 		default:
@@ -205,9 +234,9 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 8:
 		switch (p[0] | 0x20) {
 		case 'r':
-			if (rest_eq(p, "refer-to", 8))
+			if (name_eq(p, "refer-to", 8))
 				return SB_HDR_REFER_TO;
-			if (rest_eq(p, "replaces", 8))
+			if (name_eq(p, "replaces", 8))
 				return SB_HDR_REPLACES;
 			break;
 		default:
@@ -217,7 +246,7 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 9:
 		switch (p[0] | 0x20) {
 		case 's':
-			if (rest_eq(p, "supported", 9))
+			if (name_eq(p, "supported", 9))
 				return SB_HDR_SUPPORTED;
 			break;
 		default:
@@ -227,7 +256,7 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 10:
 		switch (p[0] | 0x20) {
 		case 'u':
-			if (rest_eq(p, "user-agent", 10))
+			if (name_eq(p, "user-agent", 10))
 				return SB_HDR_USER_AGENT;
 			break;
 		default:
@@ -237,17 +266,17 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 11:
 		switch (p[0] | 0x20) {
 		case 'm':
-			if (rest_eq(p, "min-expires", 11))
+			if (name_eq(p, "min-expires", 11))
 				return SB_HDR_MIN_EXPIRES;
 			break;
 		case 'r':
-			if (rest_eq(p, "referred-by", 11))
+			if (name_eq(p, "referred-by", 11))
 				return SB_HDR_REFERRED_BY;
-			if (rest_eq(p, "retry-after", 11))
+			if (name_eq(p, "retry-after", 11))
 				return SB_HDR_RETRY_AFTER;
 			break;
 		case 'u':
-			if (rest_eq(p, "unsupported", 11))
+			if (name_eq(p, "unsupported", 11))
 				return SB_HDR_UNSUPPORTED;
 			break;
 		default:
@@ -257,19 +286,19 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 12:
 		switch (p[0] | 0x20) {
 		case 'a':
-			if (rest_eq(p, "allow-events", 12))
+			if (name_eq(p, "allow-events", 12))
 				return SB_HDR_ALLOW_EVENTS;
 			break;
 		case 'c':
-			if (rest_eq(p, "content-type", 12))
+			if (name_eq(p, "content-type", 12))
 				return SB_HDR_CONTENT_TYPE;
 			break;
 		case 'm':
-			if (rest_eq(p, "max-forwards", 12))
+			if (name_eq(p, "max-forwards", 12))
 				return SB_HDR_MAX_FORWARDS;
 			break;
 		case 'r':
-			if (rest_eq(p, "record-route", 12))
+			if (name_eq(p, "record-route", 12))
 				return SB_HDR_RECORD_ROUTE;
 			break;
 		default:
@@ -279,11 +308,11 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 13:
 		switch (p[0] | 0x20) {
 		case 'a':
-			if (rest_eq(p, "authorization", 13))
+			if (name_eq(p, "authorization", 13))
 				return SB_HDR_AUTHORIZATION;
 			break;
 		case 'p':
-			if (rest_eq(p, "proxy-require", 13))
+			if (name_eq(p, "proxy-require", 13))
 				return SB_HDR_PROXY_REQUIRE;
 			break;
 		default:
@@ -293,7 +322,7 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 14:
 		switch (p[0] | 0x20) {
 		case 'c':
-			if (rest_eq(p, "content-length", 14))
+			if (name_eq(p, "content-length", 14))
 				return SB_HDR_CONTENT_LENGTH;
 			break;
 		default:
@@ -303,11 +332,11 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 16:
 		switch (p[0] | 0x20) {
 		case 'c':
-			if (rest_eq(p, "content-encoding", 16))
+			if (name_eq(p, "content-encoding", 16))
 				return SB_HDR_CONTENT_ENCODING;
 			break;
 		case 'w':
-			if (rest_eq(p, "www-authenticate", 16))
+			if (name_eq(p, "www-authenticate", 16))
 				return SB_HDR_WWW_AUTHENTICATE;
 			break;
 		default:
@@ -317,11 +346,11 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 18:
 		switch (p[0] | 0x20) {
 		case 'p':
-			if (rest_eq(p, "proxy-authenticate", 18))
+			if (name_eq(p, "proxy-authenticate", 18))
 				return SB_HDR_PROXY_AUTHENTICATE;
 			break;
 		case 's':
-			if (rest_eq(p, "subscription-state", 18))
+			if (name_eq(p, "subscription-state", 18))
 				return SB_HDR_SUBSCRIPTION_STATE;
 			break;
 		default:
@@ -331,11 +360,11 @@ enum sb_sip_hdr_id sb_sip_hdr_lookup(struct sb_slice name)
 	case 19:
 		switch (p[0] | 0x20) {
 		case 'a':
-			if (rest_eq(p, "authentication-info", 19))
+			if (name_eq(p, "authentication-info", 19))
 				return SB_HDR_AUTHENTICATION_INFO;
 			break;
 		case 'p':
-			if (rest_eq(p, "proxy-authorization", 19))
+			if (name_eq(p, "proxy-authorization", 19))
 				return SB_HDR_PROXY_AUTHORIZATION;
 			break;
 		default:

@@ -19,11 +19,18 @@ static void note(struct sb_sip_msg *m, enum sb_sip_defect d)
 		m->defect = d;
 }
 
+/* "SIP/" in any case at p (4 bytes there): OR-ing 0x20 folds only the
+ * upper-case letter onto each lower-case one. */
+static inline bool sip_slash(const char *p)
+{
+	return (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'p' && p[3] == '/';
+}
+
 /* SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (RFC 3261 §25.1).  The literal
  * is case-insensitive; the numbers are checked by validation (505). */
 static bool is_version(struct sb_slice v)
 {
-	if (v.l < 7 || !sb_slice_caseeq(sb_slice_from(v.p, 4), SB_LIT("SIP/")))
+	if (v.l < 7 || !sip_slash(v.p))
 		return false;
 	size_t i = 4, d1 = 0, d2 = 0;
 	while (i < v.l && v.p[i] >= '0' && v.p[i] <= '9') {
@@ -44,7 +51,7 @@ static bool is_version(struct sb_slice v)
  * A response we cannot read is dropped, never answered: EBADMSG. */
 static int parse_status_line(struct sb_sip_msg *m, struct sb_slice line)
 {
-	const char *sp = memchr(line.p, ' ', line.l);
+	const char *sp = sb_find_byte(line.p, line.p + line.l, ' ');
 	if (!sp)
 		return EBADMSG;
 	m->version = sb_slice_from(line.p, (size_t)(sp - line.p));
@@ -77,7 +84,7 @@ static int parse_status_line(struct sb_sip_msg *m, struct sb_slice line)
  * method can be read. */
 static int parse_request_line(struct sb_sip_msg *m, struct sb_slice line)
 {
-	const char *sp1 = memchr(line.p, ' ', line.l);
+	const char *sp1 = sb_find_byte(line.p, line.p + line.l, ' ');
 	if (!sp1 || sp1 == line.p)
 		return EBADMSG;
 	m->method = sb_slice_from(line.p, (size_t)(sp1 - line.p));
@@ -88,7 +95,7 @@ static int parse_request_line(struct sb_sip_msg *m, struct sb_slice line)
 
 	const char *end = line.p + line.l;
 	const char *u = sp1 + 1;
-	const char *sp2 = memchr(u, ' ', (size_t)(end - u));
+	const char *sp2 = sb_find_byte(u, end, ' ');
 	if (!sp2) {
 		m->ruri = sb_slice_from(u, (size_t)(end - u));
 		m->version = sb_slice_from(end, 0);
@@ -105,7 +112,7 @@ static int parse_request_line(struct sb_sip_msg *m, struct sb_slice line)
 /* Count the comma-separated values of one Via field. */
 static unsigned count_values(struct sb_slice v)
 {
-	if (!memchr(v.p, ',', v.l))
+	if (!sb_find_byte(v.p, v.p + v.l, ','))
 		return 1;
 	unsigned n = 0;
 	struct sb_slice one;
@@ -114,24 +121,30 @@ static unsigned count_values(struct sb_slice v)
 	return n;
 }
 
-/* Record one field.  name is a token (the caller scanned it); value_start
- * is just past the ':' and value_end at the field's final line end. */
+/* Record one field.  name is a token (the caller scanned it) and id what
+ * sb_sip_hdr_lookup() says of it; value_start is just past the ':' and
+ * value_end at the field's final line end. */
 static void add_header(struct sb_sip_msg *m, struct sb_slice line, struct sb_slice name,
-		       const char *value_start, const char *value_end)
+		       enum sb_sip_hdr_id id, const char *value_start, const char *value_end)
 {
 	if (m->nhdrs >= SB_SIP_MAX_HEADERS) {
 		note(m, SB_DEFECT_TOO_MANY_HEADERS);
 		return;
 	}
+	/* trim LWS; the usual one SP after the colon and one CR before the LF
+	 * first, so the loops, which then find nothing, are predictable */
 	const char *v = value_start, *ve = value_end;
+	if (v < ve && *v == ' ')
+		v++;
 	while (v < ve && sb_cc((unsigned char)*v, SB_CC_LWS))
 		v++;
+	if (ve > v && ve[-1] == '\r')
+		ve--;
 	while (ve > v && sb_cc((unsigned char)ve[-1], SB_CC_LWS))
 		ve--;
 
 	uint16_t idx = m->nhdrs++;
 	struct sb_sip_hdr *h = &m->hdrs[idx];
-	enum sb_sip_hdr_id id = sb_sip_hdr_lookup(name);
 	h->name = name;
 	h->value = sb_slice_from(v, (size_t)(ve - v));
 	h->line = line;
@@ -159,6 +172,48 @@ static void add_header(struct sb_sip_msg *m, struct sb_slice line, struct sb_sli
 	}
 }
 
+/* How far field_name() looks for the ':': the longest name it knows
+ * (Authentication-Info, 19 bytes) with room for WS before the colon. */
+#define NAME_PEEK 32
+
+/* The name of the field starting at p, and where it ends: RFC 3261 §7.3.1
+ * field-name = token, then optional WS and ':' ("Via  :" in RFC 4475
+ * longreq).  *q gets the first byte after the name and its WS (the ':' of
+ * a well-formed field); *id what sb_sip_hdr_lookup() says of the name.
+ *
+ * The quick way first: the first ':' within NAME_PEEK bytes, the WS before
+ * it trimmed, looked up.  A name it knows is letters and '-', all token
+ * bytes, followed by WS or the ':', so the token scan would have stopped at
+ * the same place.  When the lookup knows no such name, neither would it know
+ * the token (the two are the same whenever the field is well formed), so
+ * only a line without a ':' near its start is looked up twice. */
+static struct sb_slice field_name(const char *p, const char *end, const char **q,
+				  enum sb_sip_hdr_id *id)
+{
+	const char *lim = end - p > NAME_PEEK ? p + NAME_PEEK : end;
+	const char *colon = sb_find_byte(p, lim, ':');
+	struct sb_slice name;
+	if (colon) {
+		const char *ne = colon;
+		while (ne > p && sb_is_wsp(ne[-1]))
+			ne--;
+		name = sb_slice_from(p, (size_t)(ne - p));
+		*id = sb_sip_hdr_lookup(name);
+		if (*id != SB_HDR_OTHER) {
+			*q = colon;
+			return name;
+		}
+	}
+	const char *t = sb_scan_token(p, end);
+	name = sb_slice_from(p, (size_t)(t - p));
+	while (t < end && sb_is_wsp(*t))
+		t++;
+	*q = t;
+	if (!colon)
+		*id = sb_sip_hdr_lookup(name);
+	return name;
+}
+
 int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 		 enum sb_sip_transport_kind kind)
 {
@@ -166,12 +221,18 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 	 * the previous message's values */
 	m->defect = SB_DEFECT_NONE;
 	m->is_request = false;
-	m->raw = m->start_line = m->version = m->headers = m->body = SB_SLICE_NULL;
+	m->raw = SB_SLICE_NULL;
+	m->start_line = SB_SLICE_NULL;
+	m->version = SB_SLICE_NULL;
+	m->headers = SB_SLICE_NULL;
+	m->body = SB_SLICE_NULL;
 	m->nhdrs = 0;
 	m->nvia = 0;
 	m->status = 0;
 	m->mid = SB_METHOD_OTHER;
-	m->method = m->ruri = m->reason = SB_SLICE_NULL;
+	m->method = SB_SLICE_NULL;
+	m->ruri = SB_SLICE_NULL;
+	m->reason = SB_SLICE_NULL;
 	m->has_content_length = false;
 	m->content_length = 0;
 	m->parsed = m->bad = 0;
@@ -186,7 +247,7 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 	if ((size_t)(end - p) > SB_SIP_MAX_MSG_SIZE)
 		note(m, SB_DEFECT_TOO_LARGE);
 
-	const char *lf = memchr(p, '\n', (size_t)(end - p));
+	const char *lf = sb_find_byte(p, end, '\n');
 	if (!lf)
 		return kind == SB_SIP_STREAM ? ENODATA : EBADMSG;
 	struct sb_slice start = sb_slice_from(p, (size_t)(lf - p));
@@ -194,12 +255,13 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 		start.l--;
 	m->start_line = start;
 	/* RFC 3261 §7.1: the version literal is case-insensitive */
-	int err = (start.l >= 4 && sb_slice_caseeq(sb_slice_from(start.p, 4), SB_LIT("SIP/")))
+	int err = (start.l >= 4 && sip_slash(start.p))
 			  ? parse_status_line(m, start)
 			  : parse_request_line(m, start);
 	if (err) {
 		m->is_request = false;
-		m->start_line = m->version = SB_SLICE_NULL;
+		m->start_line = SB_SLICE_NULL;
+		m->version = SB_SLICE_NULL;
 		return err;
 	}
 
@@ -215,19 +277,16 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 			ended = true;
 			break;
 		}
-		/* field-name = token, then optional WS and ':' (RFC 3261 §7.3.1;
-		 * "Via  :" in RFC 4475 longreq) */
-		const char *line = p, *q = p;
-		while (q < end && sb_cc((unsigned char)*q, SB_CC_TOKEN))
-			q++;
-		struct sb_slice name = sb_slice_from(line, (size_t)(q - line));
-		while (q < end && sb_is_wsp(*q))
-			q++;
+		const char *line = p, *q;
+		enum sb_sip_hdr_id id;
+		struct sb_slice name = field_name(p, end, &q, &id);
 		bool named = name.l > 0 && q < end && *q == ':';
-		/* a field runs to an LF not followed by SP/HT (folding, §7.3.1) */
+		/* a field runs to an LF not followed by SP/HT (folding, §7.3.1);
+		 * the name and the WS after it hold none */
 		const char *fe;
+		p = q;
 		for (;;) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *nl = sb_find_byte(p, end, '\n');
 			if (!nl) {
 				if (kind == SB_SIP_STREAM)
 					return ENODATA;
@@ -243,7 +302,7 @@ int sb_sip_parse(struct sb_sip_msg *m, const char *buf, size_t len,
 			note(m, SB_DEFECT_BAD_HEADER_LINE); /* "Foobar roobar", "Bad Name: x" */
 			continue;
 		}
-		add_header(m, sb_slice_from(line, (size_t)(p - line)), name, q + 1, fe);
+		add_header(m, sb_slice_from(line, (size_t)(p - line)), name, id, q + 1, fe);
 	}
 	if (!ended) {
 		if (kind == SB_SIP_STREAM)
@@ -293,8 +352,10 @@ bool sb_sip_list_next(struct sb_slice *rest, struct sb_slice *value)
 	if (!rest->p)
 		return false;
 	/* fast path: most fields hold one value and no comma at all */
-	if (!rest->l || !memchr(rest->p, ',', rest->l)) {
-		struct sb_slice one = sb_slice_trim(*rest);
+	if (!sb_find_byte(rest->p, rest->p + rest->l, ',')) {
+		/* a field's value comes trimmed already */
+		bool trimmed = rest->l && !sb_is_lws(rest->p[0]) && !sb_is_lws(rest->p[rest->l - 1]);
+		struct sb_slice one = trimmed ? *rest : sb_slice_trim(*rest);
 		*value = one.l ? one : sb_slice_from(rest->p, 0);
 		*rest = SB_SLICE_NULL;
 		return true;
@@ -418,6 +479,12 @@ int sb_sip_msg_cseq(struct sb_sip_msg *m, const struct sb_cseq **out)
 	return err;
 }
 
+/* Non-empty, and every byte visible ASCII (0x21 to 0x7e). */
+static bool is_word(struct sb_slice v)
+{
+	return v.l != 0 && sb_all_visible(v.p, v.l);
+}
+
 int sb_sip_msg_call_id(struct sb_sip_msg *m, struct sb_slice *out)
 {
 	int err;
@@ -425,13 +492,8 @@ int sb_sip_msg_call_id(struct sb_sip_msg *m, struct sb_slice *out)
 		struct sb_slice v;
 		err = single_value(m, SB_HDR_CALL_ID, &v);
 		/* callid = word [ "@" word ]: no LWS inside (RFC 3261 §25.1) */
-		if (!err) {
-			if (v.l == 0)
-				err = EBADMSG;
-			for (size_t i = 0; !err && i < v.l; i++)
-				if ((unsigned char)v.p[i] <= ' ' || (unsigned char)v.p[i] >= 0x7f)
-					err = EBADMSG;
-		}
+		if (!err && !is_word(v))
+			err = EBADMSG;
 		if (!err)
 			m->call_id = v;
 		err = remember(m, SB_SIP_CACHE_CALL_ID, err);

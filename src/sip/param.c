@@ -9,14 +9,10 @@
 
 #include "charclass.h"
 
-/* Bytes of a parameter name or unquoted value: visible ASCII except the
- * separators that end one.  This covers token (header params), paramchar
- * (URI params: "[]/:&+$" and %HH) and host values such as an IPv6
- * reference (RFC 5118 §4.5 received=[2001:db8::9:255]). */
-static inline bool is_pbyte(char ch)
-{
-	return sb_cc((unsigned char)ch, SB_CC_PARAM);
-}
+/* The bytes of a parameter name or unquoted value are SB_CC_PARAM: visible
+ * ASCII except the separators that end one.  This covers token (header
+ * params), paramchar (URI params: "[]/:&+$" and %HH) and host values such as
+ * an IPv6 reference (RFC 5118 §4.5 received=[2001:db8::9:255]). */
 
 bool sb_param_next(struct sb_slice *rest, struct sb_slice *name, struct sb_slice *value,
 		   bool *bad)
@@ -42,8 +38,7 @@ bool sb_param_next(struct sb_slice *rest, struct sb_slice *name, struct sb_slice
 		i = sb_skip_lws(p, i + 1, n);
 
 	size_t ns = i;
-	while (i < n && is_pbyte(p[i]))
-		i++;
+	i = sb_scan_param(p, i, n);
 	if (i == ns)
 		goto malformed; /* ";;", a trailing ';' or a stray byte (RFC 4475 badinv01) */
 	*name = sb_slice_from(p + ns, i - ns);
@@ -60,8 +55,7 @@ bool sb_param_next(struct sb_slice *rest, struct sb_slice *name, struct sb_slice
 				goto malformed; /* unterminated, or a bare control byte */
 			j = (size_t)(qe - p);
 		} else {
-			while (j < n && is_pbyte(p[j]))
-				j++;
+			j = sb_scan_param(p, j, n);
 			if (j == vs)
 				goto malformed; /* "name=" with no value */
 		}

@@ -11,14 +11,13 @@
 
 /* ------------------------------------------------------- character classes */
 
-/* RFC 3261 §25.1 character sets, one bit per set.  unreserved (alphanum and
- * mark) belongs to every set, so it carries all bits. */
+/* RFC 3261 §25.1 character sets: the SB_CC_URI_* bits of the shared table
+ * (charclass.h), where unreserved (alphanum and mark) carries every bit. */
 enum {
-	C_USER = 1u << 0,  /* user-unreserved: & = + $ , ; ? / */
-	C_PASS = 1u << 1,  /* password: & = + $ , */
-	C_PARAM = 1u << 2, /* param-unreserved: [ ] / : & + $ */
-	C_HNV = 1u << 3,   /* hnv-unreserved: [ ] / ? : + $ */
-	C_ALL = 0xfu,
+	C_USER = SB_CC_URI_USER,   /* user-unreserved: & = + $ , ; ? / */
+	C_PASS = SB_CC_URI_PASS,   /* password: & = + $ , */
+	C_PARAM = SB_CC_URI_PARAM, /* param-unreserved: [ ] / : & + $ */
+	C_HNV = SB_CC_URI_HNV,     /* hnv-unreserved: [ ] / ? : + $ */
 };
 
 static inline unsigned char lower(unsigned char c)
@@ -26,75 +25,26 @@ static inline unsigned char lower(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
 }
 
-static unsigned uri_class(char c)
-{
-	if (sb_is_alnum(c))
-		return C_ALL;
-	switch (c) {
-	/* RFC 3261 §25.1 mark */
-	case '-': case '_': case '.': case '!': case '~': case '*': case '\'':
-	case '(': case ')':
-		return C_ALL;
-	case '&':
-		return C_USER | C_PASS | C_PARAM;
-	case '=': case ',':
-		return C_USER | C_PASS;
-	case '+': case '$':
-		return C_USER | C_PASS | C_PARAM | C_HNV;
-	case ';':
-		return C_USER;
-	case '?':
-		return C_USER | C_HNV;
-	case '/':
-		return C_USER | C_PARAM | C_HNV;
-	case '[': case ']': case ':':
-		return C_PARAM | C_HNV;
-	default:
-		return 0;
-	}
-}
-
 /* Scan bytes of class cls or "%" HEXDIG HEXDIG (RFC 3261 §25.1 escaped) from
  * i; returns where the run stops, or (size_t)-1 on a broken escape. */
 static size_t scan_class(const char *p, size_t i, size_t n, unsigned cls)
 {
-	while (i < n) {
-		if (p[i] == '%') {
-			if (n - i < 3 || sb_hexval(p[i + 1]) < 0 || sb_hexval(p[i + 2]) < 0)
-				return (size_t)-1;
-			i += 3;
-		} else if (uri_class(p[i]) & cls) {
-			i++;
-		} else {
-			break;
-		}
+	for (;;) {
+		i = sb_scan_cc(p, i, n, cls);
+		if (i >= n || p[i] != '%')
+			return i;
+		if (n - i < 3 || sb_hexval(p[i + 1]) < 0 || sb_hexval(p[i + 2]) < 0)
+			return (size_t)-1;
+		i += 3;
 	}
-	return i;
 }
 
 /* --------------------------------------------------------------- hosts */
 
-/* RFC 3261 §25.1 IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT,
- * each at most 255.  The whole of p[0..n) must be the address. */
+/* RFC 3261 §25.1 IPv4address: the whole of p[0..n) must be the address. */
 static bool ipv4_parse(const char *p, size_t n, uint8_t out[4])
 {
-	size_t i = 0;
-	for (unsigned k = 0; k < 4; k++) {
-		unsigned v = 0, d = 0;
-		if (k) {
-			if (i >= n || p[i] != '.')
-				return false;
-			i++;
-		}
-		while (i < n && sb_is_digit(p[i]) && d < 4) {
-			v = v * 10 + (unsigned)(p[i++] - '0');
-			d++;
-		}
-		if (d == 0 || d > 3 || v > 255)
-			return false;
-		out[k] = (uint8_t)v;
-	}
-	return i == n;
+	return sb_scan_ipv4(p, 0, n, out) == n;
 }
 
 bool sb_ipv6_parse(struct sb_slice s, uint8_t out[16])
@@ -403,7 +353,7 @@ static int parse_sip(struct sb_uri *u, const char *p, size_t i, size_t n)
 	/* '@' is allowed nowhere but after userinfo (not in user, password,
 	 * params or headers), so the first one ends the userinfo; an escaped
 	 * %40 does not (RFC 4475 §3.1.1.9 semiuri). */
-	const char *at = memchr(p + i, '@', n - i);
+	const char *at = sb_find_byte(p + i, p + n, '@');
 	if (at) {
 		size_t e = (size_t)(at - p), us = i;
 		i = scan_class(p, i, e, C_USER);
@@ -471,9 +421,48 @@ static int parse_tel(struct sb_uri *u, const char *p, size_t i, size_t n)
 	return i == n ? 0 : EBADMSG;
 }
 
+void sb_uri_clear(struct sb_uri *u)
+{
+	u->scheme = SB_URI_OTHER;
+	u->scheme_s = SB_SLICE_NULL;
+	u->user = SB_SLICE_NULL;
+	u->password = SB_SLICE_NULL;
+	u->host = SB_SLICE_NULL;
+	u->host_type = SB_HOST_NONE;
+	u->port = 0;
+	u->params = SB_SLICE_NULL;
+	u->headers = SB_SLICE_NULL;
+	u->opaque = SB_SLICE_NULL;
+	u->transport = SB_SLICE_NULL;
+	u->maddr = SB_SLICE_NULL;
+	u->user_param = SB_SLICE_NULL;
+	u->method = SB_SLICE_NULL;
+	u->ttl = SB_SLICE_NULL;
+	u->lr = false;
+}
+
+/* A failed parse keeps only the scheme. */
+static void reset_parts(struct sb_uri *u)
+{
+	enum sb_uri_scheme sc = u->scheme;
+	struct sb_slice ss = u->scheme_s;
+	sb_uri_clear(u);
+	u->scheme = sc;
+	u->scheme_s = ss;
+}
+
+/* parse_sip(), then reset_parts() when it fails. */
+static int parse_sip_uri(struct sb_uri *u, const char *p, size_t i, size_t n)
+{
+	int err = parse_sip(u, p, i, n);
+	if (err)
+		reset_parts(u);
+	return err;
+}
+
 int sb_uri_parse(struct sb_uri *u, struct sb_slice s)
 {
-	*u = (struct sb_uri){ 0 };
+	sb_uri_clear(u);
 	/* SB_SIP_MAX_URI_LEN bounds every URI we keep, not only Request-URIs */
 	if (!s.p || s.l == 0 || s.l > SB_SIP_MAX_URI_LEN)
 		return EBADMSG;
@@ -484,6 +473,14 @@ int sb_uri_parse(struct sb_uri *u, struct sb_slice s)
 	 * case-insensitive */
 	if (!sb_is_alpha(p[0]))
 		return EBADMSG;
+	if (n > 4 && p[3] == ':' && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' &&
+	    (p[2] | 0x20) == 'p') {
+		/* "sip:", nearly every URI a proxy reads (OR-ing 0x20 folds only
+		 * the upper-case letter onto each lower-case one) */
+		u->scheme_s = sb_slice_from(p, 3);
+		u->scheme = SB_URI_SIP;
+		return parse_sip_uri(u, p, 4, n);
+	}
 	for (i = 1; i < n && (sb_is_alnum(p[i]) || p[i] == '+' || p[i] == '-' || p[i] == '.'); i++)
 		;
 	if (i == n || p[i] != ':')
@@ -504,8 +501,7 @@ int sb_uri_parse(struct sb_uri *u, struct sb_slice s)
 	switch (u->scheme) {
 	case SB_URI_SIP:
 	case SB_URI_SIPS:
-		err = parse_sip(u, p, i, n);
-		break;
+		return parse_sip_uri(u, p, i, n);
 	case SB_URI_TEL:
 		err = parse_tel(u, p, i, n);
 		break;
@@ -523,11 +519,8 @@ int sb_uri_parse(struct sb_uri *u, struct sb_slice s)
 		err = 0;
 		break;
 	}
-	if (err) {
-		enum sb_uri_scheme sc = u->scheme;
-		struct sb_slice ss = u->scheme_s;
-		*u = (struct sb_uri){ .scheme = sc, .scheme_s = ss };
-	}
+	if (err)
+		reset_parts(u);
 	return err;
 }
 

@@ -11,8 +11,7 @@
 static size_t take_token(const char *p, size_t i, size_t n, struct sb_slice *t)
 {
 	size_t st = i;
-	while (i < n && sb_is_tchar(p[i]))
-		i++;
+	i = sb_scan_cc(p, i, n, SB_CC_TOKEN);
 	*t = sb_slice_from(p + st, i - st);
 	return i;
 }
@@ -42,9 +41,27 @@ static bool received_ok(struct sb_slice r)
 	return t == SB_HOST_IPV4 || t == SB_HOST_IPV6 || sb_ipv6_parse(r, b);
 }
 
+/* Every field absent, one at a time (see sb_uri_clear); keep in step with
+ * struct sb_via (test_msg checks every field). */
+static void via_clear(struct sb_via *v)
+{
+	v->proto_name = SB_SLICE_NULL;
+	v->proto_version = SB_SLICE_NULL;
+	v->transport = SB_SLICE_NULL;
+	v->host = SB_SLICE_NULL;
+	v->host_type = SB_HOST_NONE;
+	v->port = 0;
+	v->params = SB_SLICE_NULL;
+	v->branch = SB_SLICE_NULL;
+	v->received = SB_SLICE_NULL;
+	v->maddr = SB_SLICE_NULL;
+	v->ttl = SB_SLICE_NULL;
+	v->rport = SB_SLICE_NULL;
+}
+
 int sb_via_parse(struct sb_via *v, struct sb_slice s)
 {
-	*v = (struct sb_via){ 0 };
+	via_clear(v);
 	if (!s.p)
 		return EBADMSG;
 	const char *p = s.p;

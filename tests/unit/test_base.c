@@ -19,6 +19,14 @@ static void t_compare(void **state)
 	assert_false(sb_slice_caseeq(SB_LIT("Call-ID"), SB_LIT("call-ie")));
 	assert_true(sb_slice_caseeq_cstr(SB_LIT("VIA"), "via"));
 	assert_true(sb_slice_eq(SB_LIT(""), sb_slice_from("x", 0)));
+	/* only ASCII letters fold: '@' and '`', '[' and '{', 0xc1 and 0xe1
+	 * differ in the same bit as 'A' and 'a' but are not letters */
+	assert_false(sb_slice_caseeq(SB_LIT("a@"), SB_LIT("a`")));
+	assert_false(sb_slice_caseeq(SB_LIT("["), SB_LIT("{")));
+	assert_false(sb_slice_caseeq(SB_LIT("\xc1"), SB_LIT("\xe1")));
+	assert_true(sb_slice_caseeq(SB_LIT("\xc1Z"), SB_LIT("\xc1z")));
+	assert_true(sb_slice_caseeq(SB_LIT(""), SB_LIT("")));
+	assert_false(sb_slice_caseeq(SB_LIT("a"), SB_LIT("")));
 }
 
 static void t_trim(void **state)

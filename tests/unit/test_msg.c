@@ -1,6 +1,8 @@
 /* Unit tests for the message parser (sip/msg, sip/hdr_names, sip/method):
  * start lines, header fields, folding, lists, framing of the body in a
- * datagram, the defects recorded, the bounds, and the lazy typed access. */
+ * datagram, the defects recorded, the bounds, and the lazy typed access;
+ * and the edges the quick scanners could get wrong (name lookup, names
+ * found from the ':', line ends found 16 bytes a step, cleared values). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -344,6 +346,323 @@ static void t_reuse_and_edges(void **state)
 	assert_int_equal(sb_sip_hdr_lookup(SB_LIT("CALL-ID")), SB_HDR_CALL_ID);
 }
 
+/* ------------------------------------------------- the quick scanners */
+
+/* What sb_sip_hdr_lookup() gives a one-letter name (RFC 3261 §7.3.3 compact
+ * forms; RFC 3515 r, RFC 3892 b, RFC 6665 o and u). */
+static enum sb_sip_hdr_id compact_id(char c)
+{
+	switch (c | 0x20) {
+	case 'v': return SB_HDR_VIA;
+	case 'f': return SB_HDR_FROM;
+	case 't': return SB_HDR_TO;
+	case 'i': return SB_HDR_CALL_ID;
+	case 'm': return SB_HDR_CONTACT;
+	case 'c': return SB_HDR_CONTENT_TYPE;
+	case 'l': return SB_HDR_CONTENT_LENGTH;
+	case 'e': return SB_HDR_CONTENT_ENCODING;
+	case 'k': return SB_HDR_SUPPORTED;
+	case 's': return SB_HDR_SUBJECT;
+	case 'r': return SB_HDR_REFER_TO;
+	case 'b': return SB_HDR_REFERRED_BY;
+	case 'o': return SB_HDR_EVENT;
+	case 'u': return SB_HDR_ALLOW_EVENTS;
+	default: return SB_HDR_OTHER;
+	}
+}
+
+/* The lookup of an exact-size copy of s[0..l) (ASan sees a read past it). */
+static enum sb_sip_hdr_id lookup_n(const char *s, size_t l)
+{
+	char *c = dup_exact(s, l);
+	enum sb_sip_hdr_id id = sb_sip_hdr_lookup(sb_slice_from(c, l));
+	free(c);
+	return id;
+}
+
+/* The lookup compares whole names a word at a time once the length and the
+ * first letter have picked the candidates: every case of every name, every
+ * byte of it changed, names that share its length and first and last
+ * letters, lengths around it. */
+static void t_name_lookup_edges(void **state)
+{
+	char buf[40];
+	for (int id = 1; id < SB_HDR__COUNT; id++) {
+		const char *name = sb_sip_hdr_name((enum sb_sip_hdr_id)id);
+		size_t n = strlen(name);
+		assert_true(n >= 2 && n < sizeof buf - 2);
+		for (size_t i = 0; i < n; i++) {
+			buf[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+		}
+		assert_int_equal(lookup_n(buf, n), id); /* upper case */
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+		assert_int_equal(lookup_n(buf, n), id); /* lower case */
+		for (size_t i = 0; i < n; i++) {
+			/* one byte changed: to a byte no name holds, to the byte
+			 * 0x20 away (CR for '-': CR | 0x20 is '-'), to a letter */
+			static const char subst[] = { '#', 0, 'q' };
+			for (size_t k = 0; k < sizeof subst; k++) {
+				memcpy(buf, name, n);
+				buf[i] = subst[k] ? subst[k] : (char)(name[i] ^ 0x20);
+				if (name[i] == '-' || (name[i] | 0x20) != (buf[i] | 0x20))
+					assert_int_equal(lookup_n(buf, n), SB_HDR_OTHER);
+			}
+		}
+		/* the same length, first and last letters */
+		if (n > 2) {
+			memset(buf, 'x', n);
+			buf[0] = name[0];
+			buf[n - 1] = name[n - 1];
+			assert_int_equal(lookup_n(buf, n), SB_HDR_OTHER);
+		}
+		/* one byte more or less */
+		memcpy(buf, name, n);
+		buf[n] = name[n - 1];
+		assert_int_equal(lookup_n(buf, n + 1), SB_HDR_OTHER);
+		if (n > 2)
+			assert_int_equal(lookup_n(name, n - 1), SB_HDR_OTHER);
+	}
+	assert_int_equal(lookup_n("Call\rID", 7), SB_HDR_OTHER);
+	assert_int_equal(lookup_n("Call_ID", 7), SB_HDR_OTHER);
+	assert_int_equal(lookup_n("Call-ID", 7), SB_HDR_CALL_ID);
+	/* every length, none a name */
+	memset(buf, 'z', sizeof buf);
+	for (size_t n = 0; n <= sizeof buf; n++)
+		assert_int_equal(lookup_n(buf, n), SB_HDR_OTHER);
+	/* every one-byte name */
+	for (int c = 0; c < 256; c++) {
+		char b = (char)c;
+		bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+		assert_int_equal(lookup_n(&b, 1), letter ? compact_id(b) : SB_HDR_OTHER);
+	}
+}
+
+/* The exact-size copy msg was parsed from last, by parse_exact(). */
+static char *parsed_copy;
+
+/* sb_sip_parse() of an exact-size copy (ASan sees a read past the end),
+ * kept until the next call or release_parsed(). */
+static int parse_exact(const char *s)
+{
+	size_t n = strlen(s);
+	free(parsed_copy);
+	parsed_copy = dup_exact(s, n);
+	return sb_sip_parse(&msg, parsed_copy, n, SB_SIP_DATAGRAM);
+}
+
+/* Teardown for tests that use parse_exact() (and exact()). */
+static int release_parsed(void **state)
+{
+	free(parsed_copy);
+	parsed_copy = NULL;
+	return free_all(state);
+}
+
+/* Field names found from the ':' must be what the token scan finds: WS
+ * before the colon, a colon past the first 32 bytes, a line without one. */
+static void t_field_name_edges(void **state)
+{
+	char spaces[48];
+	memset(spaces, ' ', sizeof spaces - 1);
+	spaces[sizeof spaces - 1] = '\0';
+	char text[512];
+	snprintf(text, sizeof text,
+		 "OPTIONS sip:a@b SIP/2.0\r\n"
+		 "Via  :SIP/2.0/UDP h\r\n"            /* 0: WS before ':' */
+		 "cALL-iD\t: x@y\r\n"                 /* 1 */
+		 "To%s: <sip:t@h>\r\n"                /* 2: ':' after 49 bytes */
+		 "X-A-Header-Named-Past-32-Bytes-Long: 1\r\n" /* 3 */
+		 "X-Y:\r\n"                           /* 4: empty value */
+		 "l : 0\r\n"                          /* 5: compact, WS */
+		 "Contact\r\n"                        /* no ':' at all: defect */
+		 "From x: <sip:f@h>\r\n"              /* not a name: defect */
+		 ": nameless\r\n"                     /* defect */
+		 "Call-ID-X: z\r\n"                   /* 6: a longer unknown name */
+		 "\r\n",
+		 spaces);
+	assert_int_equal(parse_exact(text), 0);
+	assert_int_equal(msg.defect, SB_DEFECT_BAD_HEADER_LINE);
+	assert_int_equal(msg.nhdrs, 7);
+	static const struct {
+		const char *name, *value;
+		enum sb_sip_hdr_id id;
+	} want[] = {
+		{ "Via", "SIP/2.0/UDP h", SB_HDR_VIA },
+		{ "cALL-iD", "x@y", SB_HDR_CALL_ID },
+		{ "To", "<sip:t@h>", SB_HDR_TO },
+		{ "X-A-Header-Named-Past-32-Bytes-Long", "1", SB_HDR_OTHER },
+		{ "X-Y", "", SB_HDR_OTHER },
+		{ "l", "0", SB_HDR_CONTENT_LENGTH },
+		{ "Call-ID-X", "z", SB_HDR_OTHER },
+	};
+	for (unsigned i = 0; i < SB_ARRAY_LEN(want); i++) {
+		check_slice(msg.hdrs[i].name, want[i].name);
+		check_slice(msg.hdrs[i].value, want[i].value);
+		assert_int_equal(msg.hdrs[i].id, want[i].id);
+	}
+	assert_int_equal(msg.first[SB_HDR_FROM], SB_SIP_NO_HDR);
+	assert_int_equal(msg.first[SB_HDR_CONTACT], SB_SIP_NO_HDR);
+	assert_true(msg.has_content_length);
+	/* a line without ':' whose next line has one near: still a defect,
+	 * and the next line is read as its own field */
+	assert_int_equal(parse_exact("OPTIONS sip:a@b SIP/2.0\r\nFoo\r\nVia: x\r\n\r\n"), 0);
+	assert_int_equal(msg.defect, SB_DEFECT_BAD_HEADER_LINE);
+	assert_int_equal(msg.nhdrs, 1);
+	assert_int_equal(msg.hdrs[0].id, SB_HDR_VIA);
+	check_slice(msg.hdrs[0].value, "x");
+}
+
+/* Line ends and commas found sixteen bytes a step, the last step
+ * overlapping: every value length from 0 to 70, each with and without the
+ * final CRLF, the comma at every place. */
+static void t_line_lengths(void **state)
+{
+	char val[80], text[256];
+	for (size_t k = 0; k <= 70; k++) {
+		memset(val, 'a', k);
+		val[k] = '\0';
+		snprintf(text, sizeof text, "OPTIONS sip:a@b SIP/2.0\r\nX-H: %s\r\nv: x\r\n\r\n", val);
+		assert_int_equal(parse_exact(text), 0);
+		assert_int_equal(msg.defect, SB_DEFECT_NONE);
+		assert_int_equal(msg.nhdrs, 2);
+		check_slice(msg.hdrs[0].value, val);
+		assert_int_equal(msg.hdrs[0].line.l, k + 7);
+		/* the datagram ends inside the field: no line end to find */
+		snprintf(text, sizeof text, "OPTIONS sip:a@b SIP/2.0\r\nX-H: %s", val);
+		assert_int_equal(parse_exact(text), 0);
+		assert_int_equal(msg.defect, SB_DEFECT_NO_EMPTY_LINE);
+		assert_int_equal(msg.nhdrs, 1);
+		check_slice(msg.hdrs[0].value, val);
+		/* a folded value: the fold after k bytes */
+		snprintf(text, sizeof text, "OPTIONS sip:a@b SIP/2.0\r\nX-H: %s\r\n b\r\n\r\n", val);
+		assert_int_equal(parse_exact(text), 0);
+		assert_int_equal(msg.nhdrs, 1);
+		assert_int_equal(msg.hdrs[0].value.l, k ? k + 4 : 1);
+		/* a comma after k bytes: two Via values */
+		if (k) {
+			snprintf(text, sizeof text, "OPTIONS sip:a@b SIP/2.0\r\nVia: %s,b\r\n\r\n", val);
+			assert_int_equal(parse_exact(text), 0);
+			assert_int_equal(msg.nvia, 2);
+			struct sb_sip_values it;
+			struct sb_slice v;
+			sb_sip_values_init(&it, &msg, SB_HDR_VIA);
+			assert_true(sb_sip_values_next(&it, &v, NULL));
+			check_slice(v, val);
+			assert_true(sb_sip_values_next(&it, &v, NULL));
+			check_slice(v, "b");
+			assert_false(sb_sip_values_next(&it, &v, NULL));
+		}
+	}
+}
+
+/* Call-ID bytes are checked sixteen at a time, the last step overlapping:
+ * every length to 40, a byte outside 0x21..0x7e at every place. */
+static void t_call_id_bytes(void **state)
+{
+	char id[48], text[128];
+	static const unsigned char bad[] = { ' ', 0x7f, 0x80, 0xff, 0x01 };
+	for (size_t k = 1; k <= 40; k++) {
+		for (size_t at = 0; at <= k; at++) {
+			for (size_t b = 0; b < (at < k ? sizeof bad : 1); b++) {
+				for (size_t i = 0; i < k; i++)
+					id[i] = (char)('!' + (i * 7) % 94); /* 0x21..0x7e */
+				if (at < k)
+					id[at] = (char)bad[b];
+				id[k] = '\0';
+				snprintf(text, sizeof text, "OPTIONS sip:a@b SIP/2.0\r\nCall-ID:%s\r\n\r\n", id);
+				assert_int_equal(parse_exact(text), 0);
+				struct sb_slice cid;
+				/* a trailing SP is trimmed off the value: not a bad byte */
+				bool ok = at == k || (bad[b] == ' ' && (at == 0 || at == k - 1));
+				if (bad[b] == ' ' && at == 0 && k == 1)
+					ok = false; /* nothing left: empty */
+				assert_int_equal(sb_sip_msg_call_id(&msg, &cid), ok ? 0 : EBADMSG);
+			}
+		}
+	}
+}
+
+/* What a parse does not set is absent, whatever the struct held before:
+ * the parsers clear their structs field by field. */
+static void t_typed_values_cleared(void **state)
+{
+	struct sb_via v;
+	for (int k = 0; k < 2; k++) {
+		memset(&v, 0xa5, sizeof v);
+		if (k == 0) {
+			assert_int_equal(sb_via_parse(&v, SB_SLICE_NULL), EBADMSG);
+			check_absent(v.proto_name);
+			check_absent(v.proto_version);
+			check_absent(v.transport);
+			check_absent(v.host);
+			assert_int_equal(v.host_type, SB_HOST_NONE);
+		} else {
+			assert_int_equal(sb_via_parse(&v, exact("SIP/2.0/UDP h")), 0);
+			check_slice(v.host, "h");
+			assert_int_equal(v.host_type, SB_HOST_NAME);
+		}
+		assert_int_equal(v.port, 0);
+		check_absent(v.params);
+		check_absent(v.branch);
+		check_absent(v.received);
+		check_absent(v.maddr);
+		check_absent(v.ttl);
+		check_absent(v.rport);
+	}
+
+	struct sb_nameaddr na;
+	static const char *const inputs[] = { "*", "\"unterminated <sip:a@b>", "<sip:a@b",
+					      "<sip:h>" };
+	for (unsigned i = 0; i < SB_ARRAY_LEN(inputs); i++) {
+		memset(&na, 0xa5, sizeof na);
+		int err = sb_nameaddr_parse(&na, exact(inputs[i]));
+		assert_int_equal(err, i == 0 || i == 3 ? 0 : EBADMSG);
+		assert_int_equal(na.star, i == 0);
+		assert_int_equal(na.angle, i == 3);
+		check_absent(na.display);
+		check_absent(na.params);
+		check_absent(na.tag);
+		check_absent(na.q);
+		check_absent(na.expires);
+		if (i == 3) {
+			check_slice(na.uri_s, "sip:h");
+			assert_int_equal(na.uri.scheme, SB_URI_SIP);
+			check_slice(na.uri.scheme_s, "sip");
+			check_slice(na.uri.host, "h");
+			assert_int_equal(na.uri.host_type, SB_HOST_NAME);
+		} else {
+			/* the URI was never reached */
+			check_absent(na.uri_s);
+			assert_int_equal(na.uri.scheme, SB_URI_OTHER);
+			check_absent(na.uri.scheme_s);
+			check_absent(na.uri.host);
+			assert_int_equal(na.uri.host_type, SB_HOST_NONE);
+		}
+		check_absent(na.uri.user);
+		check_absent(na.uri.password);
+		assert_int_equal(na.uri.port, 0);
+		check_absent(na.uri.params);
+		check_absent(na.uri.headers);
+		check_absent(na.uri.opaque);
+		check_absent(na.uri.transport);
+		check_absent(na.uri.maddr);
+		check_absent(na.uri.user_param);
+		check_absent(na.uri.method);
+		check_absent(na.uri.ttl);
+		assert_false(na.uri.lr);
+	}
+	/* a URI that fails keeps its scheme only */
+	memset(&na, 0xa5, sizeof na);
+	assert_int_equal(sb_nameaddr_parse(&na, exact("<sip:a@b:0>")), EBADMSG);
+	check_slice(na.uri_s, "sip:a@b:0");
+	assert_int_equal(na.uri.scheme, SB_URI_SIP);
+	check_slice(na.uri.scheme_s, "sip");
+	check_absent(na.uri.user);
+	check_absent(na.uri.host);
+	assert_int_equal(na.uri.port, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +677,11 @@ int main(void)
 		cmocka_unit_test(t_bounds),
 		cmocka_unit_test(t_single_valued),
 		cmocka_unit_test(t_reuse_and_edges),
+		cmocka_unit_test_teardown(t_name_lookup_edges, free_all),
+		cmocka_unit_test_teardown(t_field_name_edges, release_parsed),
+		cmocka_unit_test_teardown(t_line_lengths, release_parsed),
+		cmocka_unit_test_teardown(t_typed_values_cleared, free_all),
+		cmocka_unit_test_teardown(t_call_id_bytes, release_parsed),
 	};
 	return cmocka_run_group_tests_name("msg", tests, NULL, NULL);
 }

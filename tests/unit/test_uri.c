@@ -1,7 +1,8 @@
 /* Unit tests for sip/uri and sip/param: URI parsing (SIP, SIPS, tel, opaque
  * schemes; RFC 3261 §19.1, RFC 5118 IPv6), RFC 3261 §19.1.4 comparison,
- * unescaping and the parameter iterator.  Every input is copied into a heap
- * block of its exact size so ASan flags any read past the slice. */
+ * unescaping and the parameter iterator; the shared class table, checked
+ * byte by byte against the RFC 3261 §25.1 sets.  Every input is copied into
+ * a heap block of its exact size so ASan flags any read past the slice. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include "switchboard/sip.h"
 
+#include "../../src/sip/charclass.h" /* the class table, checked below */
 #include "testutil.h"
 
 /* ---------------------------------------------------------------- helpers */
@@ -680,6 +682,234 @@ static void test_param_find(void **state)
 	assert_int_equal(sb_param_find(SB_SLICE_NULL, "b", &v), ENOENT);
 }
 
+/* ------------------------------------------------ the class table */
+
+static bool in(const char *set, int c)
+{
+	return c != 0 && strchr(set, c) != NULL;
+}
+
+/* Every byte of the table against the RFC 3261 §25.1 definitions. */
+static void test_class_table(void **state)
+{
+	(void)state;
+	const char *alpha = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	const char *digit = "0123456789", *hex = "0123456789abcdefABCDEF";
+	const char *mark = "-_.!~*'()";
+	for (int c = 0; c < 256; c++) {
+		bool a = in(alpha, c), d = in(digit, c), an = a || d, un = an || in(mark, c);
+		unsigned want = 0;
+		if (an || in("-.!%*_+`'~", c))
+			want |= SB_CC_TOKEN;
+		if (d)
+			want |= SB_CC_DIGIT;
+		if (a)
+			want |= SB_CC_ALPHA;
+		if (in(hex, c))
+			want |= SB_CC_HEX;
+		if (c == ' ' || c == '\t')
+			want |= SB_CC_WS;
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			want |= SB_CC_LWS;
+		if (an)
+			want |= SB_CC_ALNUM;
+		if (an || c == '-')
+			want |= SB_CC_HOST;
+		if (c > 0x20 && c < 0x7f && !in(";=,\"<>", c))
+			want |= SB_CC_PARAM;
+		if (an || c == '-' || c == '.')
+			want |= SB_CC_HOSTCH;
+		if ((c == '\t' || (c >= 0x20 && c != 0x7f)) && c != '"' && c != '\\')
+			want |= SB_CC_QTEXT;
+		if (un || in("&=+$,;?/", c))
+			want |= SB_CC_URI_USER;
+		if (un || in("&=+$,", c))
+			want |= SB_CC_URI_PASS;
+		if (un || in("[]/:&+$", c))
+			want |= SB_CC_URI_PARAM;
+		if (un || in("[]/?:+$", c))
+			want |= SB_CC_URI_HNV;
+		if (sb_sip_cc[c] != want)
+			print_error("byte 0x%02x: 0x%04x, want 0x%04x\n", c, sb_sip_cc[c], want);
+		assert_int_equal(sb_sip_cc[c], want);
+	}
+}
+
+/* IPv4 is read in one pass with the hostport; a run that goes on past a
+ * dotted quad is classified whole, as before. */
+static void test_ipv4_edges(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *host;
+		enum sb_host_type type;
+	} hosts[] = {
+		{ "0.0.0.0", SB_HOST_IPV4 },          { "255.255.255.255", SB_HOST_IPV4 },
+		{ "010.001.000.009", SB_HOST_IPV4 },  /* leading zeros: 1*3DIGIT */
+		{ "256.1.1.1", SB_HOST_NONE },        { "1.256.1.1", SB_HOST_NONE },
+		{ "1.1.1.256", SB_HOST_NONE },        { "1.2.3", SB_HOST_NONE },
+		{ "1.2.3.4.5", SB_HOST_NONE },        { "1.2.3.4.", SB_HOST_NONE },
+		{ ".1.2.3.4", SB_HOST_NONE },         { "1..2.3", SB_HOST_NONE },
+		{ "0001.1.1.1", SB_HOST_NONE },       { "1.1.1.0001", SB_HOST_NONE },
+		{ "1.2.3.4a", SB_HOST_NONE },         /* toplabel "4a" */
+		{ "1.2.3.a4", SB_HOST_NAME },         /* toplabel "a4" */
+		{ "1.2.3.4-x", SB_HOST_NONE },        { "1-2.example", SB_HOST_NAME },
+		{ "999.999.999.999", SB_HOST_NONE },  { "1", SB_HOST_NONE },
+	};
+	char text[64];
+	for (size_t i = 0; i < SB_ARRAY_LEN(hosts); i++) {
+		const char *h = hosts[i].host;
+		assert_int_equal(sb_host_classify(exact(h)), hosts[i].type);
+		/* the same host in a URI, alone, with a port and with params */
+		static const char *const forms[] = { "sip:%s", "sip:u@%s:5060", "sip:%s;lr" };
+		for (size_t f = 0; f < SB_ARRAY_LEN(forms); f++) {
+			snprintf(text, sizeof text, forms[f], h);
+			struct sb_uri u;
+			int err = sb_uri_parse(&u, exact(text));
+			expect_parse(err, hosts[i].type == SB_HOST_NONE ? EBADMSG : 0, text);
+			if (!err) {
+				check_slice(u.host, h);
+				assert_int_equal(u.host_type, hosts[i].type);
+				assert_int_equal(u.port, f == 1 ? 5060 : 0);
+			}
+		}
+		/* and as a Via sent-by, LWS around the colon */
+		snprintf(text, sizeof text, "SIP/2.0/UDP %s : 5070 ;branch=z9hG4bKx", h);
+		struct sb_via v;
+		int err = sb_via_parse(&v, exact(text));
+		expect_parse(err, hosts[i].type == SB_HOST_NONE ? EBADMSG : 0, text);
+		if (!err) {
+			check_slice(v.host, h);
+			assert_int_equal(v.port, 5070);
+		}
+	}
+	uri_bad("sip:1.2.3.4:0");
+	assert_int_equal(uri_ok("sip:1.2.3.4:65535").port, 65535);
+}
+
+/* Parameters with LWS and folds around ';' and '=', quoted values with
+ * escaped quotes, at lengths around the scanners' 4-byte steps. */
+static void test_param_lws_and_quotes(void **state)
+{
+	(void)state;
+	struct sb_slice rest, name, value;
+	bool bad;
+	rest = exact("  ;\tbranch = z9hG4bK776 ;rport; x=\"a\\\"b;c\" ;\r\n y = \"\\\\\" ;"
+		     " long-name-of-many-bytes=value-of-many-bytes-too");
+	static const char *const want[][2] = {
+		{ "branch", "z9hG4bK776" }, { "rport", NULL },  { "x", "\"a\\\"b;c\"" },
+		{ "y", "\"\\\\\"" },        { "long-name-of-many-bytes", "value-of-many-bytes-too" },
+	};
+	for (size_t i = 0; i < SB_ARRAY_LEN(want); i++) {
+		assert_true(sb_param_next(&rest, &name, &value, &bad));
+		assert_false(bad);
+		check_slice(name, want[i][0]);
+		check_slice(value, want[i][1]);
+	}
+	assert_false(sb_param_next(&rest, &name, &value, &bad));
+	assert_false(bad);
+	/* quoted text of every length to 40, escapes at the end */
+	char text[64], q[48];
+	for (size_t k = 0; k <= 40; k++) {
+		memset(q, 'q', k);
+		q[k] = '\0';
+		snprintf(text, sizeof text, "a=\"%s\\\"\";b", q);
+		rest = exact(text);
+		assert_true(sb_param_next(&rest, &name, &value, &bad));
+		assert_int_equal(value.l, k + 4);
+		assert_true(sb_param_next(&rest, &name, &value, &bad));
+		check_slice(name, "b");
+		/* unterminated, or a bare control byte inside: malformed */
+		snprintf(text, sizeof text, "a=\"%s\\\"", q);
+		rest = exact(text);
+		assert_false(sb_param_next(&rest, &name, &value, &bad));
+		assert_true(bad);
+		snprintf(text, sizeof text, "a=\"%s\x01\"", q);
+		rest = exact(text);
+		assert_false(sb_param_next(&rest, &name, &value, &bad));
+		assert_true(bad);
+	}
+	/* unquoted values of every length to 40 (scanned 16 bytes a step),
+	 * a byte that ends one at every place: ';' starts the next parameter,
+	 * anything else there is malformed but LWS at the end */
+	static const char enders[] = { ';', '=', ',', '"', '<', '>', ' ', '\t', 0x7f,
+				       (char)0x80, (char)0xff, 0x01 };
+	for (size_t k = 2; k <= 40; k++) {
+		for (size_t at = 1; at < k; at++) {
+			for (size_t e = 0; e < sizeof enders; e++) {
+				char v[48];
+				memset(v, 'v', k);
+				v[at] = enders[e];
+				snprintf(text, sizeof text, "n=%.*s", (int)k, v);
+				char *copy = dup_exact(text, k + 2);
+				rest = sb_slice_from(copy, k + 2);
+				bool got = sb_param_next(&rest, &name, &value, &bad);
+				/* LWS at the very end is trimmed, not malformed */
+				bool lws_last = (enders[e] == ' ' || enders[e] == '\t') && at == k - 1;
+				if (enders[e] == ';' || lws_last) {
+					assert_true(got);
+					check_slice(name, "n");
+					assert_int_equal(value.l, at);
+				} else {
+					assert_false(got);
+					assert_true(bad);
+				}
+				free(copy);
+			}
+			/* and as a name */
+			char *nm = malloc(k); /* exact size: ASan sees a read past it */
+			assert_non_null(nm);
+			memset(nm, 'n', k);
+			nm[at] = ';';
+			rest = sb_slice_from(nm, k);
+			assert_true(sb_param_next(&rest, &name, &value, &bad));
+			assert_int_equal(name.l, at);
+			free(nm);
+		}
+	}
+	/* UTF-8, HTAB and a fold are quoted text */
+	rest = exact("a=\"\xc3\xa9\tx\r\n y\"");
+	assert_true(sb_param_next(&rest, &name, &value, &bad));
+	check_slice(value, "\"\xc3\xa9\tx\r\n y\"");
+	rest = exact("a=\"x\r\ny\"");
+	assert_false(sb_param_next(&rest, &name, &value, &bad));
+	assert_true(bad);
+}
+
+/* A URI parse sets every field it does not fill absent. */
+static void test_uri_cleared(void **state)
+{
+	(void)state;
+	static const char *const inputs[] = { "x", "sip:h", "tel:+1", "sip:a@b:0", "urn:x" };
+	for (size_t i = 0; i < SB_ARRAY_LEN(inputs); i++) {
+		struct sb_uri u;
+		memset(&u, 0xa5, sizeof u);
+		int err = sb_uri_parse(&u, exact(inputs[i]));
+		expect_parse(err, i == 0 || i == 3 ? EBADMSG : 0, inputs[i]);
+		assert_int_equal(u.scheme, i == 0 ? SB_URI_OTHER : i == 2 ? SB_URI_TEL
+					   : i == 4 ? SB_URI_OTHER : SB_URI_SIP);
+		if (i == 0)
+			check_absent(u.scheme_s);
+		if (i != 2)
+			check_absent(u.user);
+		check_absent(u.password);
+		if (i != 1)
+			check_absent(u.host);
+		assert_int_equal(u.host_type, i == 1 ? SB_HOST_NAME : SB_HOST_NONE);
+		assert_int_equal(u.port, 0);
+		check_absent(u.params);
+		check_absent(u.headers);
+		if (i != 4)
+			check_absent(u.opaque);
+		check_absent(u.transport);
+		check_absent(u.maddr);
+		check_absent(u.user_param);
+		check_absent(u.method);
+		check_absent(u.ttl);
+		assert_false(u.lr);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -708,6 +938,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_param_next, free_all),
 		cmocka_unit_test_teardown(test_param_malformed, free_all),
 		cmocka_unit_test_teardown(test_param_find, free_all),
+		cmocka_unit_test_teardown(test_class_table, free_all),
+		cmocka_unit_test_teardown(test_ipv4_edges, free_all),
+		cmocka_unit_test_teardown(test_param_lws_and_quotes, free_all),
+		cmocka_unit_test_teardown(test_uri_cleared, free_all),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -206,6 +206,65 @@ static void t_broadcast_received(void **state)
 	assert_int_equal(check(s, SB_ROLE_PROXY), 400);
 }
 
+/* The topmost Via's host is want. */
+static void check_top(const struct sb_via *top, const char *want)
+{
+	assert_int_equal(top->host.l, strlen(want));
+	assert_memory_equal(top->host.p, want, top->host.l);
+}
+
+/* Validation parses every Via value, the topmost through the message's
+ * cache and the second for the broadcast check, each once: the verdicts
+ * and the cache come out as if each were parsed apart. */
+static void t_via_values_once(void **state)
+{
+	/* the second Via value is in the same field as the first */
+	const char *s = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKa, "
+			"SIP/2.0/UDP 224.0.0.1;branch=z9hG4bKb\r\n"
+			"To: <sip:b@e>\r\nFrom: <sip:a@e>;tag=1\r\nCall-ID: c\r\n"
+			"CSeq: 1 INVITE\r\nl: 0\r\n\r\n";
+	assert_int_equal(check(s, SB_ROLE_PROXY), 400);
+	assert_string_equal(verdict.reason, "Response Via Is a Broadcast Address");
+	/* three values: only the second is where it would go */
+	s = "SIP/2.0 200 OK\r\n" HEAD_FIELDS "Via: SIP/2.0/UDP 192.0.2.2;branch=z9hG4bKb, "
+	    "SIP/2.0/UDP 255.255.255.255;branch=z9hG4bKc\r\nCSeq: 1 INVITE\r\nl: 0\r\n\r\n";
+	assert_int_equal(check(s, SB_ROLE_PROXY), 0);
+	/* a good top Via is left cached; the next caller gets it */
+	assert_true(msg.parsed & SB_SIP_CACHE_VIA);
+	const struct sb_via *top;
+	assert_int_equal(sb_sip_msg_via(&msg, &top), 0);
+	check_top(top, "192.0.2.1");
+
+	/* a malformed top Via: 400, and the cache is left untried, as it was */
+	s = "OPTIONS sip:b@e SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;;\r\n"
+	    "To: <sip:b@e>\r\nFrom: <sip:a@e>;tag=1\r\nCall-ID: c\r\n"
+	    "CSeq: 1 OPTIONS\r\nl: 0\r\n\r\n";
+	assert_int_equal(check(s, SB_ROLE_PROXY), 400);
+	assert_string_equal(verdict.reason, "Bad Request - Malformed Via");
+	assert_false(msg.parsed & SB_SIP_CACHE_VIA);
+	assert_int_equal(sb_sip_msg_via(&msg, &top), EBADMSG);
+	/* asked for first, it stays failed */
+	assert_int_equal(check(s, SB_ROLE_UAS), 400);
+	assert_int_equal(sb_sip_msg_via(&msg, &top), EBADMSG);
+	assert_int_equal(sb_sip_validate(&msg, &(struct sb_sip_validate_cfg){ .role = SB_ROLE_UAS },
+					 &verdict), EBADMSG);
+	assert_true(msg.bad & SB_SIP_CACHE_VIA);
+	/* a malformed later value: 400 too */
+	s = "OPTIONS sip:b@e SIP/2.0\r\n" HEAD_FIELDS "Via: SIP/2.0/UDP 192.0.2.9;branch\r\n"
+	    "CSeq: 1 OPTIONS\r\nl: 0\r\n\r\n";
+	assert_int_equal(check(s, SB_ROLE_PROXY), 400);
+	assert_string_equal(verdict.reason, "Bad Request - Malformed Via");
+	/* the verdict is cleared whole between calls */
+	s = "OPTIONS sip:b@e SIP/2.0\r\n" HEAD_FIELDS "CSeq: 1 OPTIONS\r\nl: 0\r\n\r\n";
+	memset(&verdict, 0xa5, sizeof verdict);
+	assert_int_equal(check(s, SB_ROLE_PROXY), 0);
+	assert_null(verdict.reason);
+	assert_false(verdict.drop);
+	assert_int_equal(verdict.nunsupported, 0);
+	for (unsigned k = 0; k < SB_SIP_MAX_UNSUPPORTED; k++)
+		assert_null(verdict.unsupported[k].p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +277,7 @@ int main(void)
 		cmocka_unit_test(t_responses),
 		cmocka_unit_test(t_contact_star),
 		cmocka_unit_test(t_broadcast_received),
+		cmocka_unit_test(t_via_values_once),
 	};
 	return cmocka_run_group_tests_name("validate", tests, NULL, NULL);
 }
