@@ -352,18 +352,21 @@ int px_print_forward(struct sb_proxy *p, struct sb_sip_msg *m, const struct px_r
 	return sb_sip_print_edited(&p->out, m, &ed);
 }
 
+char *px_branch_head(const char *hash, char *out)
+{
+	const size_t pl = sizeof SB_PROXY_BRANCH_PREFIX - 1;
+	memcpy(out, SB_PROXY_BRANCH_PREFIX, pl);
+	memcpy(out + pl, hash, PX_HASH_HEX);
+	out[pl + PX_HASH_HEX] = '.';
+	return out + pl + PX_HASH_HEX + 1;
+}
+
 /* Our branch for a new client transaction: SB_PROXY_BRANCH_PREFIX, the
  * loop hash, '.' and the counter in hex (no leading zeros). */
 static void make_branch(struct sb_proxy *p, const char *hash, char out[PX_BRANCH_MAX])
 {
 	static const char digits[] = "0123456789abcdef";
-	const size_t pl = sizeof SB_PROXY_BRANCH_PREFIX - 1;
-	char *d = out;
-	memcpy(d, SB_PROXY_BRANCH_PREFIX, pl);
-	d += pl;
-	memcpy(d, hash, PX_HASH_HEX);
-	d += PX_HASH_HEX;
-	*d++ = '.';
+	char *d = px_branch_head(hash, out);
 	uint64_t c = ++p->counter;
 	unsigned shift = 60;
 	while (shift && !(c >> shift))

@@ -264,6 +264,9 @@ void px_hex64(uint64_t v, char *out);
 /* v in decimal at out (room for 20 digits, no NUL); how many digits. */
 size_t px_u64_dec(uint64_t v, char *out);
 void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HASH_HEX + 1]);
+/* forward.c: write SB_PROXY_BRANCH_PREFIX, the loop hash and '.' into out
+ * (a PX_BRANCH_MAX buffer); returns where the branch's own part goes. */
+char *px_branch_head(const char *hash, char *out);
 int px_print_forward(struct sb_proxy *p, struct sb_sip_msg *m, const struct px_routing *rt,
 		     const struct px_fwd *fw, const struct sb_tp_dest *dst);
 int px_branch_start(struct px_req *r, struct px_target *tg, unsigned *fail);

@@ -92,13 +92,7 @@ static void stateless_send(struct sb_proxy *p, const struct sb_tp_rx *rx,
 		h = px_fnv(h, v->branch);
 	px_loop_hash(p, m, hash);
 	/* SB_PROXY_BRANCH_PREFIX, the loop hash, '.', kind, h in hex */
-	const size_t pl = sizeof SB_PROXY_BRANCH_PREFIX - 1;
-	char *d = branch;
-	memcpy(d, SB_PROXY_BRANCH_PREFIX, pl);
-	d += pl;
-	memcpy(d, hash, PX_HASH_HEX);
-	d += PX_HASH_HEX;
-	*d++ = '.';
+	char *d = px_branch_head(hash, branch);
 	*d++ = kind;
 	px_hex64(h, d); /* and its NUL */
 	struct px_fwd fw = { .ruri = ruri, .src = &rx->src, .branch = branch };
