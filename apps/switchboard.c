@@ -621,6 +621,10 @@ int main(int argc, char **argv)
 			logf_(s, SB_LOG_ERROR, "loop: %s", strerror(e));
 			rc = 1;
 		}
+		/* failures after the last logged second are told here */
+		if (s->send_err_suppressed)
+			logf_(s, SB_LOG_WARN, "udp send failures not logged: %llu",
+			      (unsigned long long)s->send_err_suppressed);
 		logf_(s, SB_LOG_INFO, "stopped");
 	}
 	teardown(s);

@@ -517,15 +517,18 @@ static int udp_send_now(struct sb_transport *tp, const struct tp_listener *l,
 	}
 }
 
-/* Queued datagram i was refused by sendmmsg(): once more on its own (which
- * also drops a stale pktinfo source, as a send at once would), then count it
- * and tell the owner. */
-static void udp_txq_refused(struct sb_transport *tp, unsigned i)
+/* Queued datagram i was refused by sendmmsg() with err: once more on its
+ * own (which also drops a stale pktinfo source, as a send at once would),
+ * unless the socket itself is full (EAGAIN, ENOBUFS: a retry would fail
+ * alike and double the system calls of an overloaded server); then count
+ * it and tell the owner. */
+static void udp_txq_refused(struct sb_transport *tp, unsigned i, int err)
 {
 	struct tp_udp_txq *q = &tp->urx->tx;
 	const struct sb_addr *from = sb_addr_family(&q->from[i]) ? &q->from[i] : NULL;
-	int err = udp_send_now(tp, q->lis[i], &q->to[i], from, q->iov[i].iov_base,
-			       q->iov[i].iov_len);
+	if (err != EAGAIN && err != EWOULDBLOCK && err != ENOBUFS)
+		err = udp_send_now(tp, q->lis[i], &q->to[i], from, q->iov[i].iov_base,
+				   q->iov[i].iov_len);
 	if (!err)
 		return;
 	tp->st.tx_late_errors++;
@@ -547,12 +550,22 @@ static void udp_txq_flush(struct sb_transport *tp)
 			j++;
 		tp->st.tx_udp_calls++;
 		int r = sendmmsg(q->lis[i]->fd, &q->mm[i], j - i, MSG_DONTWAIT | MSG_NOSIGNAL);
+		int err = r < 0 ? errno : 0;
 		if (r > 0)
 			i += (unsigned)r;
 		/* sendmmsg() stops at the first datagram refused (and returns
-		 * how many went before it, if any): datagram i */
-		if (r < 0 || i < j)
-			udp_txq_refused(tp, i++);
+		 * how many went before it, if any): datagram i.  A partial
+		 * return gives no errno: the refused one is tried alone. */
+		if (r < 0 && err == EINTR)
+			continue;
+		if (r < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS)) {
+			/* the socket is full: the rest of this run is lost
+			 * too, without a call each */
+			while (i < j)
+				udp_txq_refused(tp, i++, err);
+		} else if (r < 0 || i < j) {
+			udp_txq_refused(tp, i++, err);
+		}
 	}
 	q->n = 0;
 	q->used = 0;
@@ -630,8 +643,13 @@ static int udp_send(struct sb_transport *tp, const struct sb_tp_dest *dst, const
 	if (!l)
 		return EAFNOSUPPORT;
 	const struct sb_addr *from = pktinfo ? &dst->local : NULL;
-	if (udp_txq_open(tp) && udp_txq_put(tp, l, &dst->addr, from, buf, len))
-		return 0;
+	if (udp_txq_open(tp)) {
+		if (udp_txq_put(tp, l, &dst->addr, from, buf, len))
+			return 0;
+		/* sent at once (too large to queue): what is queued goes
+		 * first, so that nothing overtakes it */
+		udp_txq_flush(tp);
+	}
 	return udp_send_now(tp, l, &dst->addr, from, buf, len);
 }
 

@@ -1536,6 +1536,37 @@ static void t_udp_batch_emsgsize(void **state)
 	fx_free(f);
 }
 
+/* A datagram sent at once inside a batch (too large for the queue's rule:
+ * 65520 bytes, legal over IPv6) does not overtake what was queued before it:
+ * the queue is sent first.  The echo (queued) must arrive before the large
+ * reply (sent at once). */
+static void t_udp_batch_order_kept(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(NULL);
+	static char big[65521];
+	memset(big, 'x', sizeof big - 1);
+	memcpy(big, "SIP/2.0 200 OK\r\n", 16);
+	f->echo_times = 1;
+	f->auto_reply = big;
+	f->auto_reply_err = -1;
+	struct sb_addr srv = listen_on(f, SB_TP_UDP, "::1");
+	int fd = client(SOCK_DGRAM, "::1", NULL);
+	char req[512];
+	size_t len = sized_req(req, sizeof req, "o1", 300);
+	assert_int_equal(sendto(fd, req, len, 0, &srv.u.sa, srv.len), (ssize_t)len);
+	wait_count(f, &f->nrx, 1);
+	assert_int_equal(f->auto_reply_err, 0);
+	static char got[70000];
+	ssize_t n = recv_until(fd, got, sizeof got, now_ms() + WAIT_MS, NULL, NULL);
+	assert_int_equal(n, 300); /* the echo first */
+	assert_memory_equal(got, req, 300);
+	n = recv_until(fd, got, sizeof got, now_ms() + WAIT_MS, NULL, NULL);
+	assert_int_equal(n, (ssize_t)(sizeof big - 1));
+	close(fd);
+	fx_free(f);
+}
+
 /* /proc/sys/net/core/NAME, or 0. */
 static uint32_t sysctl_core(const char *name)
 {
@@ -1711,6 +1742,7 @@ int main(void)
 		cmocka_unit_test(t_udp_late_error),
 		cmocka_unit_test(t_udp_tx_sync),
 		cmocka_unit_test(t_udp_batch_emsgsize),
+		cmocka_unit_test(t_udp_batch_order_kept),
 		cmocka_unit_test(t_bad_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
