@@ -27,10 +27,11 @@
 #define MIN_FD_SLOTS 64
 
 /* The timer wheel: WHEEL_LEVELS levels of WHEEL_SLOTS slots, each level
- * sorting deadlines by WHEEL_BITS more bits; 11 * 6 >= 64 bits. */
-#define WHEEL_BITS 6u
+ * sorting deadlines by WHEEL_BITS more bits; 8 * 8 = 64 bits. */
+#define WHEEL_BITS 8u
 #define WHEEL_SLOTS (1u << WHEEL_BITS)
-#define WHEEL_LEVELS 11u
+#define WHEEL_LEVELS 8u
+#define WHEEL_WORDS (WHEEL_SLOTS / 64u)  /* of a level's occupancy bitmap */
 
 struct fd_slot {
 	sb_fd_h *h;
@@ -57,7 +58,8 @@ struct sb_loop {
 	/* timers: in the wheel, or in fresh while sb_loop_poll() runs its
 	 * handlers (they may not fire in that call); ntimers <= max_timers */
 	struct sb_timer_link wheel[WHEEL_LEVELS][WHEEL_SLOTS];
-	uint64_t occupied[WHEEL_LEVELS];  /* bit s: wheel[level][s] not empty */
+	uint64_t occupied[WHEEL_LEVELS][WHEEL_WORDS]; /* bit s: wheel[lv][s] not empty */
+	uint32_t levels;     /* bit lv: some slot of level lv is occupied */
 	sb_msec_t base;      /* nothing in the wheel is due before; <= now */
 	struct sb_timer_link fresh;
 	unsigned polling;    /* in sb_loop_poll(): starts go to fresh */
@@ -295,10 +297,12 @@ size_t sb_loop_fd_count(const struct sb_loop *l)
  * When base moves to b, each level's slot of b's digit holds exactly the
  * timers whose level drops: set_base() re-inserts them (a cascade), from
  * the top level down.  A timer cascades at most once per level; far moves
- * of the clock jump from occupied slot to occupied slot (the bitmaps).  Six
- * bits per level make one 64-bit bitmap per level, and 11 levels cover
- * every 64-bit deadline (level 10 holds the top 4 bits), so there is no
- * overflow list and no bound on a delay. */
+ * of the clock jump from occupied slot to occupied slot (the bitmaps).
+ * Eight levels of eight bits cover every 64-bit deadline, so there is no
+ * overflow list and no bound on a delay.  Eight bits rather than six: a
+ * timer of 5 to 65 s (RFC 3261 Timers B, F, H, J, K, L, M) starts on
+ * level 1 and cascades once, not twice; each cascade of a long-idle timer
+ * is a cache miss. */
 
 static unsigned lowest_bit(uint64_t x)
 {
@@ -323,6 +327,37 @@ static unsigned level_of(sb_msec_t d, sb_msec_t base)
 	return x < WHEEL_SLOTS ? 0 : highest_bit(x) / WHEEL_BITS;
 }
 
+static void occ_set(struct sb_loop *l, unsigned lv, unsigned s)
+{
+	l->occupied[lv][s / 64] |= (uint64_t)1 << (s % 64);
+	l->levels |= 1u << lv;
+}
+
+static void occ_clear(struct sb_loop *l, unsigned lv, unsigned s)
+{
+	uint64_t *w = l->occupied[lv];
+	w[s / 64] &= ~((uint64_t)1 << (s % 64));
+	for (unsigned i = 0; i < WHEEL_WORDS; i++)
+		if (w[i])
+			return;
+	l->levels &= ~(1u << lv);
+}
+
+static bool occ_test(const struct sb_loop *l, unsigned lv, unsigned s)
+{
+	return (l->occupied[lv][s / 64] >> (s % 64)) & 1;
+}
+
+/* The lowest occupied slot of level lv, which has one. */
+static unsigned occ_lowest(const struct sb_loop *l, unsigned lv)
+{
+	const uint64_t *w = l->occupied[lv];
+	unsigned i = 0;
+	while (!w[i])
+		i++;
+	return i * 64 + lowest_bit(w[i]);
+}
+
 static void list_append(struct sb_timer_link *h, struct sb_timer_link *n)
 {
 	n->prev = h->prev;
@@ -341,7 +376,7 @@ static void wheel_insert(struct sb_loop *l, struct sb_timer *t)
 	unsigned lv = level_of(t->deadline, l->base);
 	unsigned s = digit(t->deadline, lv);
 	list_append(&l->wheel[lv][s], &t->link);
-	l->occupied[lv] |= (uint64_t)1 << s;
+	occ_set(l, lv, s);
 }
 
 /* Takes a running t off its list (a slot or fresh); t is idle after. */
@@ -355,7 +390,7 @@ static void timer_unlink(struct sb_loop *l, struct sb_timer *t)
 	/* prev == next only when t was alone: both are then the list head */
 	if (p == n && p != &l->fresh) {
 		size_t i = (size_t)(p - &l->wheel[0][0]);
-		l->occupied[i / WHEEL_SLOTS] &= ~((uint64_t)1 << (i % WHEEL_SLOTS));
+		occ_clear(l, (unsigned)(i / WHEEL_SLOTS), (unsigned)(i % WHEEL_SLOTS));
 	}
 }
 
@@ -369,7 +404,7 @@ static void cascade(struct sb_loop *l, unsigned lv, unsigned s)
 	tmp.next->prev = &tmp;
 	tmp.prev->next = &tmp;
 	list_init(h);
-	l->occupied[lv] &= ~((uint64_t)1 << s);
+	occ_clear(l, lv, s);
 	while (tmp.next != &tmp) {
 		struct sb_timer_link *n = tmp.next;
 		tmp.next = n->next;
@@ -388,7 +423,7 @@ static void set_base(struct sb_loop *l, sb_msec_t b)
 	l->base = b;
 	for (unsigned lv = level_of(b, old); lv > 0; lv--) {
 		unsigned s = digit(b, lv);
-		if (l->occupied[lv] & ((uint64_t)1 << s))
+		if (occ_test(l, lv, s))
 			cascade(l, lv, s);
 	}
 }
@@ -398,15 +433,14 @@ static void set_base(struct sb_loop *l, sb_msec_t b)
  * False if the wheel is empty. */
 static bool next_span(const struct sb_loop *l, sb_msec_t *span)
 {
-	for (unsigned lv = 1; lv < WHEEL_LEVELS; lv++) {
-		if (!l->occupied[lv])
-			continue;
-		unsigned shift = lv * WHEEL_BITS, up = shift + WHEEL_BITS;
-		sb_msec_t high = up >= 64 ? 0 : l->base >> up << up;
-		*span = high | (sb_msec_t)lowest_bit(l->occupied[lv]) << shift;
-		return true;
-	}
-	return false;
+	uint32_t above = l->levels & ~1u;
+	if (!above)
+		return false;
+	unsigned lv = lowest_bit(above);
+	unsigned shift = lv * WHEEL_BITS, up = shift + WHEEL_BITS;
+	sb_msec_t high = up >= 64 ? 0 : l->base >> up << up;
+	*span = high | (sb_msec_t)occ_lowest(l, lv) << shift;
+	return true;
 }
 
 /* The first timer in (deadline, start) order if it is due by until, else
@@ -414,8 +448,8 @@ static bool next_span(const struct sb_loop *l, sb_msec_t *span)
 static struct sb_timer *wheel_first(struct sb_loop *l, sb_msec_t until)
 {
 	for (;;) {
-		if (l->occupied[0]) {
-			sb_msec_t d = (l->base & ~(sb_msec_t)(WHEEL_SLOTS - 1)) | lowest_bit(l->occupied[0]);
+		if (l->levels & 1u) {
+			sb_msec_t d = (l->base & ~(sb_msec_t)(WHEEL_SLOTS - 1)) | occ_lowest(l, 0);
 			if (d > until)
 				return NULL;
 			l->base = d;  /* same block: no cascade */
@@ -433,8 +467,8 @@ static struct sb_timer *wheel_first(struct sb_loop *l, sb_msec_t until)
 static sb_msec_t next_due_bound(const struct sb_loop *l)
 {
 	sb_msec_t d = UINT64_MAX;
-	if (l->occupied[0])
-		d = (l->base & ~(sb_msec_t)(WHEEL_SLOTS - 1)) | lowest_bit(l->occupied[0]);
+	if (l->levels & 1u)
+		d = (l->base & ~(sb_msec_t)(WHEEL_SLOTS - 1)) | occ_lowest(l, 0);
 	else if (!next_span(l, &d))
 		d = UINT64_MAX;
 	for (const struct sb_timer_link *n = l->fresh.next; n != &l->fresh; n = n->next) {
@@ -553,7 +587,7 @@ void sb_loop_advance(struct sb_loop *l, sb_msec_t ms)
 /* The epoll_wait timeout: the caller's, cut to the next deadline, rounded up
  * (now is rounded down, so waiting until now reaches the deadline is never
  * too short).  The next deadline is next_due_bound(): exact when the first
- * timer is on the wheel's level 0 (due within the current 64 ms block),
+ * timer is on the wheel's level 0 (due within the current 256 ms block),
  * else the start of its slot's span, an earlier wakeup that cascades the
  * slot; so a timer due on level k costs at most k early wakeups, and none
  * is ever late. */
