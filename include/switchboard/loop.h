@@ -109,7 +109,9 @@ sb_msec_t sb_timer_remaining(struct sb_loop *l, const struct sb_timer *t);
 int sb_loop_run(struct sb_loop *l);
 /* One iteration: wait at most timeout_ms (-1: until the next timer or
  * event; on the manual clock timers never fall due by waiting), dispatch fd
- * events, fire due timers.  A timer started at 0 ms by a handler during this
+ * events, fire due timers.  The wait for a timer due in more than a few
+ * hundred ms may end early, with nothing fired, to bring it closer (at most
+ * one such wakeup per level of the wheel it sits on); never late.  A timer started at 0 ms by a handler during this
  * call fires in the next one.  0 (also on EINTR), or an errno from
  * epoll_wait.  For tests and embedding. */
 int sb_loop_poll(struct sb_loop *l, int timeout_ms);

@@ -57,8 +57,8 @@ struct sb_loop {
 
 	/* timers: in the wheel, or in fresh while sb_loop_poll() runs its
 	 * handlers (they may not fire in that call); ntimers <= max_timers */
-	struct sb_timer_link wheel[WHEEL_LEVELS][WHEEL_SLOTS];
-	uint64_t occupied[WHEEL_LEVELS][WHEEL_WORDS]; /* bit s: wheel[lv][s] not empty */
+	struct sb_timer_link wheel[WHEEL_LEVELS * WHEEL_SLOTS]; /* slot_head() */
+	uint64_t occupied[WHEEL_LEVELS][WHEEL_WORDS]; /* bit s: slot s of lv not empty */
 	uint32_t levels;     /* bit lv: some slot of level lv is occupied */
 	sb_msec_t base;      /* nothing in the wheel is due before; <= now */
 	struct sb_timer_link fresh;
@@ -124,9 +124,8 @@ int sb_loop_alloc(struct sb_loop **lp, const struct sb_loop_cfg *cfg)
 	l->manual = cfg->manual_clock;
 	l->max_fds = cfg->max_fds ? cfg->max_fds : SB_LOOP_DEFAULT_MAX_FDS;
 	l->max_timers = cfg->max_timers ? cfg->max_timers : SB_LOOP_DEFAULT_MAX_TIMERS;
-	for (unsigned lv = 0; lv < WHEEL_LEVELS; lv++)
-		for (unsigned s = 0; s < WHEEL_SLOTS; s++)
-			list_init(&l->wheel[lv][s]);
+	for (size_t i = 0; i < WHEEL_LEVELS * WHEEL_SLOTS; i++)
+		list_init(&l->wheel[i]);
 	list_init(&l->fresh);
 
 	int err = 0;
@@ -160,9 +159,8 @@ void sb_loop_free(struct sb_loop *l)
 {
 	if (!l)
 		return;
-	for (unsigned lv = 0; lv < WHEEL_LEVELS; lv++)
-		for (unsigned s = 0; s < WHEEL_SLOTS; s++)
-			list_idle(&l->wheel[lv][s]);
+	for (size_t i = 0; i < WHEEL_LEVELS * WHEEL_SLOTS; i++)
+		list_idle(&l->wheel[i]);
 	list_idle(&l->fresh);
 	if (l->wakefd >= 0)
 		close(l->wakefd);
@@ -300,9 +298,10 @@ size_t sb_loop_fd_count(const struct sb_loop *l)
  * of the clock jump from occupied slot to occupied slot (the bitmaps).
  * Eight levels of eight bits cover every 64-bit deadline, so there is no
  * overflow list and no bound on a delay.  Eight bits rather than six: a
- * timer of 5 to 65 s (RFC 3261 Timers B, F, H, J, K, L, M) starts on
- * level 1 and cascades once, not twice; each cascade of a long-idle timer
- * is a cache miss. */
+ * timer of 5 to 65 s (RFC 3261 §17 Timers B, F, H, J, K, L, M) starts on
+ * level 1 (level 2 if it crosses a multiple of 65,536 ms) and cascades
+ * once, not twice, and each cascade of a long-idle timer is a cache miss;
+ * the slot heads take 32 KiB per loop. */
 
 static unsigned lowest_bit(uint64_t x)
 {
@@ -325,6 +324,11 @@ static unsigned level_of(sb_msec_t d, sb_msec_t base)
 {
 	sb_msec_t x = d ^ base;
 	return x < WHEEL_SLOTS ? 0 : highest_bit(x) / WHEEL_BITS;
+}
+
+static struct sb_timer_link *slot_head(struct sb_loop *l, unsigned lv, unsigned s)
+{
+	return &l->wheel[lv * WHEEL_SLOTS + s];
 }
 
 static void occ_set(struct sb_loop *l, unsigned lv, unsigned s)
@@ -375,7 +379,7 @@ static void wheel_insert(struct sb_loop *l, struct sb_timer *t)
 {
 	unsigned lv = level_of(t->deadline, l->base);
 	unsigned s = digit(t->deadline, lv);
-	list_append(&l->wheel[lv][s], &t->link);
+	list_append(slot_head(l, lv, s), &t->link);
 	occ_set(l, lv, s);
 }
 
@@ -389,7 +393,7 @@ static void timer_unlink(struct sb_loop *l, struct sb_timer *t)
 	l->ntimers--;
 	/* prev == next only when t was alone: both are then the list head */
 	if (p == n && p != &l->fresh) {
-		size_t i = (size_t)(p - &l->wheel[0][0]);
+		size_t i = (size_t)(p - l->wheel);
 		occ_clear(l, (unsigned)(i / WHEEL_SLOTS), (unsigned)(i % WHEEL_SLOTS));
 	}
 }
@@ -398,7 +402,7 @@ static void timer_unlink(struct sb_loop *l, struct sb_timer *t)
  * now base's: they all land on lower levels. */
 static void cascade(struct sb_loop *l, unsigned lv, unsigned s)
 {
-	struct sb_timer_link *h = &l->wheel[lv][s], tmp;
+	struct sb_timer_link *h = slot_head(l, lv, s), tmp;
 	tmp.next = h->next;
 	tmp.prev = h->prev;
 	tmp.next->prev = &tmp;
@@ -453,7 +457,7 @@ static struct sb_timer *wheel_first(struct sb_loop *l, sb_msec_t until)
 			if (d > until)
 				return NULL;
 			l->base = d;  /* same block: no cascade */
-			return timer_of(l->wheel[0][d & (WHEEL_SLOTS - 1)].next);
+			return timer_of(slot_head(l, 0, digit(d, 0))->next);
 		}
 		sb_msec_t span;
 		if (!next_span(l, &span) || span > until)

@@ -1134,7 +1134,9 @@ static void fresh_real_fd_h(int fd, unsigned events, void *arg)
 		;
 	tt_start(&r->f, 0);
 	r->f_due = sb_loop_now(r->g.l) + sb_timer_remaining(r->g.l, &r->f.t);
-	while (mono_ms_now() < r->o_due + 2)
+	/* both due when the handler returns, also if it was preempted */
+	sb_msec_t last = r->f_due > r->o_due ? r->f_due : r->o_due;
+	while (mono_ms_now() < last + 2)
 		;
 }
 
@@ -1199,7 +1201,7 @@ static void t_poll_timeout_bound(void **state)
 	net_end(th);
 	assert_int_equal(g.n, 1);
 	assert_true(dt >= 700000000u);
-	assert_true(dt < 1000000000u);
+	assert_true(dt < 1080000000u);
 	/* the firing, at most two early wakeups (levels 2 and 1), the net's */
 	assert_true(polls <= 4);
 	sb_loop_free(l);
