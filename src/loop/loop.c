@@ -391,9 +391,11 @@ static void timer_unlink(struct sb_loop *l, struct sb_timer *t)
 	n->prev = p;
 	t->link.next = t->link.prev = NULL;
 	l->ntimers--;
-	/* prev == next only when t was alone: both are then the list head */
-	if (p == n && p != &l->fresh) {
-		size_t i = (size_t)(p - l->wheel);
+	/* prev == next only when t was alone: both are then the list head,
+	 * fresh or a slot's */
+	uintptr_t off = (uintptr_t)p - (uintptr_t)l->wheel;
+	if (p == n && off < sizeof(l->wheel)) {
+		size_t i = off / sizeof(l->wheel[0]);
 		occ_clear(l, (unsigned)(i / WHEEL_SLOTS), (unsigned)(i % WHEEL_SLOTS));
 	}
 }
@@ -475,8 +477,8 @@ static sb_msec_t next_due_bound(const struct sb_loop *l)
 		d = (l->base & ~(sb_msec_t)(WHEEL_SLOTS - 1)) | occ_lowest(l, 0);
 	else if (!next_span(l, &d))
 		d = UINT64_MAX;
-	for (const struct sb_timer_link *n = l->fresh.next; n != &l->fresh; n = n->next) {
-		const struct sb_timer *t = timer_of((struct sb_timer_link *)n);
+	for (struct sb_timer_link *n = l->fresh.next; n != &l->fresh; n = n->next) {
+		const struct sb_timer *t = timer_of(n);
 		if (t->deadline < d)
 			d = t->deadline;
 	}
@@ -618,8 +620,8 @@ static int wait_timeout(struct sb_loop *l, int timeout_ms)
 static sb_msec_t poll_until(const struct sb_loop *l)
 {
 	sb_msec_t until = l->now;
-	for (const struct sb_timer_link *n = l->fresh.next; n != &l->fresh; n = n->next) {
-		const struct sb_timer *t = timer_of((struct sb_timer_link *)n);
+	for (struct sb_timer_link *n = l->fresh.next; n != &l->fresh; n = n->next) {
+		const struct sb_timer *t = timer_of(n);
 		if (t->deadline < until)
 			until = t->deadline;
 	}
