@@ -111,9 +111,9 @@ int sb_loop_run(struct sb_loop *l);
  * event; on the manual clock timers never fall due by waiting), dispatch fd
  * events, fire due timers.  The wait for a timer due in more than a few
  * hundred ms may end early, with nothing fired, to bring it closer (at most
- * one such wakeup per level of the wheel it sits on); never late.  A timer started at 0 ms by a handler during this
- * call fires in the next one.  0 (also on EINTR), or an errno from
- * epoll_wait.  For tests and embedding. */
+ * one such wakeup per level of the wheel it sits on); never late.  A timer
+ * started at 0 ms by a handler during this call fires in the next one.  0
+ * (also on EINTR), or an errno from epoll_wait.  For tests and embedding. */
 int sb_loop_poll(struct sb_loop *l, int timeout_ms);
 /* Loop thread only: make sb_loop_run() return after the current iteration
  * (at once if it is not running yet). */
