@@ -1,8 +1,8 @@
 /* loop: one epoll event loop per thread, with file-descriptor watches and
  * timers.  Timers live inside the object that owns them (struct sb_timer is
- * embedded, nothing is allocated per timer) and sit in a binary min-heap:
- * start and stop are O(log n), the next deadline is O(1), and each fires at
- * its exact deadline (milliseconds on CLOCK_MONOTONIC), never early.
+ * embedded, nothing is allocated per timer) and sit in a hierarchical timing
+ * wheel: start and stop are O(1), and each fires at its exact deadline
+ * (milliseconds on CLOCK_MONOTONIC), never early.
  *
  * The clock can be driven by hand (sb_loop_cfg.manual_clock) so that
  * protocol timers (RFC 3261 §17: A..K) are tested deterministically without
@@ -32,18 +32,24 @@ enum sb_fd_events {
 typedef void (sb_fd_h)(int fd, unsigned events, void *arg);
 typedef void (sb_timer_h)(void *arg);
 
+/* A link of the wheel's circular lists (the loop's slot heads are links
+ * too). */
+struct sb_timer_link {
+	struct sb_timer_link *next;
+	struct sb_timer_link *prev;
+};
+
 /* Embed in the owning object; zero-initialise or sb_timer_init() it.  The
  * fields belong to the loop: read them only through the functions below.
- * heap_index is the position in the heap plus one, so that a zeroed timer is
- * idle without a call to sb_timer_init(). */
+ * A null link.next means idle, so that a zeroed timer is idle without a call
+ * to sb_timer_init().  40 bytes on LP64, and the loop keeps nothing else per
+ * timer. */
 struct sb_timer {
+	struct sb_timer_link link;  /* in a wheel slot, in start order */
 	sb_msec_t deadline;
-	uint64_t seq;          /* start order: ties fire first-started first */
-	uint32_t heap_index;   /* position in the heap + 1, or SB_TIMER_IDLE */
 	sb_timer_h *handler;
 	void *arg;
 };
-#define SB_TIMER_IDLE 0u
 
 #define SB_LOOP_DEFAULT_MAX_FDS 65536u
 #define SB_LOOP_DEFAULT_MAX_TIMERS (1u << 22)
@@ -84,8 +90,8 @@ void sb_timer_init(struct sb_timer *t);
 /* (Re)start t to fire once, ms after now; a running t is moved (it then
  * ranks after timers already started for the same deadline).  On the real
  * clock the deadline is rounded up to the next whole millisecond so that it
- * never fires early.  0, EINVAL (no handler), ENOSPC (max_timers) or
- * ENOMEM. */
+ * never fires early.  0, EINVAL (no handler) or ENOSPC (max_timers):
+ * nothing is allocated. */
 int sb_timer_start(struct sb_loop *l, struct sb_timer *t, sb_msec_t ms, sb_timer_h *h, void *arg);
 /* Stop t if it runs; safe to call on an idle timer and from any handler.  A
  * timer is idle when its handler is called: the handler may free the object
@@ -93,7 +99,7 @@ int sb_timer_start(struct sb_loop *l, struct sb_timer *t, sb_msec_t ms, sb_timer
 void sb_timer_stop(struct sb_loop *l, struct sb_timer *t);
 static inline bool sb_timer_running(const struct sb_timer *t)
 {
-	return t->heap_index != SB_TIMER_IDLE;
+	return t->link.next != NULL;
 }
 /* Milliseconds from sb_loop_now() until t fires (0 if due), or UINT64_MAX
  * if idle. */
@@ -103,9 +109,11 @@ sb_msec_t sb_timer_remaining(struct sb_loop *l, const struct sb_timer *t);
 int sb_loop_run(struct sb_loop *l);
 /* One iteration: wait at most timeout_ms (-1: until the next timer or
  * event; on the manual clock timers never fall due by waiting), dispatch fd
- * events, fire due timers.  A timer started at 0 ms by a handler during this
- * call fires in the next one.  0 (also on EINTR), or an errno from
- * epoll_wait.  For tests and embedding. */
+ * events, fire due timers.  The wait for a timer due in more than a few
+ * hundred ms may end early, with nothing fired, to bring it closer (at most
+ * one such wakeup per level of the wheel it sits on); never late.  A timer
+ * started at 0 ms by a handler during this call fires in the next one.  0
+ * (also on EINTR), or an errno from epoll_wait.  For tests and embedding. */
 int sb_loop_poll(struct sb_loop *l, int timeout_ms);
 /* Loop thread only: make sb_loop_run() return after the current iteration
  * (at once if it is not running yet). */

@@ -1,6 +1,7 @@
-/* Unit tests for loop: timer order and heap behaviour on the manual clock,
- * bounds, descriptor events over pipes and socketpairs, the cross-thread
- * wake and one short real-clock timer.  Deterministic: random timers come
+/* Unit tests for loop: timer order and the timing wheel's levels, cascades
+ * and long delays on the manual clock, bounds, descriptor events over pipes
+ * and socketpairs, the cross-thread wake, timers started during a poll and
+ * short real-clock timers.  Deterministic: random timers come
  * from a fixed-seed generator, and every wait has a safety net so that a
  * broken loop fails a test instead of hanging it. */
 #include <errno.h>
@@ -443,6 +444,322 @@ static void t_timer_bound(void **state)
 	sb_loop_free(l);
 }
 
+/* ---- the wheel: levels, cascades, long delays ----
+ *
+ * The wheel sorts deadlines by groups of 8 bits: level 0 holds the current
+ * 256 ms, level 1 the current 65,536 ms in 256-ms slots, and so on; timers
+ * move down a level ("cascade") when the clock enters their slot.  These
+ * tests put deadlines on and around those boundaries. */
+
+/* A struct sb_timer is embedded per binding of the location service (a
+ * million of them) and per transaction: it must not grow. */
+static void t_timer_size(void **state)
+{
+	assert_true(sizeof(struct sb_timer) <= sizeof(sb_msec_t) + 4 * sizeof(void *));
+}
+
+/* Timers due at the same millisecond, started at different times, so that
+ * the early ones sit on a coarse level and come down by cascade after the
+ * later ones were started on a finer level: they fire in start order. */
+struct tie_step {
+	sb_msec_t at;        /* advance to this time, then start */
+	sb_msec_t deadline;
+};
+
+static void run_ties(const struct tie_step *steps, int n, const int *want)
+{
+	struct sb_loop *l = manual_loop(0, 0);
+	struct log g = { .l = l };
+	struct tt x[LOG_MAX];
+	assert_true(n <= LOG_MAX);
+	for (int i = 0; i < n; i++) {
+		assert_true(steps[i].at >= sb_loop_now(l));
+		sb_loop_advance(l, steps[i].at - sb_loop_now(l));
+		assert_true(sb_loop_now(l) == steps[i].at);
+		x[i] = (struct tt){ .log = &g, .id = i };
+		tt_start(&x[i], steps[i].deadline - steps[i].at);
+		assert_true(sb_timer_remaining(l, &x[i].t) == steps[i].deadline - steps[i].at);
+	}
+	/* some fired on the way: the order is checked across all advances */
+	sb_loop_advance(l, (sb_msec_t)1 << 40);
+	assert_int_equal(g.n, n);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(g.ids[i], want[i]);
+		assert_true(g.at[i] == steps[want[i]].deadline);
+	}
+	assert_int_equal(sb_loop_timer_count(l), 0);
+	sb_loop_free(l);
+}
+
+static void t_wheel_ties_across_levels(void **state)
+{
+	/* 70000 is on level 2 from 0 (bit 16 differs), on level 1 from 65536,
+	 * on level 0 from 69888; 69999 and 70001 around it */
+	static const struct tie_step a[] = {
+		{ 0, 70000 },      /* 0: level 2 */
+		{ 0, 70001 },      /* 1 */
+		{ 100, 69999 },    /* 2 */
+		{ 65526, 70000 },  /* 3: level 2, the same slot as 0 */
+		{ 65540, 70000 },  /* 4: level 1, after 0 and 3 came down */
+		{ 65540, 69999 },  /* 5 */
+		{ 69887, 70000 },  /* 6: level 1, just before its slot comes down */
+		{ 69888, 70000 },  /* 7: level 0 */
+		{ 69999, 70001 },  /* 8 */
+		{ 70000, 70000 },  /* 9: due at once */
+	};
+	static const int want_a[] = { 2, 5, 0, 3, 4, 6, 7, 9, 1, 8 };
+	run_ties(a, 10, want_a);
+
+	/* the same across the top of level 0 (256) and of level 2 (2^24) */
+	static const struct tie_step b[] = {
+		{ 0, 256 },        /* 0: level 1 */
+		{ 0, 255 },        /* 1: level 0 */
+		{ 200, 256 },      /* 2: level 1, the same slot as 0 */
+		{ 255, 256 },      /* 3: level 1: 255 and 256 differ in bit 8 */
+		{ 256, 256 },      /* 4 */
+		{ 256, 1 << 24 },  /* 5: level 3 */
+		{ 300, (1 << 24) - 1 },
+		{ 70000, 1 << 24 },      /* 7: level 3, with 5 */
+		{ (1 << 24) - 1, 1 << 24 }, /* 8: level 3 too (bit 24 differs) */
+		{ 1 << 24, 1 << 24 },    /* 9 */
+	};
+	/* deadlines first (1 is due at 255), then starts; 4 and 9 are due at
+	 * once and fire in the next advance, after those due before */
+	static const int want_b[] = { 1, 0, 2, 3, 4, 6, 5, 7, 8, 9 };
+	run_ties(b, 10, want_b);
+}
+
+/* Registration expiry (3600 s and more) and beyond: exact deadlines, one
+ * far jump of the clock each, and a delay that saturates. */
+static void t_wheel_long_delays(void **state)
+{
+	struct sb_loop *l = manual_loop(0, 0);
+	struct log g = { .l = l };
+	struct tt hour = { .log = &g, .id = 1 }, month = { .log = &g, .id = 2 };
+	struct tt far = { .log = &g, .id = 3 }, never = { .log = &g, .id = 4 };
+	struct tt moved = { .log = &g, .id = 5 };
+	const sb_msec_t h = 3600u * 1000u, m = 30ull * 86400u * 1000u, f = (sb_msec_t)1 << 50;
+	tt_start(&hour, h);
+	tt_start(&month, m);
+	tt_start(&far, f);
+	tt_start(&never, UINT64_MAX);  /* saturates: due at UINT64_MAX */
+	tt_start(&moved, m);
+	assert_true(sb_timer_remaining(l, &month.t) == m);
+	assert_true(sb_timer_remaining(l, &never.t) == UINT64_MAX);  /* now is 0 */
+	tt_start(&moved, h + 1);  /* far, then near */
+
+	sb_loop_advance(l, h - 1);
+	assert_int_equal(g.n, 0);
+	assert_true(sb_timer_remaining(l, &hour.t) == 1);
+	sb_loop_advance(l, 1);
+	assert_int_equal(g.n, 1);
+	assert_true(g.at[0] == h);
+	sb_loop_advance(l, m - h - 1);  /* moved fires on the way */
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.ids[1], 5);
+	assert_true(g.at[1] == h + 1);
+	assert_true(sb_timer_remaining(l, &month.t) == 1);
+	sb_loop_advance(l, f);  /* month, then far */
+	assert_int_equal(g.n, 4);
+	assert_int_equal(g.ids[2], 2);
+	assert_true(g.at[2] == m);
+	assert_int_equal(g.ids[3], 3);
+	assert_true(g.at[3] == f);
+	assert_true(sb_loop_now(l) == m - 1 + f);
+	assert_true(sb_timer_running(&never.t));
+	assert_true(sb_timer_remaining(l, &never.t) == UINT64_MAX - (m - 1 + f));
+	sb_loop_advance(l, UINT64_MAX);  /* saturates at the end of time */
+	assert_int_equal(g.n, 5);
+	assert_true(g.at[4] == UINT64_MAX);
+	assert_true(sb_loop_now(l) == UINT64_MAX);
+	assert_int_equal(sb_loop_timer_count(l), 0);
+	sb_loop_free(l);
+}
+
+/* Far jumps of the manual clock skip empty slots: a million-millisecond
+ * walk would not end in the test's time.  Deadlines spread over 2^52 ms;
+ * each fires at its own deadline, in order, with a single advance. */
+static void t_wheel_far_jumps(void **state)
+{
+	struct sb_loop *l = manual_loop(0, 0);
+	struct rnd *v = calloc(RND_N, sizeof(*v));
+	assert_non_null(v);
+	struct rnd_ctx c = { .l = l, .in_order = true, .at_deadline = true };
+	uint64_t seed = 0x243f6a8885a308d3u;
+	for (size_t i = 0; i < RND_N; i++) {
+		/* every magnitude from 1 ms to 2^52 ms */
+		sb_msec_t ms = xorshift(&seed) >> (12 + xorshift(&seed) % 52);
+		v[i] = (struct rnd){ .c = &c, .deadline = ms, .order = i, .live = true };
+		assert_int_equal(sb_timer_start(l, &v[i].t, ms, rnd_h, &v[i]), 0);
+	}
+	sb_loop_advance(l, (sb_msec_t)1 << 52);
+	assert_true(c.in_order);
+	assert_true(c.at_deadline);
+	assert_int_equal(c.fired, RND_N);
+	assert_int_equal(sb_loop_timer_count(l), 0);
+
+	/* and in a few long strides ending between deadlines */
+	c = (struct rnd_ctx){ .l = l, .in_order = true, .at_deadline = true };
+	sb_msec_t t0 = sb_loop_now(l);
+	for (size_t i = 0; i < RND_N; i++) {
+		sb_msec_t ms = xorshift(&seed) >> (20 + xorshift(&seed) % 44);
+		v[i] = (struct rnd){ .c = &c, .deadline = t0 + ms, .order = i, .live = true };
+		assert_int_equal(sb_timer_start(l, &v[i].t, ms, rnd_h, &v[i]), 0);
+	}
+	for (int k = 0; k < 50 && sb_loop_timer_count(l); k++)
+		sb_loop_advance(l, (sb_msec_t)1 << (k % 45));
+	sb_loop_advance(l, (sb_msec_t)1 << 45);
+	assert_true(c.in_order);
+	assert_true(c.at_deadline);
+	assert_int_equal(c.fired, RND_N);
+	free(v);
+	sb_loop_free(l);
+}
+
+/* Handlers that stop and restart timers sitting in a coarse slot just
+ * before it comes down, and timers just come down from it. */
+struct casc {
+	struct log g;
+	struct tt p, x, y, z, w, v, q;
+};
+
+static void casc_p_h(void *arg)  /* due at 255: before the slot of 256..511 comes down */
+{
+	struct casc *k = arg;
+	tt_record(&k->p);
+	sb_timer_stop(k->g.l, &k->y.t);  /* still on level 1 */
+	tt_start(&k->z, 1);               /* 511 -> 256: its slot, after x and w */
+}
+
+static void casc_x_h(void *arg)  /* first at 256, just come down */
+{
+	struct casc *k = arg;
+	tt_record(&k->x);
+	sb_timer_stop(k->g.l, &k->w.t);  /* came down with x */
+	tt_start(&k->v, 0);               /* 400 -> 256: after z */
+	tt_start(&k->q, 1);               /* 600, on level 1 -> 257 */
+}
+
+static void t_wheel_stop_restart_in_cascade(void **state)
+{
+	struct casc *k = calloc(1, sizeof(*k));
+	assert_non_null(k);
+	struct sb_loop *l = manual_loop(0, 0);
+	k->g.l = l;
+	struct tt *all[] = { &k->p, &k->x, &k->y, &k->z, &k->w, &k->v, &k->q };
+	for (int i = 0; i < 7; i++)
+		*all[i] = (struct tt){ .log = &k->g, .id = i };
+	assert_int_equal(sb_timer_start(l, &k->p.t, 255, casc_p_h, k), 0);
+	assert_int_equal(sb_timer_start(l, &k->x.t, 256, casc_x_h, k), 0);
+	tt_start(&k->y, 300);
+	tt_start(&k->z, 511);
+	tt_start(&k->w, 256);
+	tt_start(&k->v, 400);
+	tt_start(&k->q, 600);
+	sb_loop_advance(l, 1000);
+	/* p, then x, z (restarted at 255 for 256), v (restarted at 256), q */
+	static const int want[] = { 0, 1, 3, 5, 6 };
+	static const sb_msec_t want_at[] = { 255, 256, 256, 256, 257 };
+	assert_int_equal(k->g.n, 5);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(k->g.ids[i], want[i]);
+		assert_true(k->g.at[i] == want_at[i]);
+	}
+	assert_int_equal(k->y.fired + k->w.fired, 0);
+	assert_int_equal(sb_loop_timer_count(l), 0);
+	sb_loop_free(l);
+	free(k);
+}
+
+/* Starts, stops, restarts and advances interleaved at random, delays of
+ * every level: each firing is at its deadline, in (deadline, start) order
+ * across all advances, and nothing due by now is left running. */
+#define MIX_N 2000
+#define MIX_STEPS 10000
+
+static sb_msec_t mix_delay(uint64_t *seed)
+{
+	switch (xorshift(seed) % 5) {
+	case 0:
+		return xorshift(seed) % 300;
+	case 1:
+		return xorshift(seed) % 70000;
+	case 2:
+		return 32000;  /* ties, started at different times */
+	case 3:
+		return xorshift(seed) % (1u << 26);
+	default:
+		return xorshift(seed) % 3;
+	}
+}
+
+static void t_wheel_random_mix(void **state)
+{
+	struct sb_loop *l = manual_loop(0, 0);
+	struct rnd *v = calloc(MIX_N, sizeof(*v));
+	assert_non_null(v);
+	struct rnd_ctx c = { .l = l, .in_order = true, .at_deadline = true };
+	uint64_t seed = 0x13198a2e03707344u, order = 0;
+	size_t live = 0, started = 0;
+	bool on_time = true;
+	for (size_t i = 0; i < MIX_N; i++)
+		v[i].c = &c;
+	for (int step = 0; step < MIX_STEPS; step++) {
+		size_t i = xorshift(&seed) % MIX_N;
+		bool advanced = false;
+		switch (xorshift(&seed) % 8) {
+		case 0:
+			if (v[i].live && v[i].fired == 0)
+				live--;
+			sb_timer_stop(l, &v[i].t);
+			v[i].live = false;
+			break;
+		case 1:
+			sb_loop_advance(l, xorshift(&seed) % 5000);
+			advanced = true;
+			break;
+		case 2:
+			if (xorshift(&seed) % 16 == 0) {
+				sb_loop_advance(l, xorshift(&seed) % (1u << 24));
+				advanced = true;
+			}
+			break;
+		default: {
+			sb_msec_t ms = mix_delay(&seed);
+			bool was = sb_timer_running(&v[i].t);
+			assert_int_equal(sb_timer_start(l, &v[i].t, ms, rnd_h, &v[i]), 0);
+			if (!was)
+				live++;
+			v[i].live = true;
+			v[i].fired = 0;
+			v[i].deadline = sb_loop_now(l) + ms;
+			v[i].order = order++;
+			started++;
+			break;
+		}
+		}
+		/* a fired timer is idle: count it out; after an advance none
+		 * is due any more, after a start only one started at 0 ms */
+		for (size_t j = 0; j < MIX_N; j++) {
+			if (v[j].live && v[j].fired) {
+				v[j].live = false;
+				live--;
+			}
+			if (v[j].live && v[j].deadline < sb_loop_now(l) + !advanced)
+				on_time = on_time && !advanced && v[j].deadline == sb_loop_now(l);
+		}
+		assert_int_equal(sb_loop_timer_count(l), live);
+	}
+	sb_loop_advance(l, (sb_msec_t)1 << 30);
+	assert_true(c.in_order);
+	assert_true(c.at_deadline);
+	assert_true(on_time);
+	assert_int_equal(sb_loop_timer_count(l), 0);
+	assert_true(c.fired > started / 4);
+	free(v);
+	sb_loop_free(l);
+}
+
 /* ---- descriptors ---- */
 
 struct fdrec {
@@ -737,6 +1054,159 @@ static void t_poll_zero_timer(void **state)
 	sb_loop_free(l);
 }
 
+/* ---- poll and the wheel ---- */
+
+/* Timers started by any handler of a poll, descriptors' too, wait for the
+ * next poll, also one moved there by a restart; those started before fire. */
+struct fresh_ctx {
+	struct log g;
+	struct tt o1, o2, z;
+};
+
+static void fresh_fd_h(int fd, unsigned events, void *arg)
+{
+	struct fresh_ctx *f = arg;
+	char c;
+	assert_int_equal(read(fd, &c, 1), 1);
+	tt_start(&f->z, 0);
+	tt_start(&f->o2, 0);
+}
+
+static void t_poll_started_in_poll(void **state)
+{
+	struct sb_loop *l = manual_loop(0, 0);
+	struct fresh_ctx f = { .g = { .l = l } };
+	f.o1 = (struct tt){ .log = &f.g, .id = 1 };
+	f.o2 = (struct tt){ .log = &f.g, .id = 2 };
+	f.z = (struct tt){ .log = &f.g, .id = 3 };
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(sb_loop_fd_add(l, p[0], SB_FD_READ, fresh_fd_h, &f), 0);
+	tt_start(&f.o1, 0);
+	tt_start(&f.o2, 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(sb_loop_poll(l, 0), 0);
+	assert_int_equal(f.g.n, 1);
+	assert_int_equal(f.g.ids[0], 1);
+	assert_int_equal(sb_loop_timer_count(l), 2);
+	assert_true(sb_timer_remaining(l, &f.z.t) == 0);
+	assert_int_equal(sb_loop_poll(l, 0), 0);
+	assert_int_equal(f.g.n, 3);
+	assert_int_equal(f.g.ids[1], 3);
+	assert_int_equal(f.g.ids[2], 2);
+	assert_int_equal(sb_loop_timer_count(l), 0);
+
+	/* stopped before the poll ends: never fires */
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(sb_loop_poll(l, 0), 0);
+	sb_timer_stop(l, &f.z.t);
+	assert_int_equal(sb_loop_poll(l, 0), 0);
+	assert_int_equal(f.g.n, 4);
+	assert_int_equal(f.g.ids[3], 2);
+	sb_loop_fd_del(l, p[0]);
+	close(p[0]);
+	close(p[1]);
+	sb_loop_free(l);
+}
+
+/* The same on the real clock, where the fresh timer can be due before an
+ * older one that is due by the end of the poll too: firing stops at the
+ * fresh one, as if it were in the queue (after the others of its
+ * deadline).  The descriptor's handler spins across the old timer's
+ * deadline, starting a 0-ms timer on the way. */
+struct fresh_real {
+	struct log g;
+	struct tt o, f;
+	sb_msec_t o_due, f_due;
+};
+
+static sb_msec_t mono_ms_now(void)
+{
+	return mono_ns() / 1000000u;
+}
+
+static void fresh_real_fd_h(int fd, unsigned events, void *arg)
+{
+	struct fresh_real *r = arg;
+	char c;
+	assert_int_equal(read(fd, &c, 1), 1);
+	while (mono_ms_now() + 2 < r->o_due)
+		;
+	tt_start(&r->f, 0);
+	r->f_due = sb_loop_now(r->g.l) + sb_timer_remaining(r->g.l, &r->f.t);
+	/* both due when the handler returns, also if it was preempted */
+	sb_msec_t last = r->f_due > r->o_due ? r->f_due : r->o_due;
+	while (mono_ms_now() < last + 2)
+		;
+}
+
+static void t_poll_started_in_poll_real(void **state)
+{
+	struct sb_loop *l = real_loop();
+	struct fresh_real r = { .g = { .l = l } };
+	r.o = (struct tt){ .log = &r.g, .id = 1 };
+	r.f = (struct tt){ .log = &r.g, .id = 2 };
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(sb_loop_fd_add(l, p[0], SB_FD_READ, fresh_real_fd_h, &r), 0);
+	tt_start(&r.o, 30);
+	r.o_due = sb_loop_now(l) + sb_timer_remaining(l, &r.o.t);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(sb_loop_poll(l, 0), 0);
+	assert_true(sb_loop_now(l) > r.o_due);
+	/* o fires now unless f is due before it (the usual case, unless the
+	 * handler was preempted) */
+	assert_int_equal(r.g.n, r.f_due < r.o_due ? 0 : 1);
+	assert_int_equal(sb_loop_poll(l, 0), 0);
+	assert_int_equal(r.g.n, 2);
+	assert_int_equal(r.g.ids[0], r.f_due < r.o_due ? 2 : 1);
+	sb_loop_fd_del(l, p[0]);
+	close(p[0]);
+	close(p[1]);
+	sb_loop_free(l);
+}
+
+/* The epoll timeout comes from a bound of the next deadline that may be
+ * early (the start of a coarse slot), never late: a manual clock whose
+ * next timer is on level 1 still blocks, and a real-clock timer on level 1
+ * fires on time after at most a few early wakeups. */
+static void t_poll_timeout_bound(void **state)
+{
+	struct sb_loop *l = manual_loop(0, 0);
+	struct log g = { .l = l };
+	struct tt a = { .log = &g, .id = 1 };
+	tt_start(&a, 1000);
+	struct waker w = { .l = l, .delay_ms = 30, .times = 1 };
+	pthread_t th;
+	uint64_t t0 = mono_ns();
+	assert_int_equal(pthread_create(&th, NULL, waker_main, &w), 0);
+	assert_int_equal(sb_loop_poll(l, -1), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(mono_ns() - t0 >= 25000000u);
+	assert_int_equal(g.n, 0);
+	sb_loop_free(l);
+
+	l = real_loop();
+	g = (struct log){ .l = l };
+	a = (struct tt){ .log = &g, .id = 1 };
+	net_start(&th, &w, l);
+	t0 = mono_ns();
+	tt_start(&a, 700);
+	int polls = 0;
+	while (g.n == 0 && polls < 100) {
+		assert_int_equal(sb_loop_poll(l, -1), 0);
+		polls++;
+	}
+	uint64_t dt = mono_ns() - t0;
+	net_end(th);
+	assert_int_equal(g.n, 1);
+	assert_true(dt >= 700000000u);
+	assert_true(dt < 1080000000u);
+	/* the firing, at most two early wakeups (levels 2 and 1), the net's */
+	assert_true(polls <= 4);
+	sb_loop_free(l);
+}
+
 static void stop_h(void *arg)
 {
 	struct rearm *r = arg;
@@ -846,11 +1316,20 @@ int main(void)
 		cmocka_unit_test(t_handler_frees_owner),
 		cmocka_unit_test(t_heap_random),
 		cmocka_unit_test(t_timer_bound),
+		cmocka_unit_test(t_timer_size),
+		cmocka_unit_test(t_wheel_ties_across_levels),
+		cmocka_unit_test(t_wheel_long_delays),
+		cmocka_unit_test(t_wheel_far_jumps),
+		cmocka_unit_test(t_wheel_stop_restart_in_cascade),
+		cmocka_unit_test(t_wheel_random_mix),
 		cmocka_unit_test(t_fd_read),
 		cmocka_unit_test(t_fd_write_mod),
 		cmocka_unit_test(t_fd_del_in_batch),
 		cmocka_unit_test(t_fd_bound),
 		cmocka_unit_test(t_poll_zero_timer),
+		cmocka_unit_test(t_poll_started_in_poll),
+		cmocka_unit_test(t_poll_started_in_poll_real),
+		cmocka_unit_test(t_poll_timeout_bound),
 		cmocka_unit_test(t_run_stop),
 		cmocka_unit_test(t_wake_thread),
 		cmocka_unit_test(t_real_timer),
