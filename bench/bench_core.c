@@ -53,7 +53,7 @@
  * (/proc/self/statm) divided by M: one server transaction, one client
  * transaction and the request context that joins them, with everything
  * they hold (copies of the messages, the target, hash-table slots, timer
- * heap slots, malloc's headers).  sb_tsx_footprint() of one server and
+ * wheel links, malloc's headers).  sb_tsx_footprint() of one server and
  * one client transaction built alone on a second layer tells the
  * transactions' share.
  *

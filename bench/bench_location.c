@@ -7,7 +7,7 @@
  * source address.  The loop runs on the manual clock, so nothing expires
  * while loading.  Memory is the growth of the resident set (/proc/self/statm)
  * across the load, divided by N: it counts everything the location costs,
- * malloc overhead, hash buckets and the loop's timer heap included.  Then
+ * malloc overhead, hash buckets and the loop's timer wheel included.  Then
  * random lookups by AOR (keys prepared beforehand, after the measurement),
  * and finally the expiry of every binding by the loop.
  *

@@ -7,13 +7,13 @@
  *  - one struct loc_binding per contact, ONE allocation: the public view
  *    (struct sb_binding), the list link, the expiry timer and the contact
  *    and Call-ID bytes (a flexible array).  Nothing else is allocated per
- *    binding; the loop's timer heap holds a pointer to the embedded timer.
+ *    binding; the loop's timer wheel links the embedded timer into a slot.
  * The list of an AOR is kept sorted the way sb_location_lookup() returns it
  * (highest q first, the most recently refreshed first among equals), so a
  * lookup is a hash probe and a copy of at most max_per_aor pointers.
  *
  * A refresh reallocates the binding only when its strings change length;
- * the timer is stopped first, because the heap points into the block. */
+ * the timer is stopped first, because the wheel points into the block. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -695,7 +695,7 @@ static int handle_authenticated(struct sb_registrar *r, struct sb_sip_msg *req,
 				old = sb_slice_from(old_buf, ob->contact.l);
 			}
 			err = sb_location_update(r->loc, &u);
-			/* Only ENOMEM (or a timer heap at max_timers) can get here
+			/* Only ENOMEM (or a loop at max_timers) can get here
 			 * after the checks above; the RFC's answer to a failed
 			 * commit is 500 (step 7).  Earlier changes of this request
 			 * stay: memory is short, and undoing needs more of it. */
