@@ -84,5 +84,10 @@ bool sb_hash_rehashing(const struct sb_hash *h);
 
 /* The table's hash function, exposed for tests. */
 uint32_t sb_hash_bytes(const void *p, size_t l, uint32_t seed);
+/* The 64-bit hash under it: 8 bytes a step (a multiply and a shift each),
+ * the length mixed in, a final avalanche (MurmurHash3's fmix64).  Chained
+ * calls (the result as the next seed) hash a list of fields; the length
+ * keeps ("ab","c") apart from ("a","bc").  Spread, not secrecy: seed it. */
+uint64_t sb_hash64(const void *p, size_t l, uint64_t seed);
 
 #endif

@@ -16,16 +16,10 @@
 
 #include "proxy_int.h"
 
-uint64_t px_fnv(uint64_t h, struct sb_slice s)
+uint64_t px_hash(uint64_t h, struct sb_slice s)
 {
-	for (size_t k = 0; k < s.l; k++) {
-		h ^= (unsigned char)s.p[k];
-		h *= PX_FNV_PRIME;
-	}
-	/* a separator, so that ("ab","c") and ("a","bc") differ */
-	h ^= 0xff;
-	h *= PX_FNV_PRIME;
-	return h;
+	/* the length mixed in keeps ("ab","c") and ("a","bc") apart */
+	return sb_hash64(s.p, s.l, h);
 }
 
 size_t px_u64_dec(uint64_t v, char *out)
@@ -60,17 +54,17 @@ void px_hex64(uint64_t v, char *out)
  * never match. */
 void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HASH_HEX + 1])
 {
-	uint64_t h = PX_FNV_OFFSET ^ p->cfg.seed;
+	uint64_t h = PX_HASH_SEED ^ p->cfg.seed;
 	const struct sb_nameaddr *na;
 	const struct sb_cseq *cs;
 	struct sb_slice s;
-	h = px_fnv(h, m->ruri);
-	h = px_fnv(h, sb_sip_msg_to(m, &na) == 0 ? na->tag : SB_SLICE_NULL);
-	h = px_fnv(h, sb_sip_msg_from(m, &na) == 0 ? na->tag : SB_SLICE_NULL);
-	h = px_fnv(h, sb_sip_msg_call_id(m, &s) == 0 ? s : SB_SLICE_NULL);
+	h = px_hash(h, m->ruri);
+	h = px_hash(h, sb_sip_msg_to(m, &na) == 0 ? na->tag : SB_SLICE_NULL);
+	h = px_hash(h, sb_sip_msg_from(m, &na) == 0 ? na->tag : SB_SLICE_NULL);
+	h = px_hash(h, sb_sip_msg_call_id(m, &s) == 0 ? s : SB_SLICE_NULL);
 	if (sb_sip_msg_cseq(m, &cs) == 0) {
 		char num[20];
-		h = px_fnv(h, sb_slice_from(num, px_u64_dec(cs->num, num)));
+		h = px_hash(h, sb_slice_from(num, px_u64_dec(cs->num, num)));
 	}
 	static const enum sb_sip_hdr_id ids[] = { SB_HDR_PROXY_REQUIRE, SB_HDR_PROXY_AUTHORIZATION,
 						  SB_HDR_ROUTE };
@@ -79,7 +73,7 @@ void px_loop_hash(const struct sb_proxy *p, struct sb_sip_msg *m, char out[PX_HA
 			continue;
 		for (const struct sb_sip_hdr *f = sb_sip_hdr_first(m, ids[k]); f;
 		     f = sb_sip_hdr_next(m, f))
-			h = px_fnv(h, f->value);
+			h = px_hash(h, f->value);
 	}
 	px_hex64(h, out);
 }

@@ -33,10 +33,9 @@
 #define PX_BRANCH_MAX 64u
 /* Hex digits of the loop-detection hash in our branch. */
 #define PX_HASH_HEX 16u
-/* FNV-1a, 64 bits: branch hashes and our To tags need spread, not
- * secrecy (the seed keeps them apart between runs). */
-#define PX_FNV_OFFSET 14695981039346656037ull
-#define PX_FNV_PRIME  1099511628211ull
+/* sb_hash64 (hash.h): branch hashes and our To tags need spread, not
+ * secrecy (the configured seed keeps them apart between runs). */
+#define PX_HASH_SEED 14695981039346656037ull
 
 /* One target of the set (§16.5): the URI at its exact length, in one
  * allocation with the struct; the set is a list in the order targets were
@@ -259,7 +258,8 @@ void px_start_targets(struct px_req *r);
  * credentials for our realm (cfg.realm): those were for us and are removed
  * from everything forwarded. */
 bool px_cred_is_ours(const struct sb_proxy *p, struct sb_slice v);
-uint64_t px_fnv(uint64_t h, struct sb_slice s);
+/* forward.c: h chained with field s (sb_hash64). */
+uint64_t px_hash(uint64_t h, struct sb_slice s);
 void px_hex64(uint64_t v, char *out);
 /* v in decimal at out (room for 20 digits, no NUL); how many digits. */
 size_t px_u64_dec(uint64_t v, char *out);

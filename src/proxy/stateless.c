@@ -31,7 +31,7 @@ static void own_tag(const struct sb_proxy *p, struct sb_sip_msg *m, char tag[PX_
 {
 	struct sb_slice cid = SB_SLICE_NULL;
 	(void)sb_sip_msg_call_id(m, &cid);
-	px_hex64(px_fnv(PX_FNV_OFFSET ^ p->cfg.seed ^ 0x5b, cid), tag);
+	px_hex64(px_hash(PX_HASH_SEED ^ p->cfg.seed ^ 0x5b, cid), tag);
 	tag[PX_TAG_LEN] = 0;
 }
 
@@ -87,9 +87,9 @@ static void stateless_send(struct sb_proxy *p, const struct sb_tp_rx *rx,
 	struct sb_sip_msg *m = rx->msg;
 	char hash[PX_HASH_HEX + 1], branch[PX_BRANCH_MAX];
 	const struct sb_via *v;
-	uint64_t h = px_fnv(PX_FNV_OFFSET ^ p->cfg.seed, ruri.p ? ruri : m->ruri);
+	uint64_t h = px_hash(PX_HASH_SEED ^ p->cfg.seed, ruri.p ? ruri : m->ruri);
 	if (sb_sip_msg_via(m, &v) == 0)
-		h = px_fnv(h, v->branch);
+		h = px_hash(h, v->branch);
 	px_loop_hash(p, m, hash);
 	/* SB_PROXY_BRANCH_PREFIX, the loop hash, '.', kind, h in hex */
 	char *d = px_branch_head(hash, branch);

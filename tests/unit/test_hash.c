@@ -37,15 +37,35 @@ static struct item *find(struct sb_hash *h, const char *key)
 	return n ? SB_HASH_OWNER(n, struct item, node) : NULL;
 }
 
-static void test_fnv1a_vectors(void **state)
+/* sb_hash64: pinned values (a change of the function shows here), the
+ * seed and the length in the value, every tail length, chained fields. */
+static void test_hash64(void **state)
 {
 	(void)state;
-	/* FNV-1a 32-bit reference values (Fowler/Noll/Vo test suite) */
-	assert_int_equal(sb_hash_bytes("", 0, 0), 0x811c9dc5u);
-	assert_int_equal(sb_hash_bytes("a", 1, 0), 0xe40c292cu);
-	assert_int_equal(sb_hash_bytes("foobar", 6, 0), 0xbf9cf968u);
-	/* the seed changes the value */
-	assert_int_not_equal(sb_hash_bytes("foobar", 6, 1), 0xbf9cf968u);
+	assert_true(sb_hash64("", 0, 0) == 0x62e644ad06b573afull);
+	assert_true(sb_hash64("a", 1, 0) == 0xc68c61361c937a09ull);
+	assert_true(sb_hash64("z9hG4bK.branch-of-a-call", 24, 7) == 0xd9f2b183f1cba41aull);
+	assert_int_equal(sb_hash_bytes("foobar", 6, 0), 0x25ee4fd6u);
+	assert_int_equal(sb_hash_bytes("foobar", 6, 1), 0xc1f6bdd5u);
+	/* prefixes of one string, 0 to 24 bytes (every tail length, one to
+	 * three 8-byte steps), and the same with a zero byte appended: all
+	 * differ */
+	static const char s[] = "abcdefghijklmnopqrstuvwx";
+	char z[32] = { 0 };
+	uint64_t seen[50];
+	unsigned n = 0;
+	for (size_t l = 0; l <= 24; l++) {
+		memcpy(z, s, l);
+		seen[n++] = sb_hash64(s, l, 42);
+		seen[n++] = sb_hash64(z, l + 1, 42);
+	}
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = i + 1; j < n; j++)
+			assert_true(seen[i] != seen[j]);
+	/* chained: ("ab","c") and ("a","bc") differ; the seed matters */
+	assert_true(sb_hash64("c", 1, sb_hash64("ab", 2, 9)) !=
+		    sb_hash64("bc", 2, sb_hash64("a", 1, 9)));
+	assert_true(sb_hash64("foobar", 6, 1) != sb_hash64("foobar", 6, 2));
 }
 
 static void test_basic(void **state)
@@ -303,7 +323,7 @@ static void test_walk_and_clear(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fnv1a_vectors),
+		cmocka_unit_test(test_hash64),
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_bound),
 		cmocka_unit_test(test_incremental_rehash),

@@ -594,7 +594,7 @@ static void test_context_freed_at_final_response(void **state)
 		    "SIP/2.0 200 OK\n"
 		    "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKa1;rport\n"
 		    "From: Alice <sip:alice@example.com>;tag=at1\n"
-		    "To: Bob <sip:bob@example.com>;tag=04fc4557\n"
+		    "To: Bob <sip:bob@example.com>;tag=affb30de\n"
 		    "Call-ID: call1@192.0.2.30\n"
 		    "CSeq: 1 CANCEL\n"
 		    "Content-Length: 0\n\n");
@@ -811,7 +811,7 @@ static void test_generated_response_from_kept_fields(void **state)
 		    "Via: SIP/2.0/UDP 192.0.2.99:5070;branch=z9hG4bKk0,\n"
 		    " SIP/2.0/TCP 192.0.2.98;branch=z9hG4bKkk\n"
 		    "From: Alice <sip:alice@example.com>;tag=at1\n"
-		    "To: Bob <sip:bob@example.com>;tag=10a6cd67\n"
+		    "To: Bob <sip:bob@example.com>;tag=a1d5abac\n"
 		    "Call-ID: kept@192.0.2.30\n"
 		    "CSeq: 7 INVITE\n"
 		    "Content-Length: 0\n\n");
