@@ -295,8 +295,9 @@ void px_req_free(struct px_req *r);
  * another context); NULL when that fails. */
 struct sb_sip_msg *px_req_msg(struct px_req *r);
 /* Free r when its work is done (see context.c), its lingering
- * transactions handed to the orphan owner.  The last thing each entry
- * point of a context (a callback, a timer, request_h) does with it. */
+ * transactions detached, or its client INVITE transactions given the
+ * call's struct px_call.  The last thing each entry point of a context
+ * (a callback, a timer, request_h) does with it. */
 void px_req_settle(struct px_req *r);
 /* Free every struct px_call (sb_proxy_free, after the layer). */
 void px_calls_free(struct sb_proxy *p);

@@ -579,7 +579,8 @@ static void test_context_freed_at_final_response(void **state)
 	assert_int_equal(st.calls_answered, 1);
 	assert_int_equal(st.contexts, 0);
 	/* bob did not hear our ACK yet: his 2xx retransmission reaches the
-	 * client transaction, now the orphan owner's, and goes up as it is */
+	 * client transaction, which the call's shared record (struct px_call)
+	 * owns now, and goes up as it is, to the request's source */
 	sb_loop_advance(f->loop, 1000);
 	inject_raw(f, r200, "192.0.2.20", 5062);
 	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
@@ -735,7 +736,7 @@ static void test_parallel_fork(void **state)
 	/* every branch answered, the 200 went up: the context is gone */
 	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
 	/* a 2xx that comes on a after its 487 (a fork further down, RFC 6026)
-	 * reaches a's client transaction in Completed, the orphan owner's
+	 * reaches a's client transaction in Completed, the call record's
 	 * now: it still goes up, with our Via popped */
 	char *a200 = respond(f, a->buf, 200, "ta2", "192.0.2.21", 5064);
 	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
