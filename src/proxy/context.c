@@ -277,18 +277,19 @@ void px_st_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
 	px_req_settle(r);
 }
 
-/* Send a response upstream through the server transaction.  A final
- * response the transaction refuses (EMSGSIZE: past SB_SIP_MAX_MSG_SIZE;
- * ENOMEM) would leave it in Proceeding, which has no timer (RFC 3261
- * §17.2.1), holding its slot, with the caller never answered: a 500 we
- * make goes instead (§16.7 step 6 lets a proxy answer with a response it
- * makes), and failing that the transaction is ended. */
+/* Whether server transaction st still waits for its final response. */
 static bool st_unanswered(const struct sb_tsx *st)
 {
 	enum sb_tsx_state s = sb_tsx_state(st);
 	return s == SB_TSX_TRYING || s == SB_TSX_PROCEEDING;
 }
 
+/* Send a response upstream through the server transaction.  A final
+ * response the transaction refuses (EMSGSIZE: past SB_SIP_MAX_MSG_SIZE;
+ * ENOMEM) would leave it in Proceeding, which has no timer (RFC 3261
+ * §17.2.1), holding its slot, with the caller never answered: a 500 we
+ * make goes instead (§16.7 step 6 lets a proxy answer with a response it
+ * makes), and failing that the transaction is ended. */
 static void upstream(struct px_req *r, const char *buf, size_t len, unsigned code)
 {
 	if (!r->st)
