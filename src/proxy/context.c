@@ -3,8 +3,9 @@
  * upstream (or none will: the server transaction is gone) and every branch
  * has a final response or was given up.  Then it is freed at once
  * (px_req_settle) and the transactions that linger (Timers D, I, J, K, L,
- * M) are handed to the proxy-wide orphan owner, which relays a late 2xx
- * (RFC 6026 §8.1) statelessly upstream and ignores the rest.  Responses
+ * M) are detached, but for the client INVITE transactions of a call:
+ * they share a small record (struct px_call) with which a late 2xx (RFC
+ * 6026 §8.1) still goes to the caller as while the context lived.  Responses
  * from the branches are relayed (provisionals, every 2xx to an INVITE) or
  * kept when best (§16.7 step 6) until every branch is answered; Timer C
  * (§16.6 step 11, §16.8) cancels or gives up a branch that hangs, and
@@ -70,49 +71,92 @@ struct sb_sip_msg *px_req_msg(struct px_req *r)
 	return p->rmsg;
 }
 
-/* The owner of what a freed context leaves behind: a server transaction
- * in Completed, Confirmed or Accepted absorbs retransmissions (and ACKs)
- * on its own; a client INVITE transaction in Completed or Accepted passes
- * up every 2xx (a retransmission, another fork downstream: RFC 6026 §7.2),
- * which must still reach the caller (§16.7 step 10, RFC 6026 §8.1): it
- * goes statelessly upstream with our Via popped (§16.7 step 9), as a 2xx
- * does once the server transaction has ended.  Anything else is dropped;
- * the end of each is nobody's business. */
-static void orphan_response_h(struct sb_tsx *t, unsigned status, struct sb_sip_msg *msg,
-			      void *arg)
+/* What a freed context leaves behind.  A server transaction in
+ * Completed, Confirmed or Accepted absorbs retransmissions (and ACKs) on
+ * its own, and a non-INVITE client transaction only its own
+ * retransmissions: both are detached (no owner).  A client INVITE
+ * transaction in Completed or Accepted passes up every 2xx (a
+ * retransmission, another fork downstream: RFC 6026 §7.2), which must
+ * still reach the caller (§16.7 step 10, RFC 6026 §8.1) exactly as while
+ * the context lived (branch_response without a server transaction): our
+ * Via popped (§16.7 step 9), to the request's source over its transport
+ * and connection (RFC 3261 §18.2.2, RFC 3581 §4: symmetric response
+ * routing; the Via's sent-by is not where a NATed or TCP/TLS caller
+ * listens).  So they share a struct px_call per call, the context's few
+ * fields that needs, which goes with the last of them (Timer M, 32 s). */
+static void call_unref(struct px_call *c)
 {
-	if (status >= 200 && status < 300 && msg && sb_tsx_kind(t) == SB_TSX_CLIENT_INVITE)
-		px_relay_by_via(arg, msg);
+	if (--c->refs)
+		return;
+	struct sb_proxy *p = c->p;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		p->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
 }
 
-static void orphan_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
+static void call_response_h(struct sb_tsx *t, unsigned status, struct sb_sip_msg *msg, void *arg)
+{
+	struct px_call *c = arg;
+	struct sb_proxy *p = c->p;
+	(void)t;
+	if (status < 200 || status >= 300 || !msg || px_print_upstream(p, msg) != 0)
+		return; /* the rest is nobody's business: the branch is over */
+	struct sb_tp_dest d = { .proto = (enum sb_tp_proto)c->proto, .addr = c->src,
+				.conn_id = c->conn_id, .local = c->local };
+	(void)px_send(&d, p->out.p, p->out.len, p);
+	/* stats: a call that failed upstream answered by a late fork counts
+	 * once, whichever of its transactions relays first */
+	if (!c->answered) {
+		c->answered = true;
+		p->st.calls_answered++;
+	}
+}
+
+static void call_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
 {
 	(void)t;
 	(void)why;
-	(void)arg;
+	call_unref(arg);
 }
 
-static struct sb_tsx_owner orphan_owner(struct sb_proxy *p)
+/* The shared record of r's lingering client INVITE transactions, linked
+ * in p->calls (sb_proxy_free frees what the layer never ended); NULL when
+ * r has none or without memory. */
+static struct px_call *call_new(struct px_req *r)
 {
-	return (struct sb_tsx_owner){ .response_h = orphan_response_h, .end_h = orphan_end_h,
-				      .arg = p };
-}
-
-/* The orphan owner of the client transactions of a call that was not
- * answered when its context went (its final response was a failure): the
- * first 2xx one of them relays (a fork further down answering late) is
- * the call's answer, counted once (stats); the transaction then goes to
- * the plain orphan owner. */
-static void orphan_unanswered_h(struct sb_tsx *t, unsigned status, struct sb_sip_msg *msg,
-				void *arg)
-{
-	struct sb_proxy *p = arg;
-	orphan_response_h(t, status, msg, arg);
-	if (status >= 200 && status < 300 && msg && sb_tsx_kind(t) == SB_TSX_CLIENT_INVITE) {
-		p->st.calls_answered++;
-		struct sb_tsx_owner o = orphan_owner(p);
-		sb_tsx_set_owner(t, &o);
+	uint32_t n = 0;
+	for (const struct px_branch *b = r->br; b; b = b->next)
+		if (b->ct && sb_tsx_kind(b->ct) == SB_TSX_CLIENT_INVITE)
+			n++;
+	if (!n)
+		return NULL;
+	struct px_call *c = malloc(sizeof *c);
+	if (!c) {
+		px_log(r->p, SB_LOG_WARN, "no memory for a call's lingering transactions: "
+					  "a late 2xx goes by Via");
+		return NULL;
 	}
+	struct sb_proxy *p = r->p;
+	*c = (struct px_call){ .next = p->calls, .p = p, .src = r->src, .local = r->local,
+			       .conn_id = r->conn_id, .refs = n, .proto = (uint8_t)r->proto,
+			       .answered = !r->call_counted || r->answer_counted };
+	if (p->calls)
+		p->calls->prev = c;
+	p->calls = c;
+	return c;
+}
+
+void px_calls_free(struct sb_proxy *p)
+{
+	for (struct px_call *c = p->calls, *nc; c; c = nc) {
+		nc = c->next;
+		free(c);
+	}
+	p->calls = NULL;
 }
 
 /* Whether r has nothing left to do: its final response went upstream, or
@@ -193,14 +237,19 @@ void px_req_settle(struct px_req *r)
 {
 	if (!req_done(r))
 		return;
-	struct sb_tsx_owner orphan = orphan_owner(r->p), ct_orphan = orphan;
-	if (r->call_counted && !r->answer_counted)
-		ct_orphan.response_h = orphan_unanswered_h;
+	struct px_call *c = call_new(r);
+	struct sb_tsx_owner call = { .response_h = call_response_h, .end_h = call_end_h,
+				     .arg = c };
 	if (r->st)
-		sb_tsx_set_owner(r->st, &orphan);
-	for (struct px_branch *b = r->br; b; b = b->next)
-		if (b->ct)
-			sb_tsx_set_owner(b->ct, &ct_orphan);
+		sb_tsx_set_owner(r->st, NULL);
+	for (struct px_branch *b = r->br; b; b = b->next) {
+		if (!b->ct)
+			continue;
+		/* without c (no memory) a 2xx of an ownerless client INVITE
+		 * transaction goes to stray_h: relayed by Via, best effort */
+		bool inv = sb_tsx_kind(b->ct) == SB_TSX_CLIENT_INVITE;
+		sb_tsx_set_owner(b->ct, inv && c ? &call : NULL);
+	}
 	px_req_free(r);
 }
 
@@ -228,7 +277,19 @@ void px_st_end_h(struct sb_tsx *t, enum sb_tsx_end why, void *arg)
 	px_req_settle(r);
 }
 
-/* Send a response upstream through the server transaction. */
+/* Whether server transaction st still waits for its final response. */
+static bool st_unanswered(const struct sb_tsx *st)
+{
+	enum sb_tsx_state s = sb_tsx_state(st);
+	return s == SB_TSX_TRYING || s == SB_TSX_PROCEEDING;
+}
+
+/* Send a response upstream through the server transaction.  A final
+ * response the transaction refuses (EMSGSIZE: past SB_SIP_MAX_MSG_SIZE;
+ * ENOMEM) would leave it in Proceeding, which has no timer (RFC 3261
+ * §17.2.1), holding its slot, with the caller never answered: a 500 we
+ * make goes instead (§16.7 step 6 lets a proxy answer with a response it
+ * makes), and failing that the transaction is ended. */
 static void upstream(struct px_req *r, const char *buf, size_t len, unsigned code)
 {
 	if (!r->st)
@@ -236,8 +297,19 @@ static void upstream(struct px_req *r, const char *buf, size_t len, unsigned cod
 	if (code >= 200)
 		r->final_sent = true;
 	int err = sb_tsx_respond(r->st, buf, len);
-	if (err)
-		px_log(r->p, SB_LOG_WARN, "cannot send %u upstream: %s", code, strerror(err));
+	if (!err)
+		return;
+	px_log(r->p, SB_LOG_WARN, "cannot send %u upstream: %s", code, strerror(err));
+	if (code < 200 || !st_unanswered(r->st))
+		return; /* a send error ends the transaction itself */
+	if (code != 500) {
+		r->final_sent = false;
+		px_upstream_generated(r, 500, NULL);
+	}
+	if (r->st && st_unanswered(r->st)) {
+		r->final_sent = true;
+		sb_tsx_abandon(r->st);
+	}
 }
 
 void px_upstream_generated(struct px_req *r, unsigned code, const char *reason)
@@ -341,7 +413,8 @@ static void collect_auth(struct px_req *r, struct sb_sip_msg *msg)
  * and 407 (Proxy Authentication Required) responses received so far in
  * this response context and add them to this response": print the best
  * response with its own challenges replaced by all of them (its own
- * included) into p->out.  0 or an errno. */
+ * included) into p->out.  0 or an errno (EMSGSIZE when that is too long
+ * to send: the caller sends the best response as it came instead). */
 static int print_with_auth(struct px_req *r)
 {
 	struct sb_proxy *p = r->p;
@@ -368,6 +441,8 @@ static int print_with_auth(struct px_req *r)
 		sb_buf_append(&p->out, r->auth, r->auth_len);
 	/* the empty line and the body */
 	sb_buf_append(&p->out, hend, r->best_len - (size_t)(hend - r->best));
+	if (!p->out.err && p->out.len > SB_SIP_MAX_MSG_SIZE)
+		return EMSGSIZE; /* the server transaction would refuse it */
 	return p->out.err;
 }
 

@@ -653,6 +653,7 @@ void sb_proxy_free(struct sb_proxy *p)
 	sb_tsx_layer_free(p->layer);
 	while (p->reqs)
 		px_req_free(p->reqs);
+	px_calls_free(p);
 	if (p->known) {
 		sb_hash_clear(p->known, known_free_h, NULL);
 		sb_hash_free(p->known);

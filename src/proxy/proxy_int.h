@@ -7,8 +7,8 @@
  * transaction, the request's bytes, the target set and one branch per
  * target with its client transaction, Timer C and the CANCEL it may send.
  * The context is freed as soon as its work is done (px_req_settle,
- * context.c); the transactions that linger are handed to the proxy-wide
- * orphan owner. */
+ * context.c); the transactions that linger are detached, but a call's
+ * client INVITE transactions, which share a struct px_call. */
 #ifndef SB_PROXY_INT_H
 #define SB_PROXY_INT_H
 
@@ -126,6 +126,21 @@ struct px_req {
 	struct sb_timer noanswer;   /* the no-answer rule of fwd_user */
 };
 
+/* What the client INVITE transactions a freed context leaves share
+ * (context.c, px_req_settle): where a late 2xx goes (the request's
+ * source, as while the context lived) and whether the call's answer was
+ * counted.  One per call until the last of them ends (Timer M, 32 s):
+ * kept small. */
+struct px_call {
+	struct px_call *prev, *next; /* in p->calls */
+	struct sb_proxy *p;
+	struct sb_addr src, local;
+	uint32_t conn_id;
+	uint32_t refs;               /* transactions that still own it */
+	uint8_t proto;               /* enum sb_tp_proto */
+	bool answered;               /* stats: calls_answered counted */
+};
+
 struct sb_proxy {
 	struct sb_proxy_cfg cfg;
 	char domains[SB_PROXY_MAX_DOMAINS][SB_PROXY_MAX_NAME];
@@ -144,6 +159,8 @@ struct sb_proxy {
 	struct sb_hash *by_st;      /* INVITE contexts by server transaction */
 	struct px_req *reqs;
 	size_t nreqs;
+	struct px_call *calls;      /* of freed contexts, a list */
+	size_t ncalls;
 	uint64_t counter;
 	struct sb_buf out;          /* print buffer, reused */
 	/* a context's request parsed again (px_req_msg) for rmsg_owner, and
@@ -278,9 +295,12 @@ void px_req_free(struct px_req *r);
  * another context); NULL when that fails. */
 struct sb_sip_msg *px_req_msg(struct px_req *r);
 /* Free r when its work is done (see context.c), its lingering
- * transactions handed to the orphan owner.  The last thing each entry
- * point of a context (a callback, a timer, request_h) does with it. */
+ * transactions detached, or its client INVITE transactions given the
+ * call's struct px_call.  The last thing each entry point of a context
+ * (a callback, a timer, request_h) does with it. */
 void px_req_settle(struct px_req *r);
+/* Free every struct px_call (sb_proxy_free, after the layer). */
+void px_calls_free(struct sb_proxy *p);
 /* The end of request_h for r: keep what r still needs of its request
  * (r->m, which goes away) in r->buf. */
 void px_req_keep(struct px_req *r);
@@ -332,7 +352,8 @@ void px_ack_h(struct sb_tsx *st, const struct sb_tp_rx *rx, void *arg);
 unsigned px_cancel_stateless(struct sb_proxy *p, const struct sb_tp_rx *rx);
 void px_stray_h(const struct sb_tp_rx *rx, void *arg);
 /* §16.7 step 9, §18.2.2: relay the response m with our Via popped to the
- * next Via's received/rport (or sent-by). */
+ * next Via's received/rport (or sent-by): for a stray response, which
+ * has no better destination. */
 void px_relay_by_via(struct sb_proxy *p, struct sb_sip_msg *m);
 
 #endif

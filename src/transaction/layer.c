@@ -287,10 +287,18 @@ static int recv_request(struct sb_tsx_layer *l, const struct sb_tp_rx *rx)
 		if (l->cfg.ack_h)
 			l->cfg.ack_h(NULL, rx, l->cfg.arg);
 	} else if (l->cfg.request_h) {
+		/* saved and restored: a request_h that feeds the layer another
+		 * message (sb_tsx_layer_recv from inside it) must neither take
+		 * the 100 of this one's transaction nor leave it to the inner
+		 * message (tsx_server_after_request_h prints it from rx) */
+		const struct sb_tp_rx *outer_rx = l->rx_now;
+		struct sb_tsx *outer_defer = l->defer_100;
 		l->rx_now = rx;
+		l->defer_100 = NULL;
 		l->cfg.request_h(rx, l->cfg.arg);
-		l->rx_now = NULL;
 		tsx_server_after_request_h(l, rx);
+		l->rx_now = outer_rx;
+		l->defer_100 = outer_defer;
 	}
 	return 0;
 }

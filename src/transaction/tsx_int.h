@@ -21,6 +21,8 @@ struct sb_tsx_layer {
 	                                 free, oldest first; linked by node.next */
 	struct sb_tsx *reap_tail;
 	struct sb_timer reap;         /* zero-delay: drains the reap list */
+	/* both saved and restored around request_h (recv_request), so that
+	 * a nested sb_tsx_layer_recv from inside it keeps its own */
 	const struct sb_tp_rx *rx_now; /* the request inside request_h */
 	struct sb_tsx *defer_100;     /* created from rx_now: its 100 Trying is
 	                                 printed after request_h, if still due */

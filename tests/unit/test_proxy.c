@@ -579,7 +579,8 @@ static void test_context_freed_at_final_response(void **state)
 	assert_int_equal(st.calls_answered, 1);
 	assert_int_equal(st.contexts, 0);
 	/* bob did not hear our ACK yet: his 2xx retransmission reaches the
-	 * client transaction, now the orphan owner's, and goes up as it is */
+	 * client transaction, which the call's shared record (struct px_call)
+	 * owns now, and goes up as it is, to the request's source */
 	sb_loop_advance(f->loop, 1000);
 	inject_raw(f, r200, "192.0.2.20", 5062);
 	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
@@ -735,7 +736,7 @@ static void test_parallel_fork(void **state)
 	/* every branch answered, the 200 went up: the context is gone */
 	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
 	/* a 2xx that comes on a after its 487 (a fork further down, RFC 6026)
-	 * reaches a's client transaction in Completed, the orphan owner's
+	 * reaches a's client transaction in Completed, the call record's
 	 * now: it still goes up, with our Via popped */
 	char *a200 = respond(f, a->buf, 200, "ta2", "192.0.2.21", 5064);
 	up = next_sent(f, SB_TP_UDP, "192.0.2.30", 5060);
@@ -1623,6 +1624,271 @@ static void test_reject_log_rate_limited(void **state)
 	assert_int_equal(f->nlog_rejected, 2 * SB_PROXY_REJECT_LOG_PER_SEC);
 }
 
+/* Inject text (LF line ends become CRLF) from ip:port over proto on
+ * connection conn_id, as a connection-oriented transport would. */
+static void inject_conn(struct fx *f, const char *text, enum sb_tp_proto proto, const char *ip,
+			uint16_t port, uint32_t conn_id)
+{
+	size_t n = strlen(text), k = 0;
+	char *buf = malloc(2 * n + 1);
+	assert_non_null(buf);
+	for (size_t i = 0; i < n; i++) {
+		if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
+			buf[k++] = '\r';
+		buf[k++] = text[i];
+	}
+	struct sb_sip_msg *m = malloc(sizeof *m);
+	assert_non_null(m);
+	assert_int_equal(sb_sip_parse(m, buf, k, SB_SIP_DATAGRAM), 0);
+	struct sb_tp_rx rx = { .msg = m, .proto = proto, .src = addr(ip, port),
+			       .local = addr("192.0.2.10", 5060), .conn_id = conn_id };
+	sb_proxy_recv(&rx, f->proxy);
+	free(m);
+	free(buf);
+}
+
+/* The caller of a late-fork test: where its INVITE came from. */
+struct caller {
+	enum sb_tp_proto proto;
+	uint16_t port;          /* its source port on 192.0.2.30 */
+	uint32_t conn_id;
+	const char *via;        /* its Via value */
+};
+
+/* The next message sent goes back to the caller exactly as the request
+ * came (symmetric response routing: RFC 3261 §18.2.2 over a connection,
+ * RFC 3581 §4), and starts with prefix. */
+static const struct sent *to_caller(struct fx *f, const struct caller *c, const char *prefix)
+{
+	const struct sent *s = next_sent(f, c->proto, "192.0.2.30", c->port);
+	struct sb_addr local = addr("192.0.2.10", 5060);
+	assert_int_equal(s->dst.conn_id, c->conn_id);
+	assert_true(sb_addr_eq(&s->dst.local, &local));
+	if (strncmp(s->buf, prefix, strlen(prefix)) != 0)
+		fail_msg("want %s, sent:\n%s", prefix, s->buf);
+	return s;
+}
+
+/* How many times needle occurs in hay. */
+static unsigned occurrences(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+	for (const char *q = hay; (q = strstr(q, needle)) != NULL; q += strlen(needle))
+		n++;
+	return n;
+}
+
+/* c's INVITE forked to bob's two phones: b answers, a is cancelled and
+ * says 487, and the context is freed; then a fork behind a answers late,
+ * and again (a retransmission).  RFC 6026 §8.1, §16.7 step 10: each 2xx
+ * goes to the caller, our Via popped, where the first went: to the
+ * request's source, its transport and connection, not to the Via's
+ * sent-by.  The call is answered once. */
+static void late_fork_2xx_goes_to_source(struct fx *f, const struct caller *c)
+{
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	register_contact(f, "bob", "192.0.2.21", 5064, 3600, 1);
+	char inv[1024];
+	snprintf(inv, sizeof inv,
+		 "INVITE sip:bob@example.com SIP/2.0\n"
+		 "Via: %s\n"
+		 "Max-Forwards: 70\n"
+		 "From: Alice <sip:alice@example.com>;tag=at1\n"
+		 "To: Bob <sip:bob@example.com>\n"
+		 "Call-ID: late@192.0.2.30\n"
+		 "CSeq: 1 INVITE\n"
+		 "Contact: <sip:alice@192.0.2.30:5060>\n"
+		 "Content-Length: 0\n\n",
+		 c->via);
+	inject_conn(f, inv, c->proto, "192.0.2.30", c->port, c->conn_id);
+	(void)to_caller(f, c, "SIP/2.0 100 Trying\r\n");
+	const struct sent *a = expect_sent(f, SB_TP_UDP, "192.0.2.21", 5064,
+					   "INVITE sip:bob@192.0.2.21", 25);
+	const struct sent *b = expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062,
+					   "INVITE sip:bob@192.0.2.20", 25);
+	no_more_sent(f);
+	char *a180 = respond(f, a->buf, 180, "ta", "192.0.2.21", 5064);
+	(void)to_caller(f, c, "SIP/2.0 180 ");
+	char *b200 = respond(f, b->buf, 200, "tb", "192.0.2.20", 5062);
+	(void)to_caller(f, c, "SIP/2.0 200 OK\r\n");
+	const struct sent *cancel = expect_sent(f, SB_TP_UDP, "192.0.2.21", 5064, "CANCEL ", 7);
+	char *c200 = respond(f, cancel->buf, 200, "ta", "192.0.2.21", 5064);
+	char *a487 = respond(f, a->buf, 487, "ta", "192.0.2.21", 5064);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.21", 5064, "ACK ", 4);
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+
+	char *a200 = respond(f, a->buf, 200, "ta2", "192.0.2.21", 5064);
+	const struct sent *late = to_caller(f, c, "SIP/2.0 200 OK\r\n");
+	assert_non_null(strstr(late->buf, ";tag=ta2\r\n"));
+	assert_int_equal(occurrences(late->buf, "\r\nVia: "), 1); /* ours popped */
+	char via[256];
+	snprintf(via, sizeof via, "\r\nVia: %.*s", (int)strcspn(c->via, ";"), c->via);
+	assert_non_null(strstr(late->buf, via));
+	no_more_sent(f);
+	inject_raw(f, a200, "192.0.2.21", 5064); /* retransmitted */
+	const struct sent *again = to_caller(f, c, "SIP/2.0 200 OK\r\n");
+	assert_string_equal(again->buf, late->buf);
+	no_more_sent(f);
+
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(st.calls_answered, 1);
+	/* Timer M ends the transactions and their shared record goes
+	 * (ASan: no leak) */
+	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS + 1000);
+	assert_int_equal(sb_tsx_layer_count(sb_proxy_tsx_layer(f->proxy)), 0);
+	no_more_sent(f);
+	free(a180);
+	free(b200);
+	free(c200);
+	free(a487);
+	free(a200);
+}
+
+/* A TCP caller: ephemeral source port 40000 on connection 7, its Via
+ * names port 5060 (no rport): the late 2xx goes over connection 7, as
+ * the first did, not over a new connection to 5060. */
+static void test_late_fork_2xx_tcp_to_source(void **state)
+{
+	struct caller c = { SB_TP_TCP, 40000, 7, "SIP/2.0/TCP 192.0.2.30:5060;branch=z9hG4bKt1" };
+	late_fork_2xx_goes_to_source(*state, &c);
+}
+
+/* A TLS caller: the late 2xx goes over its connection (the Via relay
+ * knows UDP and TCP only, and would drop it). */
+static void test_late_fork_2xx_tls_to_source(void **state)
+{
+	struct caller c = { SB_TP_TLS, 40001, 9,
+			    "SIP/2.0/TLS 192.0.2.30:5061;branch=z9hG4bKt2;rport" };
+	late_fork_2xx_goes_to_source(*state, &c);
+}
+
+/* A UDP caller behind a NAT that does not ask for rport: source port
+ * 6000, Via 5060; responses go to 6000 (RFC 3581 §4 symmetric, as every
+ * response of the call did). */
+static void test_late_fork_2xx_udp_nat_to_source(void **state)
+{
+	struct caller c = { SB_TP_UDP, 6000, 0, "SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKu1" };
+	late_fork_2xx_goes_to_source(*state, &c);
+}
+
+/* Both branches fail and the 486 goes up (the context is freed); then
+ * both forks answer late: both 2xx reach the caller, and the call counts
+ * as answered once. */
+static void test_late_answers_of_a_failed_call_counted_once(void **state)
+{
+	struct fx *f = *state;
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	register_contact(f, "bob", "192.0.2.21", 5064, 3600, 1);
+	from_alice(f, invite_alice);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 100 */
+	const struct sent *a = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
+	const struct sent *b = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	char *a486 = respond(f, a->buf, 486, "ta", "192.0.2.21", 5064);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.21", 5064, "ACK ", 4);
+	char *b486 = respond(f, b->buf, 486, "tb", "192.0.2.20", 5062);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "ACK ", 4);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 486 ", 12);
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	struct sb_proxy_stats st;
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(st.calls_answered, 0);
+	char *a200 = respond(f, a->buf, 200, "ta2", "192.0.2.21", 5064);
+	const struct sent *up = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060,
+					    "SIP/2.0 200 OK\r\n", 16);
+	assert_non_null(strstr(up->buf, ";tag=ta2\r\n"));
+	char *b200 = respond(f, b->buf, 200, "tb2", "192.0.2.20", 5062);
+	up = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 200 OK\r\n", 16);
+	assert_non_null(strstr(up->buf, ";tag=tb2\r\n"));
+	no_more_sent(f);
+	sb_proxy_get_stats(f->proxy, &st);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(st.calls_answered, 1);
+	free(a486);
+	free(b486);
+	free(a200);
+	free(b200);
+}
+
+/* A response of code with to_tag to req whose header section ends with
+ * extra (CRLF-terminated lines) followed by a pad field of pad bytes
+ * (none when 0); the caller frees it. */
+static char *big_response(const char *req, unsigned code, const char *to_tag, const char *extra,
+			  size_t pad)
+{
+	char *r = response_to(req, code, to_tag);
+	const char *end = strstr(r, "\r\n\r\n");
+	assert_non_null(end);
+	size_t pre = (size_t)(end - r) + 2, ne = strlen(extra);
+	char *out = malloc(pre + ne + pad + 16);
+	assert_non_null(out);
+	memcpy(out, r, pre);
+	memcpy(out + pre, extra, ne);
+	size_t k = pre + ne;
+	if (pad) {
+		memcpy(out + k, "X-Pad: ", 7);
+		k += 7;
+		memset(out + k, 'x', pad);
+		k += pad;
+		memcpy(out + k, "\r\n", 2);
+		k += 2;
+	}
+	memcpy(out + k, "\r\n", 3);
+	free(r);
+	return out;
+}
+
+/* §16.7 step 7 with two 401s whose merged challenges would pass
+ * SB_SIP_MAX_MSG_SIZE, which the server transaction refuses: the best
+ * response goes up as it came (with its own challenge only), and the
+ * transaction completes and ends (no slot held, no CANCEL answered 200
+ * long after). */
+static void test_merged_challenges_too_long_best_goes_as_is(void **state)
+{
+	struct fx *f = *state;
+	register_contact(f, "bob", "192.0.2.20", 5062, 3600, 1);
+	register_contact(f, "bob", "192.0.2.21", 5064, 3600, 1);
+	from_alice(f, invite_alice);
+	(void)next_sent(f, SB_TP_UDP, "192.0.2.30", 5060); /* 100 */
+	const struct sent *a = next_sent(f, SB_TP_UDP, "192.0.2.21", 5064);
+	const struct sent *b = next_sent(f, SB_TP_UDP, "192.0.2.20", 5062);
+	char *ra = big_response(a->buf, 401, "ta",
+				"WWW-Authenticate: Digest realm=\"a\", nonce=\"1\"\r\n", 62000);
+	char challenges[8000];
+	size_t k = 0;
+	for (int i = 0; i < 60; i++)
+		k += (size_t)snprintf(challenges + k, sizeof challenges - k,
+				      "WWW-Authenticate: Digest realm=\"b%02d\", nonce=\"%070d\"\r\n",
+				      i, i);
+	char *rb = big_response(b->buf, 401, "tb", challenges, 0);
+	inject_raw(f, ra, "192.0.2.21", 5064);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.21", 5064, "ACK ", 4);
+	inject_raw(f, rb, "192.0.2.20", 5062);
+	(void)expect_sent(f, SB_TP_UDP, "192.0.2.20", 5062, "ACK ", 4);
+	const struct sent *up = expect_sent(f, SB_TP_UDP, "192.0.2.30", 5060, "SIP/2.0 401 ", 12);
+	/* a's 401 with our Via popped */
+	const char *our_via = strstr(ra, "\r\nVia: ");
+	assert_non_null(our_via);
+	size_t via_len = strcspn(our_via + 2, "\r") + 2;
+	assert_int_equal(up->len, strlen(ra) - via_len);
+	assert_non_null(strstr(up->buf, "\r\nWWW-Authenticate: Digest realm=\"a\", nonce=\"1\"\r\n"));
+	assert_null(strstr(up->buf, "realm=\"b00\""));
+	no_more_sent(f);
+	assert_int_equal(sb_proxy_context_count(f->proxy), 0);
+	/* Completed: Timer G re-sends it; Timer H ends it without an ACK */
+	sb_loop_advance(f->loop, 64 * SB_TSX_T1_MS + 1000);
+	assert_true(f->nsent > f->seen);
+	for (; f->seen < f->nsent; f->seen++)
+		assert_string_equal(f->sent[f->seen].buf, up->buf);
+	assert_int_equal(sb_tsx_layer_count(sb_proxy_tsx_layer(f->proxy)), 0);
+	free(ra);
+	free(rb);
+}
+
 int main(void)
 {
 	static struct opts recurse = { .recurse = true };
@@ -1676,6 +1942,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_strict_route_needs_our_record_route, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reject_log_rate_limited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_fork_2xx_tcp_to_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_fork_2xx_tls_to_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_fork_2xx_udp_nat_to_source, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_late_answers_of_a_failed_call_counted_once,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merged_challenges_too_long_best_goes_as_is,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,6 +65,9 @@ struct fx {
 	int server_err;
 	unsigned answer_in_request;   /* request_h answers at once with this */
 	size_t fp_in_request;         /* footprint of the server there */
+	const char *nested;           /* request_h feeds the layer this request
+	                                 (once) after making its transaction */
+	struct sb_tsx *outer;         /* the transaction made before it */
 	struct sb_tsx_owner owner;
 };
 
@@ -93,10 +96,19 @@ static const char *mkresp(char *buf, size_t cap, unsigned code, const char *via,
 			  const char *cseq_method, const char *to_tag);
 #define UAC_VIA "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds"
 
+static int inject(struct fx *f, const char *text, enum sb_tp_proto proto);
+
 static void request_h(const struct sb_tp_rx *rx, void *arg)
 {
 	struct fx *f = arg;
 	f->nrequest++;
+	if (f->nested) {
+		const char *inner = f->nested;
+		f->nested = NULL;
+		assert_int_equal(sb_tsx_server_alloc(&f->outer, f->layer, rx, &f->owner), 0);
+		assert_int_equal(inject(f, inner, SB_TP_UDP), 0);
+		return;
+	}
 	if (f->create_on_request)
 		f->server_err = sb_tsx_server_alloc(&f->server, f->layer, rx, &f->owner);
 	if (f->create_on_request && !f->server_err) {
@@ -734,6 +746,39 @@ static void test_sinv_answer_in_request_h(void **state)
 	assert_int_equal(f->nsent, 3);
 	assert_true(starts(&f->sent[2], "SIP/2.0 100 Trying\r\n"));
 	assert_int_equal(sb_tsx_footprint(s2), base + f->sent[2].len);
+}
+
+/* A request_h that feeds the layer another request before it returns
+ * (a nested sb_tsx_layer_recv): each transaction's 100 Trying (§17.2.1)
+ * is printed from its own request, with its own Via, and each is sent
+ * once at 200 ms. */
+static void test_sinv_nested_recv_in_request_h(void **state)
+{
+	struct fx *f = *state;
+	char inner[2048];
+	const char *inner_via = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKinner1";
+	f->nested = mkreq(inner, sizeof inner, (struct rq){ .via = inner_via });
+	char outer[2048];
+	assert_int_equal(inject(f, mkreq(outer, sizeof outer, (struct rq){ 0 }), SB_TP_UDP), 0);
+	assert_int_equal(f->nrequest, 2);
+	assert_non_null(f->outer);
+	assert_non_null(f->server);
+	assert_ptr_not_equal(f->outer, f->server);
+	assert_int_equal(f->nsent, 0);
+	advance_to(f, 200);
+	assert_int_equal(f->nsent, 2);
+	unsigned nouter = 0, ninner = 0;
+	for (unsigned k = 0; k < 2; k++) {
+		assert_true(starts(&f->sent[k], "SIP/2.0 100 Trying\r\n"));
+		if (strstr(f->sent[k].buf, "\r\nVia: " UAC_VIA "\r\n"))
+			nouter++;
+		if (strstr(f->sent[k].buf, "branch=z9hG4bKinner1\r\n"))
+			ninner++;
+	}
+	assert_int_equal(nouter, 1);
+	assert_int_equal(ninner, 1);
+	advance_to(f, 10000);
+	assert_int_equal(f->nsent, 2);
 }
 
 /* A retransmission before 200 ms brings the 100 forward, once. */
@@ -1734,6 +1779,7 @@ int main(void)
 		T(test_sinv_auto_100),
 		T(test_sinv_retransmission_before_100),
 		T(test_sinv_answer_in_request_h),
+		T(test_sinv_nested_recv_in_request_h),
 		T(test_sinv_provisional_resent),
 		T(test_sinv_486_timer_g_until_ack),
 		T(test_sinv_timer_h),
