@@ -21,7 +21,7 @@ FUZZ_TARGETS := msg uri nameaddr via auth sdp rtp rtcp
 # Debian packages: to build and test; to fuzz; to benchmark.
 PKGS_BUILD := meson ninja-build gcc pkg-config libcmocka-dev libinih-dev libsqlite3-dev libssl-dev python3 sip-tester libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libsndfile1-dev baresip-core
 PKGS_FUZZ  := clang libclang-rt-14-dev
-PKGS_BENCH := libosip2-dev gnuplot-nox kamailio
+PKGS_BENCH := libosip2-dev gnuplot-nox kamailio kamailio-sqlite-modules
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
