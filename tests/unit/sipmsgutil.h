@@ -56,9 +56,11 @@ static inline char *response_to(const char *req, unsigned code, const char *to_t
 }
 
 /* Hand text (LF line ends become CRLF) to proxy as received from ip:port
- * over proto on the local address 192.0.2.10:5060, as the transport would. */
-static inline void proxy_inject(struct sb_proxy *proxy, const char *text, enum sb_tp_proto proto,
-				const char *ip, uint16_t port)
+ * over proto on connection conn_id (0: none) on the local address
+ * 192.0.2.10:5060, as the transport would. */
+static inline void proxy_inject_conn(struct sb_proxy *proxy, const char *text,
+				     enum sb_tp_proto proto, const char *ip, uint16_t port,
+				     uint32_t conn_id)
 {
 	size_t n = strlen(text), k = 0;
 	char *buf = malloc(2 * n + 1);
@@ -76,10 +78,17 @@ static inline void proxy_inject(struct sb_proxy *proxy, const char *text, enum s
 		.proto = proto,
 		.src = addr(ip, port),
 		.local = addr("192.0.2.10", 5060),
+		.conn_id = conn_id,
 	};
 	sb_proxy_recv(&rx, proxy);
 	free(m);
 	free(buf);
+}
+
+static inline void proxy_inject(struct sb_proxy *proxy, const char *text, enum sb_tp_proto proto,
+				const char *ip, uint16_t port)
+{
+	proxy_inject_conn(proxy, text, proto, ip, port, 0);
 }
 
 #endif

@@ -1629,22 +1629,7 @@ static void test_reject_log_rate_limited(void **state)
 static void inject_conn(struct fx *f, const char *text, enum sb_tp_proto proto, const char *ip,
 			uint16_t port, uint32_t conn_id)
 {
-	size_t n = strlen(text), k = 0;
-	char *buf = malloc(2 * n + 1);
-	assert_non_null(buf);
-	for (size_t i = 0; i < n; i++) {
-		if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
-			buf[k++] = '\r';
-		buf[k++] = text[i];
-	}
-	struct sb_sip_msg *m = malloc(sizeof *m);
-	assert_non_null(m);
-	assert_int_equal(sb_sip_parse(m, buf, k, SB_SIP_DATAGRAM), 0);
-	struct sb_tp_rx rx = { .msg = m, .proto = proto, .src = addr(ip, port),
-			       .local = addr("192.0.2.10", 5060), .conn_id = conn_id };
-	sb_proxy_recv(&rx, f->proxy);
-	free(m);
-	free(buf);
+	proxy_inject_conn(f->proxy, text, proto, ip, port, conn_id);
 }
 
 /* The caller of a late-fork test: where its INVITE came from. */
