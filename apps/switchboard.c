@@ -525,6 +525,12 @@ static int setup(struct server *s)
 		}
 		char b[SB_ADDR_STR_MAX];
 		sb_addr_to_str(&bound, b, sizeof b);
+		/* asked before advertise() rewrites a wildcard bound address;
+		 * the kernel reports twice what it grants (socket(7)), and less
+		 * than asked for means rmem_max capped it */
+		uint32_t rb = 0, wb = 0;
+		bool bufs = l->proto == SB_TP_UDP &&
+			    sb_transport_udp_bufs(s->tp, &bound, &rb, &wb) == 0;
 		if (is_wildcard(&bound)) {
 			advertise(&bound);
 			logf_(s, SB_LOG_INFO, "listening on %s %s, advertised as %s", pn, b,
@@ -532,10 +538,7 @@ static int setup(struct server *s)
 		} else {
 			logf_(s, SB_LOG_INFO, "listening on %s %s", pn, b);
 		}
-		/* the kernel reports twice what it grants (socket(7)); less than
-		 * asked for means rmem_max capped it */
-		uint32_t rb = 0, wb = 0;
-		if (l->proto == SB_TP_UDP && sb_transport_udp_bufs(s->tp, &bound, &rb, &wb) == 0) {
+		if (bufs) {
 			bool capped = rb < 2 * SB_TP_DEF_UDP_RCVBUF;
 			logf_(s, capped ? SB_LOG_WARN : SB_LOG_INFO,
 			      "udp %s: socket buffers %u KiB receive, %u KiB send%s", b,

@@ -263,6 +263,10 @@ def main():
     c.ok('AddressSanitizer' not in text and 'runtime error' not in text,
          'no sanitizer report in the server log')
     c.ok('wonderland' not in text and 'builder' not in text, 'no password in the log')
+    # the UDP listener's socket buffers as the kernel granted them (transport.h)
+    c.ok(re.search(r'udp %s:%d: socket buffers [0-9]+ KiB receive, [0-9]+ KiB send'
+                   % (re.escape(LOCAL), port), text) is not None,
+         'the log tells the UDP socket buffers')
     print('%d passed, %d failed' % (c.passed, c.failed))
     if c.failed:
         print('server log: %s' % os.path.join(work, 'server.log'))
