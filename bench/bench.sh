@@ -131,35 +131,7 @@ trap 'exit 130' INT TERM
 
 log() { echo "$@" >&2; }
 
-# the pid given and all its descendants, one per line (Kamailio's main
-# process forks its workers and timers; switchboard is one process)
-tree_pids() {
-	ps -e -o pid= -o ppid= | awk -v root="$1" '
-		{ parent[$1] = $2; all[NR] = $1 }
-		END {
-			keep[root] = 1; grew = 1
-			while (grew) { grew = 0
-				for (i in all) { p = all[i]
-					if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; grew = 1 } } }
-			for (p in keep) print p }'
-}
-
-# user (utime + cutime) and system (stime + cstime) clock ticks over the
-# tree under $1, and the count of its processes (a live process's time is in
-# no one's cutime, so nothing counts twice; a worker reaped inside the tree
-# still counts)
-tree_cpu() {
-	local u=0 s=0 n=0 p f
-	for p in $(tree_pids "$1"); do
-		f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-		f=${f##*) }
-		set -- $f       # $1 is field 3 (state): utime is field 14 = $12
-		u=$((u + ${12} + ${14}))
-		s=$((s + ${13} + ${15}))
-		n=$((n + 1))
-	done
-	echo "$u $s $n"
-}
+. "$here/bench/proctree.sh"
 
 # the machine's CPU counters (all CPUs, ticks): busy total steal
 machine_cpu() {
